@@ -1,0 +1,67 @@
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const messages[SNE_ERR__COUNT] = {
+    [SNE_OK] = "success",
+    [SNE_ERR_NOMEM] = "out of memory",
+    [SNE_ERR_LIMIT] = "limit exceeded",
+    [SNE_ERR_IO] = "input/output error",
+    [SNE_ERR_ARCHIVE] = "bad archive",
+    [SNE_ERR_XML] = "malformed XML",
+    [SNE_ERR_INVALID] = "export violates the contract",
+    [SNE_ERR_INCOMPLETE] = "export is incomplete",
+    [SNE_ERR_STALE] = "export is older than the stored data",
+    [SNE_ERR_STORE] = "store error",
+    [SNE_ERR_BUSY] = "store is busy",
+    [SNE_ERR_USAGE] = "bad usage",
+    [SNE_ERR_NOTFOUND] = "not found",
+    [SNE_ERR_CORRUPT] = "store data is corrupt",
+    [SNE_ERR_HTTP] = "server error",
+    [SNE_ERR_NETWORK] = "network error",
+};
+
+const char *sne_strerror(sne_err code)
+{
+    if ((int)code < 0 || code >= SNE_ERR__COUNT || !messages[code])
+        return "unknown error";
+    return messages[code];
+}
+
+sne_err sne_error_set(sne_error *e, sne_err code, int lib_code, const char *fmt, ...)
+{
+    if (!e)
+        return code;
+    e->code = code;
+    e->lib_code = lib_code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->message, sizeof(e->message), fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+void sne_error_prefix(sne_error *e, const char *fmt, ...)
+{
+    if (!e || e->code == SNE_OK)
+        return;
+    char prefix[256];
+    char old[sizeof(e->message)];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof(prefix), fmt, ap);
+    va_end(ap);
+    memcpy(old, e->message, sizeof(old));
+    snprintf(e->message, sizeof(e->message), "%s%s", prefix, old);
+}
+
+void sne_error_clear(sne_error *e)
+{
+    if (!e)
+        return;
+    e->code = SNE_OK;
+    e->lib_code = 0;
+    e->message[0] = '\0';
+}

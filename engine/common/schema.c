@@ -1,0 +1,44 @@
+#include "schema.h"
+
+#include <string.h>
+
+static const sne_entity_info entities[SNE_ENTITY__COUNT] = {
+#define SNE_ENTITY(id, code, block, item, key) [SNE_ENTITY_##id] = {code, block, item, key},
+#include "entities.def"
+#undef SNE_ENTITY
+};
+
+static const char *const sequences[] = {
+#define SNE_SEQUENCE(container, member) container,
+#include "sequences.def"
+#undef SNE_SEQUENCE
+};
+
+const sne_entity_info *sne_entity_info_of(sne_entity e)
+{
+    return &entities[e];
+}
+
+int sne_entity_by_code(const char *code, size_t len)
+{
+    for (int e = 0; e < SNE_ENTITY__COUNT; e++)
+        if (strlen(entities[e].code) == len && memcmp(entities[e].code, code, len) == 0)
+            return e;
+    return -1;
+}
+
+int sne_entity_by_block(const char *name)
+{
+    for (int e = 0; e < SNE_ENTITY__COUNT; e++)
+        if (strcmp(entities[e].block, name) == 0)
+            return e;
+    return -1;
+}
+
+bool sne_schema_is_sequence(const char *container)
+{
+    for (size_t i = 0; i < sizeof(sequences) / sizeof(sequences[0]); i++)
+        if (strcmp(sequences[i], container) == 0)
+            return true;
+    return false;
+}
