@@ -47,14 +47,21 @@ void sne_error_prefix(sne_error *e, const char *fmt, ...)
 {
     if (!e || e->code == SNE_OK)
         return;
-    char prefix[256];
-    char old[sizeof(e->message)];
+    char joined[sizeof(e->message)];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof(prefix), fmt, ap);
+    int n = vsnprintf(joined, sizeof(joined), fmt, ap);
     va_end(ap);
-    memcpy(old, e->message, sizeof(old));
-    snprintf(e->message, sizeof(e->message), "%s%s", prefix, old);
+    if (n < 0 || (size_t)n >= sizeof(joined))
+        return;
+    /* Whatever does not fit is cut: a message is for a person, its start matters most. */
+    size_t room = sizeof(joined) - (size_t)n - 1;
+    size_t old = strnlen(e->message, sizeof(e->message) - 1);
+    if (old > room)
+        old = room;
+    memcpy(joined + n, e->message, old);
+    joined[(size_t)n + old] = '\0';
+    memcpy(e->message, joined, sizeof(joined));
 }
 
 void sne_error_clear(sne_error *e)

@@ -1,0 +1,695 @@
+#include "store_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STORE_FORMAT 1
+#define DEFAULT_MAP_SIZE (64ull << 30)
+#define DEFAULT_MAX_ITEM (4u << 20)
+
+static const char KEY_FORMAT[] = "format";
+static const char KEY_SEQ[] = "seq";
+static const char KEY_COUNTS[] = "counts";
+static const char KEY_RUN[] = "run";
+
+static MDB_val cstr_val(const char *s)
+{
+    return (MDB_val){strlen(s), (void *)s};
+}
+
+sne_err store_fail(sne_store *s, int mdb_rc, const char *what)
+{
+    if (s->txn) {
+        mdb_txn_abort(s->txn);
+        s->txn = NULL;
+    }
+    sne_err code = SNE_ERR_STORE;
+    if (mdb_rc == MDB_MAP_FULL)
+        code = SNE_ERR_LIMIT;
+    const char *hint = mdb_rc == MDB_MAP_FULL ? " (the store's map is full)"
+                       : mdb_rc == ENOSPC     ? " (the disk is full)"
+                                              : "";
+    return sne_error_set(&s->err, code, mdb_rc, "store %s: %s: %s%s", s->dir, what,
+                         mdb_strerror(mdb_rc), hint);
+}
+
+size_t store_item_key(uint8_t *k, const char *num, sne_entity e, const char *key, size_t key_len)
+{
+    memcpy(k, num, SNE_NUM_UNIQUE_LEN);
+    k[SNE_NUM_UNIQUE_LEN] = (uint8_t)e;
+    memcpy(k + SNE_NUM_UNIQUE_LEN + 1, key, key_len);
+    return SNE_NUM_UNIQUE_LEN + 1 + key_len;
+}
+
+static uint64_t get_u64_meta(MDB_txn *txn, MDB_dbi db, const char *key)
+{
+    MDB_val k = cstr_val(key), v;
+    if (mdb_get(txn, db, &k, &v) != 0 || v.mv_size != 8)
+        return 0;
+    return sne_get_u64le(v.mv_data);
+}
+
+static int put_u64_meta(MDB_txn *txn, MDB_dbi db, const char *key, uint64_t value)
+{
+    uint8_t le[8];
+    sne_put_u64le(le, value);
+    MDB_val k = cstr_val(key), v = {8, le};
+    return mdb_put(txn, db, &k, &v, 0);
+}
+
+sne_err store_begin_batch(sne_store *s)
+{
+    if (s->txn)
+        return SNE_OK;
+    if (!s->writable)
+        return sne_error_set(&s->err, SNE_ERR_USAGE, 0, "store %s is open read-only", s->dir);
+    int rc = mdb_txn_begin(s->env, NULL, 0, &s->txn);
+    if (rc)
+        return store_fail(s, rc, "cannot begin a transaction");
+    s->seq = get_u64_meta(s->txn, s->db_meta, KEY_SEQ);
+    MDB_val k = cstr_val(KEY_COUNTS), v;
+    memset(s->counts, 0, sizeof(s->counts));
+    if (mdb_get(s->txn, s->db_meta, &k, &v) == 0 && v.mv_size == sizeof(s->counts)) {
+        for (int e = 0; e < SNE_ENTITY__COUNT; e++)
+            s->counts[e] = sne_get_u64le((const uint8_t *)v.mv_data + 8 * e);
+    }
+    return SNE_OK;
+}
+
+sne_err sne_store_commit(sne_store *s)
+{
+    if (!s->txn)
+        return SNE_OK;
+    uint8_t counts[sizeof(s->counts)];
+    for (int e = 0; e < SNE_ENTITY__COUNT; e++)
+        sne_put_u64le(counts + 8 * e, s->counts[e]);
+    MDB_val k = cstr_val(KEY_COUNTS), v = {sizeof(counts), counts};
+    int rc = put_u64_meta(s->txn, s->db_meta, KEY_SEQ, s->seq);
+    if (!rc)
+        rc = mdb_put(s->txn, s->db_meta, &k, &v, 0);
+    if (rc)
+        return store_fail(s, rc, "cannot write counters");
+    rc = mdb_txn_commit(s->txn);
+    s->txn = NULL;
+    if (rc)
+        return store_fail(s, rc, "cannot commit");
+    return SNE_OK;
+}
+
+static sne_err take_writer_lock(sne_store *s)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/writer.lock", s->dir);
+    s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (s->lock_fd < 0)
+        return sne_error_set(&s->err, SNE_ERR_IO, errno, "cannot open %s: %s", path,
+                             strerror(errno));
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        if (e == EWOULDBLOCK)
+            return sne_error_set(&s->err, SNE_ERR_BUSY, e,
+                                 "store %s is being written by another snesync process", s->dir);
+        return sne_error_set(&s->err, SNE_ERR_IO, e, "cannot lock %s: %s", path, strerror(e));
+    }
+    return SNE_OK;
+}
+
+static sne_err open_databases(sne_store *s)
+{
+    MDB_txn *txn;
+    unsigned create = s->writable ? MDB_CREATE : 0;
+    int rc = mdb_txn_begin(s->env, NULL, s->writable ? 0 : MDB_RDONLY, &txn);
+    if (rc)
+        return store_fail(s, rc, "cannot begin a transaction");
+    struct {
+        const char *name;
+        MDB_dbi *dbi;
+    } dbs[] = {{"demand", &s->db_demand}, {"item", &s->db_item},   {"change", &s->db_change},
+               {"seen", &s->db_seen},     {"scope", &s->db_scope}, {"meta", &s->db_meta}};
+    for (size_t i = 0; !rc && i < sizeof(dbs) / sizeof(dbs[0]); i++)
+        rc = mdb_dbi_open(txn, dbs[i].name, create, dbs[i].dbi);
+    if (rc) {
+        mdb_txn_abort(txn);
+        if (rc == MDB_NOTFOUND)
+            return sne_error_set(&s->err, SNE_ERR_NOTFOUND, rc, "%s is not a snesync store",
+                                 s->dir);
+        return store_fail(s, rc, "cannot open its databases");
+    }
+    uint64_t format = get_u64_meta(txn, s->db_meta, KEY_FORMAT);
+    if (format == 0 && s->writable)
+        rc = put_u64_meta(txn, s->db_meta, KEY_FORMAT, STORE_FORMAT);
+    else if (format != STORE_FORMAT) {
+        mdb_txn_abort(txn);
+        return sne_error_set(&s->err, SNE_ERR_CORRUPT, 0,
+                             "store %s has format %llu, this snesync reads format %d", s->dir,
+                             (unsigned long long)format, STORE_FORMAT);
+    }
+    if (!rc)
+        rc = mdb_txn_commit(txn);
+    else
+        mdb_txn_abort(txn);
+    return rc ? store_fail(s, rc, "cannot initialise") : SNE_OK;
+}
+
+static void store_free(sne_store *s)
+{
+    if (s->txn)
+        mdb_txn_abort(s->txn);
+    if (s->env)
+        mdb_env_close(s->env);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd);
+    sne_body_codec_free(&s->codec);
+    sne_header_scratch_free(&s->old_scratch);
+    sne_buf_free(&s->old_header);
+    sne_buf_free(&s->new_header);
+    sne_buf_free(&s->body);
+    sne_buf_free(&s->old_body);
+    sne_buf_free(&s->change);
+    sne_buf_free(&s->canon_a);
+    sne_buf_free(&s->canon_b);
+    free(s->merged);
+    free(s->run.locations);
+    free(s);
+}
+
+sne_err sne_store_open(sne_store **out, const char *dir, const sne_store_options *opt,
+                       sne_error *err)
+{
+    sne_store_options o = opt ? *opt : (sne_store_options){0};
+    *out = NULL;
+    sne_store *s = calloc(1, sizeof(*s));
+    if (!s)
+        return sne_error_set(err, SNE_ERR_NOMEM, 0, "out of memory");
+    s->lock_fd = -1;
+    s->writable = o.writable;
+    snprintf(s->dir, sizeof(s->dir), "%s", dir);
+    size_t max_item = o.max_item ? o.max_item : DEFAULT_MAX_ITEM;
+    size_t body_cap = max_item + 64 + max_item / 64; /* zstd's worst case stays below this */
+    sne_buf_init(&s->old_header, 64u << 20);
+    sne_buf_init(&s->new_header, 64u << 20);
+    sne_buf_init(&s->body, body_cap);
+    sne_buf_init(&s->old_body, body_cap);
+    sne_buf_init(&s->change, 2 * body_cap + 1024);
+    sne_buf_init(&s->canon_a, max_item);
+    sne_buf_init(&s->canon_b, max_item);
+    s->run.locations = calloc(SNE_MAX_LOCATIONS, sizeof(*s->run.locations));
+    sne_err rc = s->run.locations ? sne_body_codec_init(&s->codec, o.zstd_level ? o.zstd_level : 3,
+                                                        max_item)
+                                  : SNE_ERR_NOMEM;
+    if (rc) {
+        sne_error_set(&s->err, rc, 0, "out of memory");
+        goto out;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        if (!s->writable || errno != ENOENT) {
+            rc = sne_error_set(&s->err, SNE_ERR_NOTFOUND, errno, "no store at %s: %s", dir,
+                               strerror(errno));
+            goto out;
+        }
+        if (mkdir(dir, 0700) != 0) {
+            rc = sne_error_set(&s->err, SNE_ERR_IO, errno, "cannot create %s: %s", dir,
+                               strerror(errno));
+            goto out;
+        }
+    } else if (!S_ISDIR(st.st_mode)) {
+        rc = sne_error_set(&s->err, SNE_ERR_USAGE, 0, "%s is not a directory", dir);
+        goto out;
+    }
+    if (s->writable && (rc = take_writer_lock(s)))
+        goto out;
+    int mrc = mdb_env_create(&s->env);
+    if (!mrc)
+        mrc = mdb_env_set_maxdbs(s->env, 8);
+    if (!mrc)
+        mrc = mdb_env_set_mapsize(s->env, o.map_size ? o.map_size : DEFAULT_MAP_SIZE);
+    if (!mrc)
+        mrc = mdb_env_open(s->env, dir, MDB_NOTLS | (s->writable ? 0 : MDB_RDONLY), 0600);
+    if (mrc) {
+        rc = store_fail(s, mrc, "cannot open the environment");
+        goto out;
+    }
+    rc = open_databases(s);
+out:
+    if (rc) {
+        if (err)
+            *err = s->err;
+        store_free(s);
+        return rc;
+    }
+    *out = s;
+    return SNE_OK;
+}
+
+void sne_store_close(sne_store *s)
+{
+    if (s)
+        store_free(s);
+}
+
+const sne_error *sne_store_error(const sne_store *s)
+{
+    return &s->err;
+}
+
+/* ---- runs and scopes ---- */
+
+static sne_err encode_run(const sne_run *r, sne_buf *b)
+{
+    uint8_t fixed[8 + 8 + 4 + 4];
+    sne_put_u64le(fixed, r->attempt);
+    sne_put_u64le(fixed + 8, (uint64_t)r->date_ms);
+    uint32_t ents = r->entities, nloc = (uint32_t)r->n_locations;
+    memcpy(fixed + 16, &ents, 4);
+    memcpy(fixed + 20, &nloc, 4);
+    sne_buf_reset(b);
+    uint8_t head[3] = {(uint8_t)r->state, r->radiees, (uint8_t)r->location};
+    sne_err rc = sne_buf_append(b, head, 3);
+    if (!rc)
+        rc = sne_buf_append(b, fixed, sizeof(fixed));
+    if (!rc)
+        rc = sne_buf_append(b, r->numero, sizeof(r->numero));
+    if (!rc)
+        rc = sne_buf_append(b, r->date_export, sizeof(r->date_export));
+    if (!rc)
+        rc = sne_buf_append(b, r->locations, r->n_locations * sizeof(r->locations[0]));
+    return rc;
+}
+
+static bool decode_run(const uint8_t *v, size_t n, sne_run *r)
+{
+    size_t fixed = 3 + 24 + sizeof(r->numero) + sizeof(r->date_export);
+    if (n < fixed)
+        return false;
+    uint32_t ents, nloc;
+    memcpy(&ents, v + 19, 4);
+    memcpy(&nloc, v + 23, 4);
+    if (nloc > SNE_MAX_LOCATIONS || n != fixed + nloc * sizeof(r->locations[0]))
+        return false;
+    r->state = (run_state)v[0];
+    r->radiees = v[1];
+    r->location = (sne_location_kind)v[2];
+    r->attempt = sne_get_u64le(v + 3);
+    r->date_ms = (int64_t)sne_get_u64le(v + 11);
+    r->entities = ents;
+    r->n_locations = nloc;
+    memcpy(r->numero, v + 27, sizeof(r->numero));
+    memcpy(r->date_export, v + 27 + sizeof(r->numero), sizeof(r->date_export));
+    memcpy(r->locations, v + fixed, nloc * sizeof(r->locations[0]));
+    r->numero[sizeof(r->numero) - 1] = '\0';
+    r->date_export[sizeof(r->date_export) - 1] = '\0';
+    return true;
+}
+
+static sne_err load_run(sne_store *s, MDB_txn *txn, sne_run *r)
+{
+    MDB_val k = cstr_val(KEY_RUN), v;
+    int rc = mdb_get(txn, s->db_meta, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        r->state = RUN_NONE;
+        r->attempt = 0;
+        return SNE_OK;
+    }
+    if (rc)
+        return store_fail(s, rc, "cannot read the run record");
+    if (!decode_run(v.mv_data, v.mv_size, r))
+        return sne_error_set(&s->err, SNE_ERR_CORRUPT, 0, "store %s: damaged run record", s->dir);
+    return SNE_OK;
+}
+
+static sne_err save_run(sne_store *s)
+{
+    sne_err rc = encode_run(&s->run, &s->new_header);
+    if (rc)
+        return sne_error_set(&s->err, rc, 0, "cannot encode the run record");
+    MDB_val k = cstr_val(KEY_RUN), v = {s->new_header.len, s->new_header.data};
+    int mrc = mdb_put(s->txn, s->db_meta, &k, &v, 0);
+    return mrc ? store_fail(s, mrc, "cannot write the run record") : SNE_OK;
+}
+
+/* The department of an INSEE commune code (contract README §5). */
+static size_t department_length(const char *commune)
+{
+    return commune[0] == '9' && commune[1] == '7' ? 3 : 2;
+}
+
+/* Scope units are "*" (everywhere), "D<department>" or "C<commune>". */
+static bool units_overlap(const char *a, const char *b)
+{
+    if (a[0] == '*' || b[0] == '*' || strcmp(a, b) == 0)
+        return true;
+    if (a[0] == 'C' && b[0] == 'D') {
+        const char *t = a;
+        a = b;
+        b = t;
+    }
+    if (a[0] == 'D' && b[0] == 'C') {
+        size_t n = department_length(b + 1);
+        return strlen(a + 1) == n && memcmp(a + 1, b + 1, n) == 0;
+    }
+    return false;
+}
+
+/* The i-th scope unit of the run ("*" when it has no location filter). */
+static void run_unit(const sne_run *r, size_t i, char unit[10])
+{
+    if (r->location == SNE_LOCATION_ALL)
+        snprintf(unit, 10, "*");
+    else
+        snprintf(unit, 10, "%c%s", r->location == SNE_LOCATION_DEPARTEMENTS ? 'D' : 'C',
+                 r->locations[i]);
+}
+
+static size_t run_unit_count(const sne_run *r)
+{
+    return r->location == SNE_LOCATION_ALL ? 1 : r->n_locations;
+}
+
+/* Scope values: u64 date_ms | numero (41 bytes) | dateExport (41 bytes). */
+#define SCOPE_VALUE_SIZE (8 + 41 + SNE_DATE_MAX + 1)
+
+static sne_err check_stale(sne_store *s, const sne_run *r)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(s->txn, s->db_scope, &c);
+    if (rc)
+        return store_fail(s, rc, "cannot read scopes");
+    sne_err result = SNE_OK;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && !result;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        char key[64];
+        if (k.mv_size >= sizeof(key) || v.mv_size != SCOPE_VALUE_SIZE)
+            continue;
+        memcpy(key, k.mv_data, k.mv_size);
+        key[k.mv_size] = '\0';
+        char *entity = strchr(key, '|');
+        char *unit = entity ? strchr(entity + 1, '|') : NULL;
+        if (!unit || key[0] != (r->radiees ? 'R' : 'A'))
+            continue;
+        *unit++ = '\0';
+        entity++;
+        int e = sne_entity_by_code(entity, strlen(entity));
+        int64_t held = (int64_t)sne_get_u64le(v.mv_data);
+        if (e < 0 || !(r->entities & (1u << e)) || held <= r->date_ms)
+            continue;
+        for (size_t i = 0; i < run_unit_count(r); i++) {
+            char mine[10];
+            run_unit(r, i, mine);
+            if (units_overlap(mine, unit)) {
+                const char *held_date = (const char *)v.mv_data + 8 + 41;
+                result = sne_error_set(&s->err, SNE_ERR_STALE, 0,
+                                       "export %s of %s is older than the data held for scope "
+                                       "%s|%s|%s (export of %s); --force applies it anyway",
+                                       r->numero, r->date_export, r->radiees ? "RADIEE" : "ACTIVE",
+                                       entity, unit, held_date);
+                break;
+            }
+        }
+    }
+    mdb_cursor_close(c);
+    return result;
+}
+
+sne_err sne_store_run_begin(sne_store *s, const sne_export_header *h, bool force, bool *resumed)
+{
+    sne_err rc = sne_store_commit(s);
+    if (!rc)
+        rc = store_begin_batch(s);
+    if (rc)
+        return rc;
+    sne_run *r = &s->run;
+    if ((rc = load_run(s, s->txn, r)))
+        return rc;
+    *resumed = r->state == RUN_STARTED && strcmp(r->numero, h->numero) == 0 &&
+               strcmp(r->date_export, h->date_export) == 0;
+    if (!*resumed) {
+        /* A different export, or none unfinished: the seen set starts empty. */
+        int mrc = mdb_drop(s->txn, s->db_seen, 0);
+        if (mrc)
+            return store_fail(s, mrc, "cannot clear the seen set");
+        snprintf(r->numero, sizeof(r->numero), "%s", h->numero);
+        snprintf(r->date_export, sizeof(r->date_export), "%s", h->date_export);
+        r->date_ms = h->date_export_ms;
+        r->entities = h->entities;
+        r->radiees = h->radiees;
+        r->location = h->location;
+        r->n_locations = h->n_locations;
+        memcpy(r->locations, h->locations, h->n_locations * sizeof(r->locations[0]));
+    }
+    r->state = RUN_STARTED;
+    r->attempt++;
+    if (!force && (rc = check_stale(s, r))) {
+        mdb_txn_abort(s->txn);
+        s->txn = NULL;
+        return rc;
+    }
+    if ((rc = save_run(s)))
+        return rc;
+    return sne_store_commit(s);
+}
+
+sne_err sne_store_run_finish(sne_store *s)
+{
+    sne_err rc = store_begin_batch(s);
+    if (rc)
+        return rc;
+    const sne_run *r = &s->run;
+    uint8_t value[SCOPE_VALUE_SIZE] = {0};
+    sne_put_u64le(value, (uint64_t)r->date_ms);
+    memcpy(value + 8, r->numero, sizeof(r->numero));
+    memcpy(value + 8 + 41, r->date_export, sizeof(r->date_export));
+    for (int e = 0; e < SNE_ENTITY__COUNT; e++) {
+        if (!(r->entities & (1u << e)))
+            continue;
+        for (size_t i = 0; i < run_unit_count(r); i++) {
+            char unit[10], key[64];
+            run_unit(r, i, unit);
+            int n = snprintf(key, sizeof(key), "%c|%s|%s", r->radiees ? 'R' : 'A',
+                             sne_entity_info_of((sne_entity)e)->code, unit);
+            MDB_val k = {(size_t)n, key}, old, v = {sizeof(value), value};
+            if (mdb_get(s->txn, s->db_scope, &k, &old) == 0 && old.mv_size == SCOPE_VALUE_SIZE &&
+                (int64_t)sne_get_u64le(old.mv_data) > r->date_ms)
+                continue; /* a forced older export does not hide newer data */
+            int mrc = mdb_put(s->txn, s->db_scope, &k, &v, 0);
+            if (mrc)
+                return store_fail(s, mrc, "cannot record the scope");
+        }
+    }
+    int mrc = mdb_drop(s->txn, s->db_seen, 0);
+    if (mrc)
+        return store_fail(s, mrc, "cannot clear the seen set");
+    s->run.state = RUN_DONE;
+    if ((rc = save_run(s)))
+        return rc;
+    return sne_store_commit(s);
+}
+
+bool store_in_run_scope(const sne_store *s, const sne_header *h)
+{
+    const sne_run *r = &s->run;
+    if (h->radiee != r->radiees)
+        return false;
+    if (r->location == SNE_LOCATION_ALL)
+        return true;
+    for (size_t c = 0; c < h->n_communes; c++) {
+        const char *commune = h->communes + c * SNE_COMMUNE_LEN;
+        size_t n = r->location == SNE_LOCATION_COMMUNES ? SNE_COMMUNE_LEN
+                                                         : department_length(commune);
+        for (size_t i = 0; i < r->n_locations; i++)
+            if (strlen(r->locations[i]) == n && memcmp(r->locations[i], commune, n) == 0)
+                return true;
+    }
+    return false;
+}
+
+/* ---- readers ---- */
+
+static sne_err begin_read(sne_store *s, MDB_txn **txn)
+{
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
+    return rc ? store_fail(s, rc, "cannot begin a read transaction") : SNE_OK;
+}
+
+sne_err sne_store_changes(sne_store *s, uint64_t since, uint64_t limit, sne_change_fn fn,
+                          void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *c = NULL;
+    sne_err rc = begin_read(s, &txn);
+    if (rc)
+        return rc;
+    uint8_t start[8];
+    sne_put_u64be(start, since + 1);
+    MDB_val k = {8, start}, v;
+    int mrc = mdb_cursor_open(txn, s->db_change, &c);
+    uint64_t emitted = 0;
+    for (mrc = mrc ? mrc : mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+         mrc == 0 && !rc && (!limit || emitted < limit); mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        sne_change_record rec;
+        sne_change ch = {.seq = k.mv_size == 8 ? sne_get_u64be(k.mv_data) : 0, .rec = &rec};
+        rc = sne_change_decode(v.mv_data, v.mv_size, &rec);
+        if (!rc && rec.before && !(rc = sne_body_decode(&s->codec, rec.before, rec.before_len,
+                                                        &s->canon_a))) {
+            ch.before = s->canon_a.data;
+            ch.before_len = s->canon_a.len;
+        }
+        if (!rc && rec.after &&
+            !(rc = sne_body_decode(&s->codec, rec.after, rec.after_len, &s->canon_b))) {
+            ch.after = s->canon_b.data;
+            ch.after_len = s->canon_b.len;
+        }
+        if (rc) {
+            sne_error_set(&s->err, rc, 0, "store %s: change %llu does not decode", s->dir,
+                          (unsigned long long)ch.seq);
+            break;
+        }
+        rc = fn(ctx, &ch);
+        emitted++;
+    }
+    if (!rc && mrc && mrc != MDB_NOTFOUND)
+        rc = store_fail(s, mrc, "cannot read the change log");
+    mdb_cursor_close(c);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+sne_err sne_store_prune(sne_store *s, uint64_t upto, uint64_t *pruned)
+{
+    *pruned = 0;
+    for (;;) {
+        sne_err rc = store_begin_batch(s);
+        if (rc)
+            return rc;
+        MDB_cursor *c;
+        MDB_val k, v;
+        int mrc = mdb_cursor_open(s->txn, s->db_change, &c);
+        size_t batch = 0;
+        while (!mrc && batch < 10000 && (mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST)) == 0 &&
+               k.mv_size == 8 && sne_get_u64be(k.mv_data) <= upto) {
+            mrc = mdb_cursor_del(c, 0);
+            batch++;
+        }
+        mdb_cursor_close(c);
+        if (mrc && mrc != MDB_NOTFOUND)
+            return store_fail(s, mrc, "cannot prune the change log");
+        if ((rc = sne_store_commit(s)))
+            return rc;
+        *pruned += batch;
+        if (batch < 10000)
+            return SNE_OK;
+    }
+}
+
+sne_err sne_store_read_demand(sne_store *s, const char *num, sne_item_fn fn, void *ctx)
+{
+    if (strlen(num) != SNE_NUM_UNIQUE_LEN)
+        return sne_error_set(&s->err, SNE_ERR_NOTFOUND, 0, "not a demand number");
+    MDB_txn *txn;
+    sne_err rc = begin_read(s, &txn);
+    if (rc)
+        return rc;
+    MDB_val k = {SNE_NUM_UNIQUE_LEN, (void *)num}, v;
+    sne_header h;
+    int mrc = mdb_get(txn, s->db_demand, &k, &v);
+    if (mrc == MDB_NOTFOUND)
+        rc = sne_error_set(&s->err, SNE_ERR_NOTFOUND, 0, "demand %s is not in the store", num);
+    else if (mrc)
+        rc = store_fail(s, mrc, "cannot read a demand");
+    else if ((rc = sne_header_decode(v.mv_data, v.mv_size, &s->old_scratch, &h)))
+        sne_error_set(&s->err, rc, 0, "store %s: demand %s has a damaged header", s->dir, num);
+    else if (h.n_items == 0)
+        rc = fn(ctx, &h, NULL);
+    for (size_t i = 0; !rc && i < h.n_items; i++) {
+        uint8_t key[SNE_NUM_UNIQUE_LEN + 1 + 255];
+        const sne_item_ref *ref = &h.items[i];
+        MDB_val ik = {store_item_key(key, num, ref->entity, ref->key, ref->key_len), key}, iv;
+        mrc = mdb_get(txn, s->db_item, &ik, &iv);
+        if (mrc) {
+            rc = mrc == MDB_NOTFOUND ? sne_error_set(&s->err, SNE_ERR_CORRUPT, 0,
+                                                     "demand %s: an item listed in its header is "
+                                                     "missing", num)
+                                     : store_fail(s, mrc, "cannot read an item");
+            break;
+        }
+        if ((rc = sne_body_decode(&s->codec, iv.mv_data, iv.mv_size, &s->canon_a))) {
+            sne_error_set(&s->err, rc, 0, "demand %s: an item does not decode", num);
+            break;
+        }
+        sne_stored_item it = {ref->entity, ref->key, ref->key_len, s->canon_a.data,
+                              s->canon_a.len};
+        rc = fn(ctx, &h, &it);
+    }
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+sne_err sne_store_stats_get(sne_store *s, sne_store_stats *st)
+{
+    memset(st, 0, sizeof(*st));
+    MDB_txn *txn;
+    sne_err rc = begin_read(s, &txn);
+    if (rc)
+        return rc;
+    MDB_stat ms;
+    if (mdb_stat(txn, s->db_demand, &ms) == 0)
+        st->demands = ms.ms_entries;
+    if (mdb_stat(txn, s->db_change, &ms) == 0)
+        st->changes = ms.ms_entries;
+    st->last_seq = get_u64_meta(txn, s->db_meta, KEY_SEQ);
+    MDB_val k = cstr_val(KEY_COUNTS), v;
+    if (mdb_get(txn, s->db_meta, &k, &v) == 0 && v.mv_size == sizeof(st->items))
+        for (int e = 0; e < SNE_ENTITY__COUNT; e++)
+            st->items[e] = sne_get_u64le((const uint8_t *)v.mv_data + 8 * e);
+    sne_run run = {.locations = NULL};
+    char (*locations)[8] = calloc(SNE_MAX_LOCATIONS, sizeof(*locations));
+    run.locations = locations;
+    if (locations && load_run(s, txn, &run) == SNE_OK && run.state == RUN_STARTED) {
+        st->run_open = true;
+        snprintf(st->run_export, sizeof(st->run_export), "%s", run.numero);
+    }
+    free(locations);
+    mdb_txn_abort(txn);
+    MDB_envinfo info;
+    if (mdb_env_info(s->env, &info) == 0)
+        st->map_size = info.me_mapsize;
+    char path[4200];
+    struct stat fs;
+    snprintf(path, sizeof(path), "%s/data.mdb", s->dir);
+    if (stat(path, &fs) == 0)
+        st->file_bytes = (uint64_t)fs.st_size;
+    return SNE_OK;
+}
+
+sne_err sne_store_scopes(sne_store *s, sne_scope_fn fn, void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *c = NULL;
+    sne_err rc = begin_read(s, &txn);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    int mrc = mdb_cursor_open(txn, s->db_scope, &c);
+    for (mrc = mrc ? mrc : mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
+         mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        char scope[64], numero[41], date[SNE_DATE_MAX + 1];
+        if (k.mv_size >= sizeof(scope) || v.mv_size != SCOPE_VALUE_SIZE)
+            continue;
+        memcpy(scope, k.mv_data, k.mv_size);
+        scope[k.mv_size] = '\0';
+        memcpy(numero, (const char *)v.mv_data + 8, sizeof(numero));
+        memcpy(date, (const char *)v.mv_data + 8 + 41, sizeof(date));
+        numero[sizeof(numero) - 1] = date[sizeof(date) - 1] = '\0';
+        rc = fn(ctx, scope, numero, date);
+    }
+    mdb_cursor_close(c);
+    mdb_txn_abort(txn);
+    return rc;
+}

@@ -1,0 +1,116 @@
+/* store.h: the LMDB store of demands, their items and the change log.
+ *
+ * One directory holds one LMDB environment with these databases:
+ *   demand  numUnique -> header (codec.h): item keys and hashes, state, sought communes
+ *   item    numUnique | entity | key -> body (zstd-compressed canonical form where it pays)
+ *   change  seq (u64 big-endian) -> change record (transactional outbox: written in the same
+ *           transaction as the state it describes)
+ *   seen    numUnique -> attempt: the demands met by the export being ingested (cleared when the
+ *           run is finished), so the final sweep knows what is absent without holding a set in RAM
+ *   scope   "A|CERFA|D38" -> date of the newest export applied to that scope (staleness)
+ *   meta    format version, last seq, item counts, the current run
+ *
+ * A writer holds an exclusive lock file for its whole life (a second writer gets SNE_ERR_BUSY);
+ * readers never block and see only committed state. Writes happen in batches: sne_store_apply()
+ * opens a write transaction when none is open and sne_store_commit() ends it, so the caller
+ * decides the batch size. Everything a batch did is lost together if the process dies, and
+ * re-applying the same demands reproduces it exactly (idempotence, DESIGN-NOTES §4). */
+#ifndef SNE_STORE_H
+#define SNE_STORE_H
+
+#include "../common/error.h"
+#include "../parse/parser.h"
+#include "codec.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct sne_store sne_store;
+
+typedef struct sne_store_options {
+    bool writable;
+    uint64_t map_size;    /* 0: 64 GiB (address space only; the file grows as used) */
+    int zstd_level;       /* 0: 3 */
+    size_t max_item;      /* largest canonical item accepted (0: 4 MiB) */
+} sne_store_options;
+
+/* Opens (creating when writable) the store in `dir` (0700 directory, 0600 files). */
+sne_err sne_store_open(sne_store **out, const char *dir, const sne_store_options *opt,
+                       sne_error *err);
+/* Aborts any open batch. Accepts NULL. */
+void sne_store_close(sne_store *s);
+const sne_error *sne_store_error(const sne_store *s);
+
+/* Counters of one ingest, added to as demands are applied and swept. */
+typedef struct sne_apply_stats {
+    uint64_t demands;
+    uint64_t items_unchanged;
+    uint64_t creates, updates, deletes;
+    uint64_t demands_swept; /* absent demands of the scope whose items were deleted */
+} sne_apply_stats;
+
+/* Starts (or resumes, when the same export was left unfinished) the run of export `h`.
+ * Refuses with SNE_ERR_STALE an export older than data already applied to an overlapping scope,
+ * unless `force`. Commits at once. */
+sne_err sne_store_run_begin(sne_store *s, const sne_export_header *h, bool force, bool *resumed);
+/* Applies one demand of the running export inside the current batch. */
+sne_err sne_store_apply(sne_store *s, const sne_demand *d, sne_apply_stats *st);
+/* Commits the current batch, if any. */
+sne_err sne_store_commit(sne_store *s);
+/* Deletes the requested entities of every demand of the run's scope that the export did not
+ * hold. Call only once the export is proven complete. Commits in batches; idempotent. */
+sne_err sne_store_sweep(sne_store *s, sne_apply_stats *st);
+/* Records the run's scope dates, forgets the seen set and marks the run done. Commits. */
+sne_err sne_store_run_finish(sne_store *s);
+
+/* A change as read back: bodies already decoded to canonical forms (NULL when absent). Borrowed
+ * until the callback returns. */
+typedef struct sne_change {
+    uint64_t seq;
+    const sne_change_record *rec;
+    const uint8_t *before;
+    size_t before_len;
+    const uint8_t *after;
+    size_t after_len;
+} sne_change;
+
+typedef sne_err (*sne_change_fn)(void *ctx, const sne_change *c);
+/* Calls fn for each change with seq > since, in seq order, at most `limit` (0: no limit). */
+sne_err sne_store_changes(sne_store *s, uint64_t since, uint64_t limit, sne_change_fn fn,
+                          void *ctx);
+/* Deletes the changes with seq <= upto (after consumers have applied them). */
+sne_err sne_store_prune(sne_store *s, uint64_t upto, uint64_t *pruned);
+
+/* One stored item, decoded. Borrowed until the callback returns. */
+typedef struct sne_stored_item {
+    sne_entity entity;
+    const char *key;
+    size_t key_len;
+    const uint8_t *canon;
+    size_t canon_len;
+} sne_stored_item;
+
+typedef sne_err (*sne_item_fn)(void *ctx, const sne_header *h, const sne_stored_item *it);
+/* Calls fn for every item of demand `num` in (entity, key) order; SNE_ERR_NOTFOUND if unknown.
+ * A known demand with no items gets one call with it == NULL. */
+sne_err sne_store_read_demand(sne_store *s, const char *num, sne_item_fn fn, void *ctx);
+
+typedef struct sne_store_stats {
+    uint64_t demands;
+    uint64_t items[SNE_ENTITY__COUNT];
+    uint64_t last_seq;
+    uint64_t changes;       /* change records held */
+    uint64_t file_bytes;    /* size of the LMDB data file */
+    uint64_t map_size;
+    bool run_open;          /* an ingest was interrupted and not finished */
+    char run_export[41];
+} sne_store_stats;
+
+sne_err sne_store_stats_get(sne_store *s, sne_store_stats *st);
+
+typedef sne_err (*sne_scope_fn)(void *ctx, const char *scope, const char *numero,
+                                const char *date_export);
+/* Calls fn for each scope with the newest export applied to it. */
+sne_err sne_store_scopes(sne_store *s, sne_scope_fn fn, void *ctx);
+
+#endif
