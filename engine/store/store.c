@@ -102,6 +102,14 @@ sne_err sne_store_commit(sne_store *s)
     return SNE_OK;
 }
 
+void sne_store_abort(sne_store *s)
+{
+    if (s->txn) {
+        mdb_txn_abort(s->txn);
+        s->txn = NULL;
+    }
+}
+
 static sne_err take_writer_lock(sne_store *s)
 {
     char path[4200];
