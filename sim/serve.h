@@ -1,0 +1,51 @@
+/* serve.h: `snesync-sim serve`, the HTTP side of the export service simulator.
+ *
+ * How to use: sim_main.c dispatches `snesync-sim serve ARGS...` to sim_serve_main() with argv[0]
+ * "serve". The server implements /work/shared/contract/exports-api.yaml over a simulated register
+ * in --data DIR: it answers POST /v1.0/exports by running sim_export_write() in a worker thread,
+ * serves the status, the archive (with Range), DELETE, and GET /v1.0/demandes/mouvements over
+ * DIR/mouvements.tsv. It prints "listening on http(s)://ADDR:PORT" on stdout once ready and
+ * stops cleanly on SIGINT/SIGTERM (exit 0).
+ *
+ *   snesync-sim serve --data DIR --port P [--bind 127.0.0.1]
+ *       [--tls-cert F --tls-key F [--tls-client-ca F]] [--token-file F]
+ *       [--faults SPEC | --faults-file F] [--retry-after S] [--min-poll S]
+ *       [--expire-seconds S] [--work-dir D] [--generation-seconds S] [--gdm-page-size N]
+ *
+ * Fault plan (--faults SPEC, or --faults-file F with one SPEC per line, '#' comments):
+ *
+ *   SPEC   = RULE *( "," RULE )
+ *   RULE   = POINT ":" ACTION [ "@" NUMBER ] [ "*" ( NUMBER | "always" ) ] [ "+" NUMBER ]
+ *   POINT  = post | status | file | delete | gdm      (one HTTP request of that kind)
+ *          | export                                  (one export accepted by POST)
+ *
+ *   ACTION at an HTTP point:
+ *     400..599        answer with that status (problem+json) instead of handling the request;
+ *                     429 and 503 carry Retry-After: @S seconds, default --retry-after
+ *     delay@MS        wait MS milliseconds, then handle the request normally
+ *   ACTION at `file`, taken only when the archive itself would be sent (200 or 206):
+ *     cut@BYTES       send BYTES bytes of the body, then close the connection mid-download
+ *     notgzip         answer 200 text/html (a proxy's error page) instead of the archive
+ *   ACTION at `export`:
+ *     echec           the export ends ECHEC (erreur.code "ERREUR_SIMULEE")
+ *     slow@S          generation takes S more seconds (watch EN_ATTENTE / EN_COURS)
+ *     truncate[@B]    the archive is cut to B bytes (default half); the status announces the cut
+ *                     file's taille and sha256, so only unpacking it shows the damage
+ *     badsha          the status (and the ETag) announce a wrong sha256
+ *
+ *   *N fires the rule N times (default 1), *always every time; +N lets the first N events at
+ *   its point pass before it fires. For each event the first rule (in SPEC order) that is due
+ *   fires, and only that one.
+ *   Example: "post:503*2,status:429+1,file:cut@65536,export:badsha"
+ *
+ * Identity ("guichet", for the one-export-in-progress rule): the CN of the client certificate
+ * under --tls-client-ca, else "default".
+ * GDM: see serve_gdm.h for the mouvements.tsv format and how filters are applied. */
+#ifndef SIM_SERVE_H
+#define SIM_SERVE_H
+
+/* Runs the server until SIGINT/SIGTERM. Returns the process exit code: 0 after a clean stop,
+ * 2 on a usage error, 1 when the server could not start. */
+int sim_serve_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,187 @@
+/* serve_download.c: streaming an export archive with Range support and body faults. */
+#include "serve_download.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "serve_http.h"
+
+#define BLOCK_SIZE (64 * 1024)
+
+typedef struct body {
+    int fd;
+    uint64_t offset; /* file offset of the first byte sent */
+    uint64_t length; /* bytes announced */
+    uint64_t cut;    /* bytes sent before closing (UINT64_MAX: none) */
+} body;
+
+static ssize_t read_body(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    body *b = cls;
+    if (pos >= b->cut)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    uint64_t left = b->length - pos;
+    if (b->cut - pos < left)
+        left = b->cut - pos;
+    if (left == 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    size_t n = max < left ? max : (size_t)left;
+    ssize_t got;
+    do
+        got = pread(b->fd, buf, n, (off_t)(b->offset + pos));
+    while (got < 0 && errno == EINTR);
+    if (got <= 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    return got;
+}
+
+static void free_body(void *cls)
+{
+    body *b = cls;
+    close(b->fd);
+    free(b);
+}
+
+static int parse_u64(const char **p, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (!isdigit((unsigned char)**p))
+        return -1;
+    while (isdigit((unsigned char)**p)) {
+        if (v > (UINT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (uint64_t)(**p - '0');
+        (*p)++;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Parses a single byte range. Returns 1 with [*first, *last] set, 0 when the header is to be
+ * ignored (absent, malformed, several ranges: RFC 9110 allows serving the whole file), -1 when
+ * it is unsatisfiable. */
+static int parse_range(const char *h, uint64_t size, uint64_t *first, uint64_t *last)
+{
+    if (h == NULL || strncmp(h, "bytes=", 6) != 0)
+        return 0;
+    const char *p = h + 6;
+    while (*p == ' ')
+        p++;
+    uint64_t a = 0, z = 0;
+    int has_a = 0, has_z = 0;
+    if (isdigit((unsigned char)*p)) {
+        if (parse_u64(&p, &a))
+            return 0;
+        has_a = 1;
+    }
+    if (*p++ != '-')
+        return 0;
+    if (isdigit((unsigned char)*p)) {
+        if (parse_u64(&p, &z))
+            return 0;
+        has_z = 1;
+    }
+    while (*p == ' ')
+        p++;
+    if (*p != '\0' || (!has_a && !has_z) || (has_a && has_z && z < a))
+        return 0;
+    if (!has_a) { /* suffix: the last z bytes */
+        if (z == 0 || size == 0)
+            return -1;
+        *first = z >= size ? 0 : size - z;
+        *last = size - 1;
+        return 1;
+    }
+    if (a >= size)
+        return -1;
+    *first = a;
+    *last = has_z && z < size ? z : size - 1;
+    return 1;
+}
+
+enum MHD_Result serve_download(serve_exports *x, serve_faults *faults, struct MHD_Connection *c,
+                               const char *id)
+{
+    serve_export_file f;
+    switch (serve_exports_open_file(x, id, &f)) {
+    case SERVE_FILE_OK:
+        break;
+    case SERVE_FILE_UNKNOWN:
+        return serve_problem(c, 404, 0, "unknown export");
+    case SERVE_FILE_NOT_READY:
+        return serve_problem(c, 409, 0, "the export is not TERMINE");
+    case SERVE_FILE_GONE:
+        return serve_problem(c, 410, 0, "the export has expired");
+    default:
+        return serve_problem(c, 500, 0, "the export file cannot be read");
+    }
+
+    char etag[80], crange[96];
+    snprintf(etag, sizeof(etag), "\"%s\"", f.sha256);
+    uint64_t first = 0, last = f.size ? f.size - 1 : 0;
+    const char *range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
+    const char *if_range =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_RANGE);
+    int partial = 0;
+    if (range != NULL && (if_range == NULL || strcmp(if_range, etag) == 0)) {
+        partial = parse_range(range, f.size, &first, &last);
+        if (partial < 0) {
+            close(f.fd);
+            snprintf(crange, sizeof(crange), "bytes */%" PRIu64, f.size);
+            return serve_problem_ex(c, 416, 0, "the range is beyond the end of the file",
+                                    MHD_HTTP_HEADER_CONTENT_RANGE, crange);
+        }
+    }
+
+    serve_fault fault = serve_faults_take(faults, SERVE_PT_FILE, SERVE_FM_BODY);
+    if (fault.action == SERVE_FA_NOTGZIP) {
+        static const char page[] =
+            "<!DOCTYPE html>\n<html><head><title>Maintenance</title></head>\n"
+            "<body><h1>Service temporarily unavailable</h1><p>Please retry later.</p></body>"
+            "</html>\n";
+        close(f.fd);
+        serve_log("export %s: fault notgzip injected", id);
+        return serve_reply(c, 200, "text/html; charset=utf-8", page, sizeof(page) - 1, 0, NULL);
+    }
+
+    body *b = malloc(sizeof(*b));
+    if (b == NULL) {
+        close(f.fd);
+        return serve_problem(c, 503, 1, "out of memory");
+    }
+    b->fd = f.fd;
+    b->offset = first;
+    b->length = f.size ? last - first + 1 : 0;
+    b->cut = UINT64_MAX;
+    if (fault.action == SERVE_FA_CUT) {
+        b->cut = fault.arg;
+        serve_log("export %s: fault cut@%" PRIu64 " injected", id, fault.arg);
+    }
+    struct MHD_Response *r =
+        MHD_create_response_from_callback(b->length, BLOCK_SIZE, read_body, b, free_body);
+    if (r == NULL) {
+        free_body(b);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/gzip");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    unsigned status = 200;
+    if (partial > 0) {
+        status = 206;
+        snprintf(crange, sizeof(crange), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last,
+                 f.size);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, crange);
+    }
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    /* Record the status for the access log like serve_reply() does. */
+    serve_reply_note_status(status);
+    return ret;
+}

@@ -1,0 +1,497 @@
+/* serve_exports.c: the export table, its worker threads and the status/POST/DELETE handlers. */
+#include "serve_exports.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "serve_http.h"
+#include "serve_request.h"
+#include "sim_export.h"
+
+typedef enum state { ST_ATTENTE, ST_COURS, ST_TERMINE, ST_ECHEC, ST_EXPIRE } state;
+static const char *const state_names[] = {"EN_ATTENTE", "EN_COURS", "TERMINE", "ECHEC", "EXPIRE"};
+
+typedef struct export_entry {
+    serve_exports *owner;
+    char id[41];
+    char guichet[64];
+    state st;
+    int refs;     /* one for the table, one for the worker while it runs */
+    int released; /* DELETEd: the worker drops its file */
+    int running;
+    int cb_pct;
+    double t_start, duration, last_poll; /* monotonic seconds */
+    serve_fault fault;
+    sim_export_request req; /* read-only once the worker started */
+    uint64_t size, nombre;
+    char sha256[65]; /* as announced */
+    char date_export[40];
+    int64_t expires_wall;
+    char expiration[32];
+    char err_code[32], err_msg[256];
+    char path[4096];
+} export_entry;
+
+struct serve_exports {
+    serve_exports_config cfg;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* on the monotonic clock */
+    export_entry *tab[SERVE_MAX_EXPORTS];
+    size_t n;
+    unsigned running;
+    unsigned seq;
+    int stopping;
+};
+
+int serve_export_id_valid(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        char ch = s[n];
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+              ch == '_' || ch == '-'))
+            return 0;
+    }
+    return n >= 1 && n <= 40;
+}
+
+serve_exports *serve_exports_new(const serve_exports_config *cfg)
+{
+    serve_exports *x = calloc(1, sizeof(*x));
+    if (x == NULL)
+        return NULL;
+    x->cfg = *cfg;
+    pthread_mutex_init(&x->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&x->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    return x;
+}
+
+/* Drops one reference; the caller holds x->mu. */
+static void unref(export_entry *e)
+{
+    if (--e->refs == 0)
+        free(e);
+}
+
+static void remove_file(export_entry *e)
+{
+    if (unlink(e->path) != 0 && errno != ENOENT)
+        serve_log("export %s: cannot remove its file: %s", e->id, strerror(errno));
+}
+
+void serve_exports_free(serve_exports *x)
+{
+    if (x == NULL)
+        return;
+    pthread_mutex_lock(&x->mu);
+    x->stopping = 1;
+    pthread_cond_broadcast(&x->cv);
+    while (x->running > 0)
+        pthread_cond_wait(&x->cv, &x->mu);
+    for (size_t i = 0; i < x->n; i++) {
+        remove_file(x->tab[i]);
+        unref(x->tab[i]);
+    }
+    x->n = 0;
+    pthread_mutex_unlock(&x->mu);
+    pthread_cond_destroy(&x->cv);
+    pthread_mutex_destroy(&x->mu);
+    free(x);
+}
+
+/* Waits on x->cv (x->mu held) until monotonic time `until`, or until `e` is released or the
+ * table stops. Returns 1 if interrupted. */
+static int wait_until(serve_exports *x, export_entry *e, double until)
+{
+    while (!x->stopping && !e->released) {
+        double now = serve_now();
+        if (now >= until)
+            return 0;
+        struct timespec ts;
+        ts.tv_sec = (time_t)until;
+        ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
+        pthread_cond_timedwait(&x->cv, &x->mu, &ts);
+    }
+    return 1;
+}
+
+static void on_progress(void *ctx, int percent)
+{
+    export_entry *e = ctx;
+    pthread_mutex_lock(&e->owner->mu);
+    if (percent > e->cb_pct)
+        e->cb_pct = percent > 100 ? 100 : percent;
+    pthread_mutex_unlock(&e->owner->mu);
+}
+
+static int sha256_file(const char *path, char out[65])
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    gnutls_hash_hd_t h;
+    if (gnutls_hash_init(&h, GNUTLS_DIG_SHA256) < 0) {
+        close(fd);
+        return -1;
+    }
+    unsigned char buf[65536], dig[32];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0)
+        gnutls_hash(h, buf, (size_t)n);
+    gnutls_hash_deinit(h, dig);
+    close(fd);
+    if (n < 0)
+        return -1;
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", dig[i]);
+    return 0;
+}
+
+/* The export:truncate fault: cuts the file and describes the cut file. */
+static int truncate_archive(export_entry *e, sim_export_result *res, char *err, size_t errlen)
+{
+    uint64_t keep = e->fault.arg ? e->fault.arg : res->size / 2;
+    if (keep >= res->size)
+        keep = res->size > 0 ? res->size - 1 : 0;
+    if (truncate(e->path, (off_t)keep) != 0 || sha256_file(e->path, res->sha256) != 0) {
+        snprintf(err, errlen, "cannot truncate the archive: %s", strerror(errno));
+        return -1;
+    }
+    res->size = keep;
+    return 0;
+}
+
+static void *worker(void *arg)
+{
+    export_entry *e = arg;
+    serve_exports *x = e->owner;
+    sim_export_result res;
+    char err[256] = "";
+    int rc = -1;
+    memset(&res, 0, sizeof(res));
+
+    pthread_mutex_lock(&x->mu);
+    int interrupted = wait_until(x, e, e->t_start + e->duration / 4);
+    if (!interrupted)
+        e->st = ST_COURS;
+    pthread_mutex_unlock(&x->mu);
+
+    if (!interrupted) {
+        if (e->fault.action == SERVE_FA_ECHEC) {
+            snprintf(err, sizeof(err), "simulated failure (fault plan)");
+        } else {
+            rc = sim_export_write(x->cfg.data_dir, &e->req, e->path, &res, err, sizeof(err));
+            if (rc == 0 && e->fault.action == SERVE_FA_TRUNCATE)
+                rc = truncate_archive(e, &res, err, sizeof(err));
+        }
+    }
+
+    pthread_mutex_lock(&x->mu);
+    e->cb_pct = 100;
+    if (!interrupted)
+        interrupted = wait_until(x, e, e->t_start + e->duration);
+    if (interrupted) {
+        remove_file(e);
+    } else if (rc != 0) {
+        remove_file(e);
+        e->st = ST_ECHEC;
+        snprintf(e->err_code, sizeof(e->err_code), "%s",
+                 e->fault.action == SERVE_FA_ECHEC ? "ERREUR_SIMULEE" : "ERREUR_GENERATION");
+        snprintf(e->err_msg, sizeof(e->err_msg), "%s", err);
+        serve_log("export %s: ECHEC (%s)", e->id, err);
+    } else {
+        e->size = res.size;
+        e->nombre = res.nombre_demandes;
+        memcpy(e->sha256, res.sha256, sizeof(e->sha256));
+        e->sha256[64] = '\0';
+        if (e->fault.action == SERVE_FA_BADSHA) {
+            static const char hex[] = "0123456789abcdef";
+            for (int i = 0; i < 64; i++) {
+                const char *p = strchr(hex, e->sha256[i]);
+                e->sha256[i] = hex[15 - (p ? (int)(p - hex) : 0)];
+            }
+        }
+        snprintf(e->date_export, sizeof(e->date_export), "%s", res.date_export);
+        e->expires_wall = (int64_t)time(NULL) + (int64_t)x->cfg.expire_seconds;
+        serve_time_format(e->expires_wall, e->expiration);
+        e->st = ST_TERMINE;
+        serve_log("export %s: TERMINE, %llu bytes, %llu demandes", e->id,
+                  (unsigned long long)e->size, (unsigned long long)e->nombre);
+    }
+    e->running = 0;
+    x->running--;
+    unref(e);
+    pthread_cond_broadcast(&x->cv);
+    pthread_mutex_unlock(&x->mu);
+    return NULL;
+}
+
+/* TERMINE -> EXPIRE once the expiry instant is past; x->mu held. */
+static void refresh(export_entry *e)
+{
+    if (e->st == ST_TERMINE && (int64_t)time(NULL) >= e->expires_wall) {
+        e->st = ST_EXPIRE;
+        remove_file(e);
+        serve_log("export %s: EXPIRE", e->id);
+    }
+}
+
+static export_entry *find(serve_exports *x, const char *id, size_t *index)
+{
+    for (size_t i = 0; i < x->n; i++)
+        if (strcmp(x->tab[i]->id, id) == 0) {
+            if (index != NULL)
+                *index = i;
+            refresh(x->tab[i]);
+            return x->tab[i];
+        }
+    return NULL;
+}
+
+static void table_remove(serve_exports *x, size_t i)
+{
+    memmove(&x->tab[i], &x->tab[i + 1], (x->n - i - 1) * sizeof(x->tab[0]));
+    x->n--;
+}
+
+/* Makes room for one more export by dropping the oldest ECHEC or EXPIRE one; x->mu held. */
+static int make_room(serve_exports *x)
+{
+    if (x->n < SERVE_MAX_EXPORTS)
+        return 0;
+    for (size_t i = 0; i < x->n; i++) {
+        refresh(x->tab[i]);
+        if (x->tab[i]->st == ST_ECHEC || x->tab[i]->st == ST_EXPIRE) {
+            export_entry *e = x->tab[i];
+            table_remove(x, i);
+            e->released = 1;
+            unref(e);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+enum MHD_Result serve_exports_post(serve_exports *x, struct MHD_Connection *c, const char *guichet,
+                                   const char *body, size_t len)
+{
+    char err[256];
+    export_entry *e = calloc(1, sizeof(*e));
+    if (e == NULL)
+        return serve_problem(c, 503, x->cfg.retry_after, "out of memory");
+    if (serve_request_parse(body, len, &e->req, err, sizeof(err)) != 0) {
+        free(e);
+        return serve_problem(c, 400, 0, err);
+    }
+    e->owner = x;
+    snprintf(e->guichet, sizeof(e->guichet), "%s", guichet);
+    e->req.progress = on_progress;
+    e->req.progress_ctx = e;
+
+    unsigned status = 0;
+    const char *detail = NULL;
+    pthread_mutex_lock(&x->mu);
+    for (size_t i = 0; i < x->n && status == 0; i++)
+        if (strcmp(x->tab[i]->guichet, guichet) == 0 &&
+            (x->tab[i]->st == ST_ATTENTE || x->tab[i]->st == ST_COURS)) {
+            status = 429;
+            detail = "an export is already in progress for this guichet";
+        }
+    if (status == 0 && x->stopping) {
+        status = 503;
+        detail = "the server is stopping";
+    } else if (status == 0 && x->running >= SERVE_MAX_RUNNING) {
+        status = 503;
+        detail = "too many exports in progress";
+    } else if (status == 0 && make_room(x) != 0) {
+        status = 503;
+        detail = "too many exports kept: release some with DELETE";
+    }
+    if (status != 0) {
+        pthread_mutex_unlock(&x->mu);
+        free(e);
+        return serve_problem(c, status, x->cfg.retry_after, detail);
+    }
+    char day[32];
+    serve_time_format((int64_t)time(NULL), day);
+    snprintf(e->id, sizeof(e->id), "X%.4s%.2s%.2sA%04u", day, day + 5, day + 8, ++x->seq);
+    memcpy(e->req.numero_export, e->id, sizeof(e->req.numero_export));
+    snprintf(e->path, sizeof(e->path), "%s/EXPORT_%s.tgz", x->cfg.work_dir, e->id);
+    e->fault = serve_faults_take(x->cfg.faults, SERVE_PT_EXPORT, SERVE_FM_EXPORT);
+    e->duration = x->cfg.generation_seconds;
+    if (e->fault.action == SERVE_FA_SLOW)
+        e->duration += (double)e->fault.arg;
+    e->t_start = e->last_poll = serve_now();
+    e->st = ST_ATTENTE;
+    e->refs = 2;
+    e->running = 1;
+
+    pthread_t tid;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int prc = pthread_create(&tid, &attr, worker, e);
+    pthread_attr_destroy(&attr);
+    if (prc != 0) {
+        pthread_mutex_unlock(&x->mu);
+        free(e);
+        return serve_problem(c, 503, x->cfg.retry_after, "cannot start a generation");
+    }
+    x->tab[x->n++] = e;
+    x->running++;
+    if (e->fault.action != SERVE_FA_NONE)
+        serve_log("export %s: fault %s injected", e->id, serve_fault_name(e->fault.action));
+    char id[41], location[96];
+    memcpy(id, e->id, sizeof(id));
+    pthread_mutex_unlock(&x->mu);
+
+    serve_log("export %s: accepted", id);
+    snprintf(location, sizeof(location), "/v1.0/exports/%s", id);
+    serve_buf b;
+    serve_buf_init(&b, 1024);
+    serve_buf_str(&b, "{\"numeroExport\":");
+    serve_buf_json(&b, id);
+    serve_buf_str(&b, ",\"statut\":\"EN_ATTENTE\"}");
+    enum MHD_Result ret =
+        serve_reply(c, 202, "application/json", b.p, b.len, x->cfg.retry_after, location);
+    serve_buf_free(&b);
+    return ret;
+}
+
+static int progression(const export_entry *e, double now)
+{
+    if (e->st == ST_ATTENTE)
+        return 0;
+    if (e->st != ST_COURS)
+        return 100;
+    int p = e->cb_pct;
+    if (e->duration > 0) {
+        int tp = (int)((now - e->t_start) / e->duration * 100.0);
+        if (tp < p)
+            p = tp;
+    }
+    return p < 0 ? 0 : p > 99 ? 99 : p;
+}
+
+enum MHD_Result serve_exports_status(serve_exports *x, struct MHD_Connection *c, const char *id)
+{
+    serve_buf b;
+    unsigned retry_after = 0;
+    double now = serve_now();
+    pthread_mutex_lock(&x->mu);
+    export_entry *e = find(x, id, NULL);
+    if (e == NULL) {
+        pthread_mutex_unlock(&x->mu);
+        return serve_problem(c, 404, 0, "unknown export");
+    }
+    if (x->cfg.min_poll > 0 && now - e->last_poll < x->cfg.min_poll) {
+        unsigned wait = (unsigned)ceil(x->cfg.min_poll - (now - e->last_poll));
+        pthread_mutex_unlock(&x->mu);
+        return serve_problem(c, 429, wait ? wait : 1, "polling faster than Retry-After");
+    }
+    e->last_poll = now;
+    serve_buf_init(&b, 8192);
+    serve_buf_str(&b, "{\"numeroExport\":");
+    serve_buf_json(&b, e->id);
+    serve_buf_printf(&b, ",\"statut\":\"%s\"", state_names[e->st]);
+    if (e->st == ST_ATTENTE || e->st == ST_COURS || e->st == ST_TERMINE)
+        serve_buf_printf(&b, ",\"progression\":%d", progression(e, now));
+    if (e->st == ST_ATTENTE || e->st == ST_COURS)
+        retry_after = x->cfg.retry_after ? x->cfg.retry_after : 1;
+    if (e->st == ST_TERMINE || e->st == ST_EXPIRE) {
+        serve_buf_str(&b, ",\"dateExport\":");
+        serve_buf_json(&b, e->date_export);
+        serve_buf_str(&b, ",\"expiration\":");
+        serve_buf_json(&b, e->expiration);
+    }
+    if (e->st == ST_TERMINE) {
+        serve_buf_printf(&b, ",\"fichier\":{\"url\":\"/v1.0/exports/%s/fichier\"", e->id);
+        serve_buf_printf(&b, ",\"taille\":%llu,\"sha256\":\"%s\",\"nombreDemandes\":%llu}",
+                         (unsigned long long)e->size, e->sha256, (unsigned long long)e->nombre);
+    }
+    if (e->st == ST_ECHEC) {
+        serve_buf_str(&b, ",\"erreur\":{\"code\":");
+        serve_buf_json(&b, e->err_code);
+        serve_buf_str(&b, ",\"message\":");
+        serve_buf_json(&b, e->err_msg);
+        serve_buf_str(&b, "}");
+    }
+    serve_buf_str(&b, "}");
+    pthread_mutex_unlock(&x->mu);
+    enum MHD_Result ret;
+    if (b.failed)
+        ret = serve_problem(c, 500, 0, "status too large");
+    else
+        ret = serve_reply(c, 200, "application/json", b.p, b.len, retry_after, NULL);
+    serve_buf_free(&b);
+    return ret;
+}
+
+enum MHD_Result serve_exports_delete(serve_exports *x, struct MHD_Connection *c, const char *id)
+{
+    size_t i;
+    pthread_mutex_lock(&x->mu);
+    export_entry *e = find(x, id, &i);
+    if (e == NULL) {
+        pthread_mutex_unlock(&x->mu);
+        return serve_problem(c, 404, 0, "unknown export");
+    }
+    table_remove(x, i);
+    e->released = 1;
+    if (!e->running)
+        remove_file(e);
+    serve_log("export %s: released", e->id);
+    unref(e);
+    pthread_cond_broadcast(&x->cv);
+    pthread_mutex_unlock(&x->mu);
+    return serve_reply(c, 204, NULL, NULL, 0, 0, NULL);
+}
+
+serve_file_state serve_exports_open_file(serve_exports *x, const char *id, serve_export_file *out)
+{
+    serve_file_state st;
+    out->fd = -1;
+    out->size = 0;
+    out->sha256[0] = '\0';
+    pthread_mutex_lock(&x->mu);
+    export_entry *e = find(x, id, NULL);
+    if (e == NULL) {
+        st = SERVE_FILE_UNKNOWN;
+    } else if (e->st == ST_EXPIRE) {
+        st = SERVE_FILE_GONE;
+    } else if (e->st != ST_TERMINE) {
+        st = SERVE_FILE_NOT_READY;
+    } else {
+        struct stat sb;
+        /* Opened under the lock so that DELETE or expiry cannot remove the file in between;
+         * once open, the descriptor keeps the data readable even if it is unlinked. */
+        out->fd = open(e->path, O_RDONLY | O_CLOEXEC);
+        if (out->fd < 0 || fstat(out->fd, &sb) != 0) {
+            serve_log("export %s: cannot open its file: %s", e->id, strerror(errno));
+            if (out->fd >= 0)
+                close(out->fd);
+            out->fd = -1;
+            st = SERVE_FILE_ERROR;
+        } else {
+            out->size = (uint64_t)sb.st_size;
+            memcpy(out->sha256, e->sha256, sizeof(out->sha256));
+            st = SERVE_FILE_OK;
+        }
+    }
+    pthread_mutex_unlock(&x->mu);
+    return st;
+}
