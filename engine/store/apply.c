@@ -183,6 +183,10 @@ sne_err sne_store_apply(sne_store *s, const sne_demand *d, sne_apply_stats *st)
     while (!rc && (i < old.n_items || j < d->n_items)) {
         const sne_item_ref *o = i < old.n_items ? &old.items[i] : NULL;
         const sne_item *a = j < d->n_items ? &d->items[j] : NULL;
+        if (a && !(requested & (1u << a->entity))) {
+            j++; /* the export did not ask for this entity: it says nothing about it */
+            continue;
+        }
         int c = !o ? 1 : !a ? -1 : ref_compare(o->entity, o->key, o->key_len, a->entity, a->key,
                                               a->key_len);
         if (c < 0) { /* stored only */

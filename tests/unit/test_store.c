@@ -1,0 +1,293 @@
+/* Unit tests of the store: item merge (create/update/delete/unchanged), the change log, scope
+ * sweeps, staleness, the seen set across attempts, codecs, and the writer lock. */
+#include "canon/canon.h"
+#include "store/store.h"
+#include "testlib.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+static char store_dir[] = "/tmp/snesync-test-store-XXXXXX";
+
+/* A demand under construction: items are (entity, key, text) made canonical here. */
+typedef struct fake_demand {
+    sne_demand d;
+    sne_item items[8];
+    sne_buf canon[8];
+    char communes[2][SNE_COMMUNE_LEN + 1];
+} fake_demand;
+
+static void fake_init(fake_demand *f, const char *num, const char *commune)
+{
+    memset(f, 0, sizeof(*f));
+    snprintf(f->d.num_unique, sizeof(f->d.num_unique), "%s", num);
+    snprintf(f->d.date_modification, sizeof(f->d.date_modification), "2026-10-01T00:00:00Z");
+    snprintf(f->communes[0], sizeof(f->communes[0]), "%s", commune);
+    f->d.communes = (const char(*)[SNE_COMMUNE_LEN + 1])f->communes;
+    f->d.items = f->items;
+}
+
+/* Adds an item whose canonical form is <name><v>text</v></name>; items must come sorted. */
+static void fake_item(fake_demand *f, sne_entity e, const char *key, const char *text)
+{
+    sne_canon_writer w;
+    sne_canon_writer_init(&w, 1 << 20, 1 << 16);
+    const char *name = sne_entity_info_of(e)->item;
+    sne_canon_open(&w, name, strlen(name), NULL, 0);
+    sne_canon_open(&w, "v", 1, NULL, 0);
+    sne_canon_text(&w, (const uint8_t *)text, strlen(text));
+    sne_canon_close(&w);
+    sne_canon_close(&w);
+    size_t i = f->d.n_items++;
+    f->canon[i] = w.out; /* take the buffer */
+    sne_buf_free(&w.text);
+    f->items[i] = (sne_item){e, key, strlen(key), f->canon[i].data, f->canon[i].len,
+                             XXH3_64bits(f->canon[i].data, f->canon[i].len)};
+    if (e == SNE_ENTITY_CERFA) {
+        f->d.has_cerfa = true;
+        f->d.n_communes = 1;
+    }
+}
+
+static void fake_free(fake_demand *f)
+{
+    for (size_t i = 0; i < f->d.n_items; i++)
+        sne_buf_free(&f->canon[i]);
+}
+
+static sne_export_header header(const char *numero, const char *date, int64_t ms,
+                                sne_entity_set entities, char (*locs)[8], size_t n_locs)
+{
+    sne_export_header h = {0};
+    snprintf(h.numero, sizeof(h.numero), "%s", numero);
+    snprintf(h.date_export, sizeof(h.date_export), "%s", date);
+    h.date_export_ms = ms;
+    h.partie = h.nombre_parties = 1;
+    h.entities = entities;
+    h.location = n_locs ? SNE_LOCATION_DEPARTEMENTS : SNE_LOCATION_ALL;
+    h.locations = locs;
+    h.n_locations = n_locs;
+    return h;
+}
+
+typedef struct collected {
+    int n;
+    char lines[64][96];
+} collected;
+
+static sne_err collect(void *ctx, const sne_change *c)
+{
+    collected *col = ctx;
+    if (col->n < 64)
+        snprintf(col->lines[col->n++], sizeof(col->lines[0]), "%llu %s %s %s %.*s%s%s",
+                 (unsigned long long)c->seq, sne_op_name(c->rec->op), c->rec->num_unique,
+                 sne_entity_info_of(c->rec->entity)->code, (int)c->rec->key_len, c->rec->key,
+                 c->before ? " B" : "", c->after ? " A" : "");
+    return SNE_OK;
+}
+
+static sne_store *open_store(void)
+{
+    sne_store *s = NULL;
+    sne_error err = {0};
+    sne_store_options o = {.writable = true, .map_size = 64u << 20};
+    CHECK_EQ_INT(sne_store_open(&s, store_dir, &o, &err), SNE_OK);
+    return s;
+}
+
+static const sne_entity_set CERFA_EVT = (1u << SNE_ENTITY_CERFA) | (1u << SNE_ENTITY_EVT);
+static const sne_entity_set DRM_ONLY = 1u << SNE_ENTITY_DRM;
+
+static void ingest_run(sne_store *s, sne_export_header *h, fake_demand *ds, size_t n,
+                       sne_apply_stats *st, sne_err want_begin)
+{
+    bool resumed;
+    memset(st, 0, sizeof(*st));
+    CHECK_EQ_INT(sne_store_run_begin(s, h, false, &resumed), want_begin);
+    if (want_begin)
+        return;
+    for (size_t i = 0; i < n; i++)
+        CHECK_EQ_INT(sne_store_apply(s, &ds[i].d, st), SNE_OK);
+    CHECK_EQ_INT(sne_store_commit(s), SNE_OK);
+    CHECK_EQ_INT(sne_store_sweep(s, st), SNE_OK);
+    CHECK_EQ_INT(sne_store_run_finish(s), SNE_OK);
+}
+
+static void test_lifecycle(void)
+{
+    sne_store *s = open_store();
+    sne_apply_stats st;
+    collected col = {0};
+
+    /* 1. First load: two demands in 38, one in 69. */
+    fake_demand d[3];
+    fake_init(&d[0], "0380000000001G1226", "38185");
+    fake_item(&d[0], SNE_ENTITY_CERFA, "", "form A");
+    fake_item(&d[0], SNE_ENTITY_EVT, "E1", "event 1");
+    fake_item(&d[0], SNE_ENTITY_EVT, "E2", "event 2");
+    fake_item(&d[0], SNE_ENTITY_DRM, "2026-08", "drm");
+    fake_init(&d[1], "0380000000002G1226", "38421");
+    fake_item(&d[1], SNE_ENTITY_CERFA, "", "form B");
+    fake_init(&d[2], "0690000000003G1226", "69123");
+    fake_item(&d[2], SNE_ENTITY_CERFA, "", "form C");
+    sne_export_header h1 = header("X1", "2026-10-01T00:00:00Z", 1000, CERFA_EVT, NULL, 0);
+    ingest_run(s, &h1, d, 3, &st, SNE_OK);
+    /* The DRM item was not requested: it must not be stored. */
+    CHECK_EQ_INT(st.creates, 5);
+    CHECK_EQ_INT(st.updates + st.deletes, 0);
+
+    /* 2. Same data again: nothing. */
+    ingest_run(s, &h1, d, 3, &st, SNE_OK);
+    CHECK_EQ_INT(st.creates + st.updates + st.deletes, 0);
+    CHECK_EQ_INT(st.items_unchanged, 5);
+
+    /* 3. A later, department-38 export: A's form changes, E1 goes, E3 arrives; B is absent
+     * (in 38: swept); C (in 69) is outside the scope and must stay. */
+    for (int i = 0; i < 3; i++)
+        fake_free(&d[i]);
+    fake_demand e[1];
+    fake_init(&e[0], "0380000000001G1226", "38185");
+    fake_item(&e[0], SNE_ENTITY_CERFA, "", "form A2");
+    fake_item(&e[0], SNE_ENTITY_EVT, "E2", "event 2");
+    fake_item(&e[0], SNE_ENTITY_EVT, "E3", "event 3");
+    char dep38[1][8] = {"38"};
+    sne_export_header h2 = header("X2", "2026-11-01T00:00:00Z", 2000, CERFA_EVT, dep38, 1);
+    ingest_run(s, &h2, e, 1, &st, SNE_OK);
+    CHECK_EQ_INT(st.creates, 1);
+    CHECK_EQ_INT(st.updates, 1);
+    CHECK_EQ_INT(st.deletes, 2); /* E1, and B's CERFA */
+    CHECK_EQ_INT(st.demands_swept, 1);
+    fake_free(&e[0]);
+
+    CHECK_EQ_INT(sne_store_changes(s, 5, 0, collect, &col), SNE_OK);
+    CHECK_EQ_INT(col.n, 4);
+    CHECK_EQ_STR(col.lines[0], "6 update 0380000000001G1226 CERFA  B A");
+    CHECK_EQ_STR(col.lines[1], "7 delete 0380000000001G1226 EVT E1 B");
+    CHECK_EQ_STR(col.lines[2], "8 create 0380000000001G1226 EVT E3 A");
+    CHECK_EQ_STR(col.lines[3], "9 delete 0380000000002G1226 CERFA  B");
+
+    sne_store_stats stats;
+    CHECK_EQ_INT(sne_store_stats_get(s, &stats), SNE_OK);
+    CHECK_EQ_INT(stats.demands, 2); /* B is gone, C stays */
+    CHECK_EQ_INT(stats.items[SNE_ENTITY_CERFA], 2);
+    CHECK_EQ_INT(stats.items[SNE_ENTITY_EVT], 2);
+    CHECK_EQ_INT(stats.last_seq, 9);
+
+    /* 4. An older export for an overlapping scope is stale; a DRM-only one is not. */
+    sne_export_header old = header("X0", "2026-09-01T00:00:00Z", 500, CERFA_EVT, NULL, 0);
+    ingest_run(s, &old, NULL, 0, &st, SNE_ERR_STALE);
+    /* 5. A DRM-only export with no demands sweeps nothing but DRM (there is none). */
+    sne_export_header drm = header("X3", "2026-09-01T00:00:00Z", 500, DRM_ONLY, NULL, 0);
+    ingest_run(s, &drm, NULL, 0, &st, SNE_OK);
+    CHECK_EQ_INT(st.deletes, 0);
+    CHECK_EQ_INT(st.demands_swept, 2);
+    CHECK_EQ_INT(sne_store_stats_get(s, &stats), SNE_OK);
+    CHECK_EQ_INT(stats.items[SNE_ENTITY_CERFA] + stats.items[SNE_ENTITY_EVT], 4);
+
+    /* 6. Prune. */
+    uint64_t pruned;
+    CHECK_EQ_INT(sne_store_prune(s, 7, &pruned), SNE_OK);
+    CHECK_EQ_INT(pruned, 7);
+    col.n = 0;
+    CHECK_EQ_INT(sne_store_changes(s, 0, 0, collect, &col), SNE_OK);
+    CHECK_EQ_INT(col.n, 2);
+    sne_store_close(s);
+}
+
+static void test_seen_set_and_attempts(void)
+{
+    sne_store *s = open_store();
+    sne_apply_stats st = {0};
+    bool resumed;
+    fake_demand d;
+    fake_init(&d, "0380000000009G1226", "38185");
+    fake_item(&d, SNE_ENTITY_CERFA, "", "form");
+    sne_export_header h = header("Y1", "2026-12-01T00:00:00Z", 3000, CERFA_EVT, NULL, 0);
+    CHECK_EQ_INT(sne_store_run_begin(s, &h, false, &resumed), SNE_OK);
+    CHECK(!resumed);
+    CHECK_EQ_INT(sne_store_apply(s, &d.d, &st), SNE_OK);
+    CHECK_EQ_INT(sne_store_commit(s), SNE_OK);
+    /* Twice in one attempt is an error. */
+    CHECK_EQ_INT(sne_store_apply(s, &d.d, &st), SNE_ERR_INVALID);
+    sne_store_abort(s);
+    /* A new attempt of the same export (after a crash) resumes and may meet it again. */
+    CHECK_EQ_INT(sne_store_run_begin(s, &h, false, &resumed), SNE_OK);
+    CHECK(resumed);
+    memset(&st, 0, sizeof(st));
+    CHECK_EQ_INT(sne_store_apply(s, &d.d, &st), SNE_OK);
+    CHECK_EQ_INT(st.items_unchanged, 1);
+    CHECK_EQ_INT(sne_store_commit(s), SNE_OK);
+    fake_free(&d);
+
+    /* A second writer is refused while this one is open. */
+    sne_store *other = NULL;
+    sne_error err = {0};
+    sne_store_options o = {.writable = true, .map_size = 64u << 20};
+    CHECK_EQ_INT(sne_store_open(&other, store_dir, &o, &err), SNE_ERR_BUSY);
+    CHECK(strstr(err.message, "another snesync process") != NULL);
+    /* A reader is not. */
+    o.writable = false;
+    CHECK_EQ_INT(sne_store_open(&other, store_dir, &o, &err), SNE_OK);
+    sne_store_close(other);
+    sne_store_close(s);
+}
+
+static void test_codecs(void)
+{
+    sne_body_codec c;
+    CHECK_EQ_INT(sne_body_codec_init(&c, 3, 1 << 20), SNE_OK);
+    sne_buf body, back;
+    sne_buf_init(&body, 1 << 21);
+    sne_buf_init(&back, 1 << 20);
+    uint8_t text[4000];
+    for (size_t i = 0; i < sizeof(text); i++)
+        text[i] = (uint8_t)("abcdefgh"[i % 8]);
+    CHECK_EQ_INT(sne_body_encode(&c, text, sizeof(text), &body), SNE_OK);
+    CHECK(body.len < sizeof(text) / 4); /* repetitive: compressed */
+    CHECK_EQ_INT(sne_body_decode(&c, body.data, body.len, &back), SNE_OK);
+    CHECK(back.len == sizeof(text) && memcmp(back.data, text, sizeof(text)) == 0);
+    body.data[body.len / 2] ^= 0x55;
+    sne_err rc = sne_body_decode(&c, body.data, body.len, &back);
+    CHECK(rc == SNE_ERR_CORRUPT || back.len != sizeof(text) ||
+          memcmp(back.data, text, sizeof(text)) != 0);
+    CHECK_EQ_INT(sne_body_encode(&c, (const uint8_t *)"tiny", 4, &body), SNE_OK);
+    CHECK_EQ_INT(body.data[0], 0); /* small: raw */
+    CHECK_EQ_INT(sne_body_decode(&c, (const uint8_t *)"\x07", 1, &back), SNE_ERR_CORRUPT);
+
+    sne_item_ref refs[2] = {{SNE_ENTITY_CERFA, "", 0, 42}, {SNE_ENTITY_EVT, "E1", 2, 7}};
+    sne_header h = {true, "2026-10-01", 10, 1, "38185", 2, refs};
+    sne_buf enc;
+    sne_buf_init(&enc, 1 << 16);
+    CHECK_EQ_INT(sne_header_encode(&h, &enc), SNE_OK);
+    sne_header_scratch scratch = {0};
+    sne_header back_h;
+    CHECK_EQ_INT(sne_header_decode(enc.data, enc.len, &scratch, &back_h), SNE_OK);
+    CHECK(back_h.radiee && back_h.n_items == 2 && back_h.items[1].hash == 7);
+    CHECK(back_h.items[1].key_len == 2 && memcmp(back_h.items[1].key, "E1", 2) == 0);
+    for (size_t cut = 0; cut < enc.len; cut++)
+        CHECK_EQ_INT(sne_header_decode(enc.data, cut, &scratch, &back_h), SNE_ERR_CORRUPT);
+    sne_header_scratch_free(&scratch);
+    sne_buf_free(&enc);
+    sne_buf_free(&body);
+    sne_buf_free(&back);
+    sne_body_codec_free(&c);
+}
+
+int main(void)
+{
+    if (!mkdtemp(store_dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    rmdir(store_dir); /* the store creates it, 0700 */
+    test_lifecycle();
+    test_seen_set_and_attempts();
+    test_codecs();
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", store_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", store_dir);
+    return TEST_SUMMARY();
+}
