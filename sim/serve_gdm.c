@@ -141,12 +141,12 @@ static const char *numunique_dept(const char *nu, size_t *len)
     return nu;
 }
 
-typedef struct line {
+typedef struct mv_line {
     char *num, *date, *communes, *guichet; /* borrowed from the line buffer */
     int64_t ms;
-} line;
+} mv_line;
 
-static int split_line(char *s, line *l)
+static int split_line(char *s, mv_line *l)
 {
     s[strcspn(s, "\r\n")] = '\0';
     memset(l, 0, sizeof(*l));
@@ -172,7 +172,7 @@ static int split_line(char *s, line *l)
     return serve_time_parse(l->date, &l->ms);
 }
 
-static int match_location(const query *q, const line *l)
+static int match_location(const query *q, const mv_line *l)
 {
     if (q->deps.n == 0 && q->coms.n == 0)
         return 1;
@@ -199,7 +199,7 @@ static int match_location(const query *q, const line *l)
     return 0;
 }
 
-static int excluded(const query *q, const line *l)
+static int excluded(const query *q, const mv_line *l)
 {
     if (q->guichets.n == 0)
         return 0;
@@ -211,6 +211,24 @@ static int excluded(const query *q, const line *l)
         if (isupper((unsigned char)l->num[i]))
             return in_set(&q->guichets, l->num + i, 18 - i);
     return 0;
+}
+
+/* The register's snapshot instant (register.txt "snapshot=..."); -1 when unknown. */
+static int register_snapshot(const char *data_dir, int64_t *ms)
+{
+    char path[4096], line[256];
+    int rc = -1;
+    snprintf(path, sizeof(path), "%s/register.txt", data_dir);
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL)
+        return -1;
+    while (rc != 0 && fgets(line, sizeof(line), fp) != NULL) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (strncmp(line, "snapshot=", 9) == 0)
+            rc = serve_time_parse(line + 9, ms);
+    }
+    fclose(fp);
+    return rc;
 }
 
 enum MHD_Result serve_gdm(const serve_gdm_config *cfg, struct MHD_Connection *c)
@@ -270,7 +288,7 @@ enum MHD_Result serve_gdm(const serve_gdm_config *cfg, struct MHD_Connection *c)
     size_t listed = 0;
     serve_buf_str(&out, "{\"mouvements\":[");
     while (fp != NULL && fgets(buf, MAX_LINE, fp) != NULL) {
-        line l;
+        mv_line l;
         unsigned long long this_line = lineno++;
         if (strchr(buf, '\n') == NULL && !feof(fp)) { /* too long: skip the rest */
             int ch;
@@ -308,6 +326,9 @@ enum MHD_Result serve_gdm(const serve_gdm_config *cfg, struct MHD_Connection *c)
     }
     if (malformed > 0)
         serve_log("gdm: %llu malformed lines in mouvements.tsv skipped", malformed);
+    int64_t snap;
+    if (register_snapshot(cfg->data_dir, &snap) == 0 && snap > newest)
+        newest = snap;
     if (newest == INT64_MIN)
         newest = (int64_t)time(NULL) * 1000;
     if (depuis < newest - SEVEN_DAYS) {

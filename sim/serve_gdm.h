@@ -6,8 +6,9 @@
  * (comma-separated) and the optional fourth the guichet that made the movement. Malformed lines
  * are skipped (and counted in the log). A missing file means no movement.
  *
- * Query: depuis (required, xs:dateTime, at most 7 days before the newest dateMouvement in the
- * file, or before now when the file is empty), jusque (optional, inclusive), departements,
+ * Query: depuis (required, xs:dateTime, at most 7 days before the newest register date: the
+ * later of register.txt's snapshot and the newest dateMouvement, or now when there is neither),
+ * jusque (optional, inclusive), departements,
  * communes, guichetsExclus (repeated parameters or comma-separated lists), curseur. Unknown
  * parameters are a 400.
  * Filters, applied as well as the data allows:
