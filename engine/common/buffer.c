@@ -39,7 +39,7 @@ sne_err sne_buf_reserve(sne_buf *b, size_t extra)
     size_t grown = b->alloc ? b->alloc : 64;
     while (grown < need)
         grown = grown > SIZE_MAX / 2 ? need : grown * 2;
-    if (grown > b->cap + 1)
+    if (b->cap < SIZE_MAX && grown > b->cap + 1)
         grown = b->cap + 1;
     uint8_t *p = realloc(b->data, grown);
     if (!p)
