@@ -450,7 +450,8 @@ sne_err sne_store_run_begin(sne_store *s, const sne_export_header *h, bool force
         r->radiees = h->radiees;
         r->location = h->location;
         r->n_locations = h->n_locations;
-        memcpy(r->locations, h->locations, h->n_locations * sizeof(r->locations[0]));
+        if (h->n_locations)
+            memcpy(r->locations, h->locations, h->n_locations * sizeof(r->locations[0]));
     }
     r->state = RUN_STARTED;
     r->attempt++;
