@@ -375,7 +375,7 @@ int sim_export_write(const char *data_dir, const sim_export_request *req, const 
     EVP_DigestFinal_ex(s.md, md, &mdlen);
     for (int i = 0; i < 32; i++)
         snprintf(res->sha256 + 2 * i, 3, "%02x", md[i]);
-    if (fsync(fd) != 0 || close(fd) != 0) {
+    if (close(fd) != 0) { /* no fsync: a simulator's archive is cheap to redo */
         fd = -1;
         snprintf(errbuf, errlen, "%s: %s", out_path, strerror(errno));
         goto out;

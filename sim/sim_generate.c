@@ -244,7 +244,7 @@ int sim_generate(const char *out_dir, uint64_t n, uint64_t seed, int64_t snapsho
         if (d->etat == SIM_ETAT_RADIEE && d->rad_motif == 0) {
             if (!d->n[SIM_K_ATTRIB])
                 d->n[SIM_K_ATTRIB] = 1;
-            d->attrib_signed = 1;
+            d->attrib_signed = d->n[SIM_K_ATTRIB];
         }
         p = sim_rng_below(&g, 100);
         d->n[SIM_K_PRIO] = (uint8_t)(p < 80 ? 0 : p < 95 ? 1 : 2);

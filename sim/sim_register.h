@@ -57,7 +57,7 @@ typedef struct sim_demand {
     uint8_t g[SIM_K__COUNT];                /* ... of which made at generation time */
     uint8_t pj_checked;                     /* PJ items [0, pj_checked) have been verified */
     uint8_t prio_ended;                     /* PRIO items [0, prio_ended) have a dateFin */
-    uint8_t attrib_signed;                  /* ATTRIB items [0, attrib_signed) have a lease */
+    uint8_t attrib_signed;                  /* 0, or 1 + the ATTRIB item whose lease was signed */
     uint8_t cont_del;                       /* bit i: CONT item i was withdrawn */
     uint8_t flags;                          /* SIM_F_ */
     uint8_t pad[1];

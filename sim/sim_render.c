@@ -940,8 +940,10 @@ static uint32_t item_minute(const sim_view *v, int k, int idx)
                 return v->j[i].minute;
         return dm->lastmod; /* not reached with a consistent journal */
     }
-    uint32_t lo = (uint32_t)dm->created * 1440u + 8 * 60;
-    uint32_t hi = dm->gen_hi > lo ? dm->gen_hi : lo;
+    uint32_t lo = (uint32_t)dm->created * 1440u + 7 * 60;
+    if (lo > dm->gen_hi)
+        lo = dm->gen_hi; /* a demand made in the small hours */
+    uint32_t hi = dm->gen_hi;
     uint64_t h = sim_h(dm->seed, (uint64_t)(T_ITEM * 16 + k) * 256 + (uint64_t)idx);
     /* skew towards recent dates: max of two draws */
     uint32_t a = sim_below(h, hi - lo + 1), c = sim_below(sim_mix64(h), hi - lo + 1);
@@ -1040,7 +1042,7 @@ static void render_attrib(sim_buf *b, const sim_demand *dm, uint32_t minute, int
     open_el(b, L, "attribution");
     el_raw(b, L + 1, "idAttribution", key, strlen(key));
     el_day(b, L + 1, "dateCal", day);
-    int signed_ = idx < dm->attrib_signed;
+    int signed_ = idx + 1 == dm->attrib_signed;
     uint32_t dp = rb(&r, 100);
     int dec = signed_ ? 0 : dp < 35 ? 0 : dp < 55 ? 1 : dp < 65 ? 2 : dp < 95 ? 3 : 4;
     el_code(b, L + 1, "decisionCal", decisions[dec]);
