@@ -19,6 +19,7 @@
 #include "common/schema.h"
 #include "diff/render.h"
 #include "ingest.h"
+#include "parse/validate.h"
 #include "store/store.h"
 
 #define SNESYNC_VERSION "0.1.0"

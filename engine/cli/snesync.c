@@ -76,6 +76,9 @@ static const char usage_text[] =
     "  prune --upto SEQ    forget the changes up to SEQ once the SI has applied them\n"
     "  show NUMUNIQUE      print a stored demand as JSON\n"
     "  stats [--json]      counts per entity, last export per scope, store size\n"
+    "  validate [--xsd FILE] ARCHIVE|-\n"
+    "                      check every document of an archive against the export XSD\n"
+    "                      (schema/export.xsd by default); touches no store\n"
     "\n"
     "Common options:\n"
     "  --store DIR         the store directory (default $SNESYNC_STORE, else ./snesync.store)\n"
@@ -94,6 +97,7 @@ typedef struct cli {
     const char *upto;
     const char *sha256;
     const char *size;
+    const char *xsd;
     int argc;
     char **argv; /* positional arguments */
 } cli;
@@ -125,6 +129,24 @@ static ptrdiff_t read_fd(void *ctx, void *buf, size_t n)
         if (got >= 0 || errno != EINTR)
             return got;
     }
+}
+
+/* Opens the archive argument: a path, or "-" for standard input. */
+static bool open_archive(const char *command, const char *path, fd_source *src)
+{
+    src->fd = STDIN_FILENO;
+    if (strcmp(path, "-") == 0)
+        return true;
+    if ((src->fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0)
+        return true;
+    fprintf(stderr, "snesync %s: cannot open %s: %s\n", command, path, strerror(errno));
+    return false;
+}
+
+static void close_archive(fd_source *src)
+{
+    if (src->fd != STDIN_FILENO)
+        close(src->fd);
 }
 
 static double now_seconds(void)
@@ -199,11 +221,9 @@ static int cmd_ingest(cli *c)
         }
         o.expect_size = (int64_t)size;
     }
-    fd_source src = {STDIN_FILENO};
-    if (strcmp(path, "-") != 0 && (src.fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-        fprintf(stderr, "snesync ingest: cannot open %s: %s\n", path, strerror(errno));
+    fd_source src;
+    if (!open_archive("ingest", path, &src))
         return EXIT_BAD_INPUT;
-    }
     progress_state ps = {now_seconds(), 0};
     if (isatty(STDERR_FILENO)) {
         o.progress = show_progress;
@@ -219,11 +239,39 @@ static int cmd_ingest(cli *c)
     if (o.progress)
         fputc('\n', stderr);
     sne_store_close(store);
-    if (src.fd != STDIN_FILENO)
-        close(src.fd);
+    close_archive(&src);
     if (rc)
         return fail(rc, &err);
     print_summary(&sum, now_seconds() - ps.start, c->json);
+    return EXIT_OK;
+}
+
+/* ---- validate ---- */
+
+#ifndef SNESYNC_EXPORT_XSD
+#define SNESYNC_EXPORT_XSD "schema/export.xsd"
+#endif
+
+static int cmd_validate(cli *c)
+{
+    if (c->argc != 1) {
+        fprintf(stderr, "snesync validate: give one archive (or - for standard input)\n");
+        return EXIT_USAGE;
+    }
+    fd_source src;
+    if (!open_archive("validate", c->argv[0], &src))
+        return EXIT_BAD_INPUT;
+    sne_error err = {0};
+    sne_validator *v = NULL;
+    unsigned documents = 0;
+    sne_err rc = sne_validator_new(&v, c->xsd ? c->xsd : SNESYNC_EXPORT_XSD, &err);
+    if (!rc)
+        rc = sne_validate_archive(v, read_fd, &src, &documents, &err);
+    sne_validator_free(v);
+    close_archive(&src);
+    if (rc)
+        return fail(rc, &err);
+    printf("%u document(s) valid against the schema\n", documents);
     return EXIT_OK;
 }
 
@@ -471,12 +519,12 @@ typedef struct command {
 
 static const command commands[] = {
     {"ingest", cmd_ingest}, {"changes", cmd_changes}, {"prune", cmd_prune},
-    {"show", cmd_show},     {"stats", cmd_stats},
+    {"show", cmd_show},     {"stats", cmd_stats},     {"validate", cmd_validate},
 };
 
 int main(int argc, char **argv)
 {
-    enum { OPT_STORE = 256, OPT_SINCE, OPT_LIMIT, OPT_UPTO, OPT_SHA256, OPT_SIZE };
+    enum { OPT_STORE = 256, OPT_SINCE, OPT_LIMIT, OPT_UPTO, OPT_SHA256, OPT_SIZE, OPT_XSD };
     static const struct option options[] = {
         {"store", required_argument, NULL, OPT_STORE},
         {"since", required_argument, NULL, OPT_SINCE},
@@ -484,6 +532,7 @@ int main(int argc, char **argv)
         {"upto", required_argument, NULL, OPT_UPTO},
         {"sha256", required_argument, NULL, OPT_SHA256},
         {"size", required_argument, NULL, OPT_SIZE},
+        {"xsd", required_argument, NULL, OPT_XSD},
         {"json", no_argument, NULL, 'j'},
         {"force", no_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
@@ -537,6 +586,9 @@ int main(int argc, char **argv)
             break;
         case OPT_SIZE:
             c.size = optarg;
+            break;
+        case OPT_XSD:
+            c.xsd = optarg;
             break;
         case 'j':
             c.json = true;
