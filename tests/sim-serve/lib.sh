@@ -37,7 +37,7 @@ make_data() {
     local dir=$1
     mkdir -p "$dir"
     if "$EXE" generate --help >/dev/null 2>&1; then
-        "$EXE" generate --out "$dir" --demands 60 --seed 7 >"$T/generate.log" 2>&1 ||
+        "$EXE" generate --out "$dir" --demands 200 --seed 7 >"$T/generate.log" 2>&1 ||
             { echo "generate failed:"; cat "$T/generate.log"; }
     fi
 }
@@ -139,11 +139,14 @@ wait_state() {
     return 1
 }
 
-# A new export of CERFA for department 38; sets ID.
+# A new export (all entities, no location filter); sets ID.
 new_export() {
-    post_json '{"entites":["CERFA","EVT"],"etatDemande":"ACTIVE","departements":["38"]}' "$@"
+    post_json '{"entites":["CERFA","DALO","EVT","CONT","ATTRIB","PRIO","COTA","PJ","DRM"],"etatDemande":"ACTIVE"}' "$@"
     ID=$(jfield numeroExport)
 }
+
+# elapsed SECONDS_SINCE_EPOCH_START: whole milliseconds since then.
+now_ms() { local t=$EPOCHREALTIME; echo $(( ${t%.*} * 1000 + 10#${t#*.} / 1000 )); }
 
 finish() {
     stop_server
