@@ -566,7 +566,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "snesync: unknown command '%s' (see snesync --help)\n", name);
         return EXIT_USAGE;
     }
-    optind++;
+    /* The command's own options, parsed afresh (optind = 0 makes GNU getopt start over) over
+     * the arguments after the command name, so options may follow the archive too. */
+    argc -= optind;
+    argv += optind;
+    optind = 0;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (opt) {
         case OPT_STORE:
