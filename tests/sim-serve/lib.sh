@@ -13,6 +13,7 @@ SRV_FD=
 URL=
 
 cleanup() {
+    [ -n "${KEEP_T:-}" ] && cp -r "$T" "$KEEP_T"
     stop_server
     rm -rf "$T"
 }
@@ -117,7 +118,7 @@ header() {
 
 # jfield NAME: the string or number value of the first "NAME": in BODY.
 jfield() {
-    printf '%s' "$BODY" | sed -n "s/.*\"$1\":\"\{0,1\}\([^\",}]*\).*/\1/p" | head -n 1
+    printf '%s' "$BODY" | grep -o "\"$1\":\"\{0,1\}[^\",}]*" | head -n 1 | sed "s/^\"$1\":\"\{0,1\}//"
 }
 
 # wait_state ID STATE...: polls the status (bounded) until statut is one of the STATEs; sets
