@@ -230,7 +230,7 @@ static enum MHD_Result dispatch(server *s, struct MHD_Connection *c, request *r,
         const char *ct =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
         if (r->too_big)
-            return serve_problem(c, 413, 0, "request body too large");
+            return serve_problem(c, 400, 0, "request body too large");
         if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0 ||
             (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' '))
             return serve_problem(c, 400, 0, "Content-Type must be application/json");

@@ -121,6 +121,9 @@ bad_post "profondeurDrm 4" '{"entites":["DRM"],"etatDemande":"ACTIVE","profondeu
 bad_post "profondeurDrm not an integer" '{"entites":["DRM"],"etatDemande":"ACTIVE","profondeurDrm":1.5}'
 bad_post "unknown member" '{"entites":["CERFA"],"etatDemande":"ACTIVE","x":1}'
 bad_post "trailing text" '{"entites":["CERFA"],"etatDemande":"ACTIVE"} x'
+head -c 70000 /dev/zero | tr '\0' ' ' >"$T/big.json"
+req POST /v1.0/exports -H 'Content-Type: application/json' --data-binary "@$T/big.json"
+check "400 for a body over 64 KiB" 400 "$CODE"
 req POST /v1.0/exports -H 'Content-Type: text/plain' --data-binary '{"entites":["CERFA"],"etatDemande":"ACTIVE"}'
 check "400 for a non-JSON Content-Type" 400 "$CODE"
 
@@ -173,6 +176,15 @@ check_match "its Retry-After" '^[1-3]$' "$(header Retry-After)"
 stop_server
 check "stop while a generation runs: exit 0" 0 "$SRV_RC"
 
+# --- SIGINT stops cleanly too
+start_server --data "$T/data" --port 0 || finish
+kill -INT "$SRV_PID"
+for i in $(seq 100); do kill -0 "$SRV_PID" 2>/dev/null || break; sleep 0.1; done
+wait "$SRV_PID"
+check "clean stop on SIGINT (exit 0)" 0 "$?"
+SRV_PID=
+stop_server
+
 # --- usage
 "$EXE" serve --help >"$T/help" 2>&1
 check "--help exits 0" 0 "$?"
@@ -181,4 +193,8 @@ check "--help mentions --faults" 1 "$(grep -c -- '--faults SPEC' "$T/help")"
 check "missing --data: exit 2" 2 "$?"
 "$EXE" serve --data "$T/data" --port 0 --faults "post:999" >/dev/null 2>&1
 check "bad fault spec: exit 2" 2 "$?"
+"$EXE" serve --data "$T/data" --port 0 --bind localhost >/dev/null 2>&1
+check "--bind takes an address: exit 2" 2 "$?"
+"$EXE" serve --data "$T/data" --port 0 --retry-after x >/dev/null 2>&1
+check "bad --retry-after: exit 2" 2 "$?"
 finish
