@@ -1,0 +1,68 @@
+/* cli.h: what the snesync commands share: option parsing, exit statuses, archive sources.
+ * Each command lives in its own cmd_<name>.c, parses its own options through cli_parse(), and
+ * uses the engine only through snesync.h. */
+#ifndef SNE_CLI_H
+#define SNE_CLI_H
+
+#include "snesync.h"
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit statuses a scheduler can act on (documented in README.md). */
+enum {
+    EXIT_OK = 0,
+    EXIT_FAILURE_OTHER = 1,
+    EXIT_USAGE = 2,
+    EXIT_BAD_INPUT = 3, /* archive/XML/contract/incomplete/limit: fix the input, retry */
+    EXIT_STALE = 4,     /* export older than the stored data: nothing was applied */
+    EXIT_BUSY = 5,      /* another writer holds the store: retry later */
+    EXIT_STORE = 6,     /* the store or the disk failed */
+    EXIT_SERVER = 7     /* the server refused or could not be reached after retries */
+};
+
+int cli_exit_status(sne_err rc);
+/* Prints "snesync: <message>" and returns the exit status for rc. */
+int cli_fail(sne_err rc, const sne_error *e);
+
+/* Options every command takes. */
+typedef struct cli_common {
+    const char *store_dir; /* --store, else $SNESYNC_STORE, else ./snesync.store */
+    bool json;             /* --json */
+} cli_common;
+
+/* Called for each option of the command's own table; returns 0, or an exit status to stop. */
+typedef int (*cli_option_fn)(void *ctx, int opt, const char *arg);
+
+/* Parses argv (argv[0] is the command name) with the common options plus `own` (may be NULL,
+ * terminated by a zeroed entry; their `val`s must be >= 300). `--help` prints `usage` and
+ * returns -1 with *status EXIT_OK; a bad option prints a hint and returns -1 with EXIT_USAGE.
+ * Otherwise returns the index of the first positional argument. */
+int cli_parse(int argc, char **argv, const char *usage, const struct option *own,
+              cli_option_fn on_option, void *ctx, cli_common *common, int *status);
+
+bool cli_parse_u64(const char *s, uint64_t *out);
+double cli_now(void);
+
+/* An archive read from a file descriptor (a path, or standard input for "-"). */
+typedef struct cli_source {
+    int fd;
+} cli_source;
+
+bool cli_open_archive(const char *command, const char *path, cli_source *src);
+void cli_close_archive(cli_source *src);
+ptrdiff_t cli_read_fd(void *ctx, void *buf, size_t n); /* an sne_unpack_read_fn */
+
+/* Opens the store for reading (show, changes, stats) or writing. */
+sne_err cli_open_store(const cli_common *c, bool writable, sne_store **store, sne_error *err);
+
+int cmd_ingest(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_changes(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+
+#endif

@@ -1,0 +1,139 @@
+/* snesync changes / prune: read the change log, and forget what the SI has applied. */
+#include "cli.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char changes_usage[] =
+    "Usage: snesync changes [--store DIR] [--since SEQ] [--limit N]\n"
+    "\n"
+    "Prints the changes with seq > SEQ (default 0) as NDJSON, one object per line, in seq order:\n"
+    "seq, op (create|update|delete), numUnique, entity, key, export, dateExport, before, after\n"
+    "(items as JSON, null when absent) and changed (JSON pointers of the values that differ,\n"
+    "for updates). See README.md for the JSON mapping of an item.\n";
+
+static const char prune_usage[] =
+    "Usage: snesync prune [--store DIR] --upto SEQ\n"
+    "\n"
+    "Deletes the changes with seq <= SEQ from the change log, once the SI has applied them.\n";
+
+enum { OPT_SINCE = 300, OPT_LIMIT, OPT_UPTO };
+
+typedef struct seq_args {
+    uint64_t since, limit, upto;
+    bool has_upto;
+} seq_args;
+
+static int on_option(void *ctx, int opt, const char *arg)
+{
+    seq_args *a = ctx;
+    uint64_t *target = opt == OPT_SINCE ? &a->since : opt == OPT_LIMIT ? &a->limit : &a->upto;
+    if (!cli_parse_u64(arg, target)) {
+        fprintf(stderr, "snesync: --since, --limit and --upto take numbers\n");
+        return EXIT_USAGE;
+    }
+    a->has_upto |= opt == OPT_UPTO;
+    return 0;
+}
+
+static sne_err print_change(void *ctx, const sne_change *ch)
+{
+    sne_buf *b = ctx;
+    const sne_change_record *r = ch->rec;
+    sne_buf_reset(b);
+    sne_err rc = sne_buf_printf(b, "{\"seq\":%" PRIu64 ",\"op\":\"%s\",\"numUnique\":\"%s\","
+                                   "\"entity\":\"%s\",\"key\":",
+                                ch->seq, sne_op_name(r->op), r->num_unique,
+                                sne_entity_info_of(r->entity)->code);
+    if (!rc)
+        rc = sne_buf_append_json_string(b, (const uint8_t *)r->key, r->key_len);
+    if (!rc)
+        rc = sne_buf_append_str(b, ",\"export\":");
+    if (!rc)
+        rc = sne_buf_append_json_string(b, (const uint8_t *)r->numero, r->numero_len);
+    if (!rc)
+        rc = sne_buf_append_str(b, ",\"dateExport\":");
+    if (!rc)
+        rc = sne_buf_append_json_string(b, (const uint8_t *)r->date_export, r->date_len);
+    if (!rc)
+        rc = sne_buf_append_str(b, ",\"before\":");
+    if (!rc)
+        rc = ch->before ? sne_render_json(ch->before, ch->before_len, b)
+                        : sne_buf_append_str(b, "null");
+    if (!rc)
+        rc = sne_buf_append_str(b, ",\"after\":");
+    if (!rc)
+        rc = ch->after ? sne_render_json(ch->after, ch->after_len, b)
+                       : sne_buf_append_str(b, "null");
+    if (!rc)
+        rc = sne_buf_append_str(b, ",\"changed\":");
+    if (!rc)
+        rc = ch->before && ch->after ? sne_render_changed_paths(ch->before, ch->before_len,
+                                                                ch->after, ch->after_len, b)
+                                     : sne_buf_append_str(b, "null");
+    if (!rc)
+        rc = sne_buf_append_str(b, "}\n");
+    if (rc)
+        return rc;
+    return fwrite(b->data, 1, b->len, stdout) == b->len ? SNE_OK : SNE_ERR_IO;
+}
+
+int cmd_changes(int argc, char **argv)
+{
+    static const struct option own[] = {{"since", required_argument, NULL, OPT_SINCE},
+                                        {"limit", required_argument, NULL, OPT_LIMIT},
+                                        {NULL, 0, NULL, 0}};
+    seq_args a = {0};
+    cli_common common;
+    int status;
+    int first = cli_parse(argc, argv, changes_usage, own, on_option, &a, &common, &status);
+    if (first < 0)
+        return status;
+    if (first != argc) {
+        fprintf(stderr, "snesync changes: unexpected argument %s\n", argv[first]);
+        return EXIT_USAGE;
+    }
+    sne_error err = {0};
+    sne_store *store = NULL;
+    sne_buf line;
+    sne_buf_init(&line, 64u << 20);
+    sne_err rc = cli_open_store(&common, false, &store, &err);
+    if (!rc && (rc = sne_store_changes(store, a.since, a.limit, print_change, &line)))
+        err = rc == SNE_ERR_IO ? (sne_error){SNE_ERR_IO, errno, "cannot write the changes"}
+                               : *sne_store_error(store);
+    sne_buf_free(&line);
+    sne_store_close(store);
+    if (fflush(stdout) != 0 && !rc)
+        rc = sne_error_set(&err, SNE_ERR_IO, errno, "cannot write the changes: %s",
+                           strerror(errno));
+    return rc ? cli_fail(rc, &err) : EXIT_OK;
+}
+
+int cmd_prune(int argc, char **argv)
+{
+    static const struct option own[] = {{"upto", required_argument, NULL, OPT_UPTO},
+                                        {NULL, 0, NULL, 0}};
+    seq_args a = {0};
+    cli_common common;
+    int status;
+    int first = cli_parse(argc, argv, prune_usage, own, on_option, &a, &common, &status);
+    if (first < 0)
+        return status;
+    if (!a.has_upto || first != argc) {
+        fprintf(stderr, "snesync prune: --upto SEQ is required, and nothing else\n");
+        return EXIT_USAGE;
+    }
+    sne_error err = {0};
+    sne_store *store = NULL;
+    uint64_t pruned = 0;
+    sne_err rc = cli_open_store(&common, true, &store, &err);
+    if (!rc && (rc = sne_store_prune(store, a.upto, &pruned)))
+        err = *sne_store_error(store);
+    sne_store_close(store);
+    if (rc)
+        return cli_fail(rc, &err);
+    printf("pruned %" PRIu64 " changes\n", pruned);
+    return EXIT_OK;
+}

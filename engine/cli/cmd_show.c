@@ -1,0 +1,168 @@
+/* snesync show / stats: look at the store as a person would. */
+#include "cli.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char show_usage[] = "Usage: snesync show [--store DIR] NUMUNIQUE\n"
+                                 "\n"
+                                 "Prints a stored demand and all its items as one JSON object.\n";
+
+static const char stats_usage[] =
+    "Usage: snesync stats [--store DIR] [--json]\n"
+    "\n"
+    "Prints the number of demands and of items per entity, the change log's extent, the\n"
+    "store's size, an interrupted export if any, and the newest export applied to each scope.\n";
+
+typedef struct demand_printer {
+    sne_buf out;
+    int entity; /* entity of the open JSON member, or -1 */
+    bool first;
+} demand_printer;
+
+static sne_err close_member(demand_printer *dp)
+{
+    if (dp->entity >= 0 && sne_entity_is_keyed((sne_entity)dp->entity))
+        return sne_buf_append_byte(&dp->out, ']');
+    return SNE_OK;
+}
+
+static sne_err print_item(void *ctx, const sne_header *h, const sne_stored_item *it)
+{
+    demand_printer *dp = ctx;
+    sne_buf *b = &dp->out;
+    sne_err rc = SNE_OK;
+    if (dp->first) {
+        dp->first = false;
+        rc = sne_buf_printf(b, ",\"etatDemande\":\"%s\",\"dateDerniereModification\":",
+                            h->radiee ? "RADIEE" : "ACTIVE");
+        if (!rc)
+            rc = sne_buf_append_json_string(b, (const uint8_t *)h->date_modification, h->date_len);
+    }
+    if (rc || !it)
+        return rc;
+    if ((int)it->entity != dp->entity) {
+        rc = close_member(dp);
+        dp->entity = (int)it->entity;
+        const sne_entity_info *info = sne_entity_info_of(it->entity);
+        if (!rc)
+            rc = sne_buf_printf(b, ",\"%s\":%s", info->block, info->key[0] ? "[" : "");
+    } else {
+        rc = sne_buf_append_byte(b, ',');
+    }
+    return rc ? rc : sne_render_json(it->canon, it->canon_len, b);
+}
+
+int cmd_show(int argc, char **argv)
+{
+    cli_common common;
+    int status;
+    int first = cli_parse(argc, argv, show_usage, NULL, NULL, NULL, &common, &status);
+    if (first < 0)
+        return status;
+    if (argc - first != 1) {
+        fprintf(stderr, "snesync show: give one demand number (numUnique)\n");
+        return EXIT_USAGE;
+    }
+    const char *num = argv[first];
+    sne_error err = {0};
+    sne_store *store = NULL;
+    demand_printer dp = {.entity = -1, .first = true};
+    sne_buf_init(&dp.out, 256u << 20);
+    sne_err rc = cli_open_store(&common, false, &store, &err);
+    if (!rc)
+        rc = sne_buf_append_str(&dp.out, "{\"numUnique\":");
+    if (!rc)
+        rc = sne_buf_append_json_string(&dp.out, (const uint8_t *)num, strlen(num));
+    if (!rc && (rc = sne_store_read_demand(store, num, print_item, &dp)))
+        err = *sne_store_error(store);
+    if (!rc)
+        rc = close_member(&dp);
+    if (!rc)
+        rc = sne_buf_append_str(&dp.out, "}\n");
+    if (!rc)
+        fwrite(dp.out.data, 1, dp.out.len, stdout);
+    sne_buf_free(&dp.out);
+    sne_store_close(store);
+    return rc ? cli_fail(rc, &err) : EXIT_OK;
+}
+
+typedef struct scope_printer {
+    bool json;
+    bool first;
+} scope_printer;
+
+static sne_err print_scope(void *ctx, const char *scope, const char *numero, const char *date)
+{
+    scope_printer *sp = ctx;
+    if (sp->json)
+        printf("%s{\"scope\":\"%s\",\"export\":\"%s\",\"dateExport\":\"%s\"}",
+               sp->first ? "" : ",", scope, numero, date);
+    else
+        printf("  %-28s export %s of %s\n", scope, numero, date);
+    sp->first = false;
+    return SNE_OK;
+}
+
+static void print_stats_json(const sne_store_stats *st)
+{
+    printf("{\"demands\":%" PRIu64 ",\"items\":{", st->demands);
+    for (int e = 0; e < SNE_ENTITY__COUNT; e++)
+        printf("%s\"%s\":%" PRIu64, e ? "," : "", sne_entity_info_of((sne_entity)e)->code,
+               st->items[e]);
+    printf("},\"lastSeq\":%" PRIu64 ",\"changesHeld\":%" PRIu64 ",\"fileBytes\":%" PRIu64
+           ",\"interruptedExport\":",
+           st->last_seq, st->changes, st->file_bytes);
+    if (st->run_open)
+        printf("\"%s\"", st->run_export);
+    else
+        printf("null");
+    printf(",\"scopes\":[");
+}
+
+static void print_stats_text(const char *dir, const sne_store_stats *st)
+{
+    printf("store %s\n  demands %" PRIu64 "\n", dir, st->demands);
+    for (int e = 0; e < SNE_ENTITY__COUNT; e++)
+        printf("  %-7s %" PRIu64 " items\n", sne_entity_info_of((sne_entity)e)->code,
+               st->items[e]);
+    printf("  changes %" PRIu64 " held, last seq %" PRIu64 "\n", st->changes, st->last_seq);
+    printf("  size    %.1f MB on disk\n", (double)st->file_bytes / 1e6);
+    if (st->run_open)
+        printf("  export %s was interrupted: ingest it again to finish\n", st->run_export);
+    printf("scopes (newest export applied):\n");
+}
+
+int cmd_stats(int argc, char **argv)
+{
+    cli_common common;
+    int status;
+    int first = cli_parse(argc, argv, stats_usage, NULL, NULL, NULL, &common, &status);
+    if (first < 0)
+        return status;
+    if (first != argc) {
+        fprintf(stderr, "snesync stats: unexpected argument %s\n", argv[first]);
+        return EXIT_USAGE;
+    }
+    sne_error err = {0};
+    sne_store *store = NULL;
+    sne_store_stats st;
+    sne_err rc = cli_open_store(&common, false, &store, &err);
+    if (!rc && (rc = sne_store_stats_get(store, &st)))
+        err = *sne_store_error(store);
+    if (!rc) {
+        scope_printer sp = {common.json, true};
+        if (common.json)
+            print_stats_json(&st);
+        else
+            print_stats_text(common.store_dir, &st);
+        rc = sne_store_scopes(store, print_scope, &sp);
+        if (common.json)
+            printf("]}\n");
+        if (rc)
+            err = *sne_store_error(store);
+    }
+    sne_store_close(store);
+    return rc ? cli_fail(rc, &err) : EXIT_OK;
+}
