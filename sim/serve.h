@@ -38,8 +38,14 @@
  *   fires, and only that one.
  *   Example: "post:503*2,status:429+1,file:cut@65536,export:badsha"
  *
+ * Timing: an export stays EN_ATTENTE for the first quarter of --generation-seconds (plus any
+ * export:slow), then EN_COURS until both sim_export_write() has returned and that time is over;
+ * `progression` is the smaller of the writer's progress and the elapsed fraction. The 202 and
+ * every EN_ATTENTE/EN_COURS status carry Retry-After (--retry-after); status polls of one export
+ * closer than --min-poll seconds (counted from the POST, then from the last answered poll) get 429.
  * Identity ("guichet", for the one-export-in-progress rule): the CN of the client certificate
- * under --tls-client-ca, else "default".
+ * under --tls-client-ca, else "default". Bounds: 64 exports kept (the oldest ECHEC/EXPIRE one is
+ * dropped for a new one, else 503), 4 generating, 32 connections, 64 KiB request bodies.
  * GDM: see serve_gdm.h for the mouvements.tsv format and how filters are applied. */
 #ifndef SIM_SERVE_H
 #define SIM_SERVE_H
