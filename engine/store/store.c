@@ -640,6 +640,53 @@ sne_err sne_store_read_demand(sne_store *s, const char *num, sne_item_fn fn, voi
     return rc;
 }
 
+#define NOTE_MAX (64 * 1024)
+
+static size_t note_key(char *key, size_t size, const char *name)
+{
+    int n = snprintf(key, size, "note:%s", name);
+    return n < 0 || (size_t)n >= size ? 0 : (size_t)n;
+}
+
+sne_err sne_store_note_put(sne_store *s, const char *name, const void *value, size_t n)
+{
+    char key[128];
+    size_t klen = note_key(key, sizeof(key), name);
+    if (!klen || n > NOTE_MAX || s->txn)
+        return sne_error_set(&s->err, SNE_ERR_USAGE, 0, "bad note %s", name);
+    sne_err rc = store_begin_batch(s);
+    if (rc)
+        return rc;
+    MDB_val k = {klen, key}, v = {n, (void *)value};
+    int mrc = value ? mdb_put(s->txn, s->db_meta, &k, &v, 0) : mdb_del(s->txn, s->db_meta, &k, NULL);
+    if (mrc && !(mrc == MDB_NOTFOUND && !value))
+        return store_fail(s, mrc, "cannot write a note");
+    return sne_store_commit(s);
+}
+
+sne_err sne_store_note_get(sne_store *s, const char *name, sne_buf *out)
+{
+    char key[128];
+    size_t klen = note_key(key, sizeof(key), name);
+    if (!klen)
+        return sne_error_set(&s->err, SNE_ERR_USAGE, 0, "bad note name");
+    MDB_txn *txn;
+    sne_err rc = begin_read(s, &txn);
+    if (rc)
+        return rc;
+    MDB_val k = {klen, key}, v;
+    int mrc = mdb_get(txn, s->db_meta, &k, &v);
+    sne_buf_reset(out);
+    if (mrc == MDB_NOTFOUND)
+        rc = SNE_ERR_NOTFOUND;
+    else if (mrc)
+        rc = store_fail(s, mrc, "cannot read a note");
+    else if ((rc = sne_buf_append(out, v.mv_data, v.mv_size)))
+        sne_error_set(&s->err, rc, 0, "note %s too large", name);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
 sne_err sne_store_stats_get(sne_store *s, sne_store_stats *st)
 {
     memset(st, 0, sizeof(*st));

@@ -97,6 +97,13 @@ typedef sne_err (*sne_item_fn)(void *ctx, const sne_header *h, const sne_stored_
  * A known demand with no items gets one call with it == NULL. */
 sne_err sne_store_read_demand(sne_store *s, const char *num, sne_item_fn fn, void *ctx);
 
+/* Small named values kept for the layers above the store (the sync job's pending export, its
+ * request), in the meta database under "note:<name>". put commits at once (it must not be called
+ * while a batch is open); a NULL value deletes the note. get replaces `out`'s content, or returns
+ * SNE_ERR_NOTFOUND. Values are at most 64 KiB. */
+sne_err sne_store_note_put(sne_store *s, const char *name, const void *value, size_t n);
+sne_err sne_store_note_get(sne_store *s, const char *name, sne_buf *out);
+
 typedef struct sne_store_stats {
     uint64_t demands;
     uint64_t items[SNE_ENTITY__COUNT];

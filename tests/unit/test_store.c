@@ -221,6 +221,18 @@ static void test_seen_set_and_attempts(void)
     CHECK_EQ_INT(sne_store_commit(s), SNE_OK);
     fake_free(&d);
 
+    /* Notes survive, are replaced, and are deleted. */
+    sne_buf note;
+    sne_buf_init(&note, 1 << 16);
+    CHECK_EQ_INT(sne_store_note_get(s, "sync", &note), SNE_ERR_NOTFOUND);
+    CHECK_EQ_INT(sne_store_note_put(s, "sync", "export=X1", 9), SNE_OK);
+    CHECK_EQ_INT(sne_store_note_put(s, "sync", "export=X2", 9), SNE_OK);
+    CHECK_EQ_INT(sne_store_note_get(s, "sync", &note), SNE_OK);
+    CHECK(note.len == 9 && memcmp(note.data, "export=X2", 9) == 0);
+    CHECK_EQ_INT(sne_store_note_put(s, "sync", NULL, 0), SNE_OK);
+    CHECK_EQ_INT(sne_store_note_get(s, "sync", &note), SNE_ERR_NOTFOUND);
+    sne_buf_free(&note);
+
     /* A second writer is refused while this one is open. */
     sne_store *other = NULL;
     sne_error err = {0};
