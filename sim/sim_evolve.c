@@ -313,7 +313,10 @@ static int apply_ops(sim_demand *d, uint32_t i, sim_rng *g, const window *w, jve
         TOUCH(pick_t(g, w));
         did |= 2;
     }
-    if (sim_rng_chance(g, p_window(0.0003, D))) {
+    /* DALO: a new appeal now and then; once filed, the commission decides within months and
+     * a household recognised priority and urgent is rehoused within a year or so */
+    static const double dalo_rate[] = {0.0002, 0.01, 0.003, 0, 0};
+    if (d->dalo < 3 && sim_rng_chance(g, p_window(dalo_rate[d->dalo], D))) {
         uint32_t t = pick_t(g, w);
         int32_t day = (int32_t)(t / 1440);
         if (d->dalo == 0) {
@@ -322,7 +325,7 @@ static int apply_ops(sim_demand *d, uint32_t i, sim_rng *g, const window *w, jve
         } else if (d->dalo == 1) {
             d->dalo = sim_rng_below(g, 100) < 70 ? 2 : 3;
             d->dalo_day = day;
-        } else if (d->dalo == 2) {
+        } else {
             d->dalo = 4;
             d->dalo_day2 = day;
         }
@@ -335,7 +338,7 @@ static int apply_ops(sim_demand *d, uint32_t i, sim_rng *g, const window *w, jve
             TOUCH(t);
         did |= 2;
     }
-    if (sim_rng_chance(g, p_window(0.0002, D))) {
+    if (sim_rng_chance(g, p_window(0.0005, D))) {
         for (int k = 0; k < d->n[SIM_K_CONT] && k < 8; k++)
             if (!((d->cont_del >> k) & 1)) {
                 d->cont_del |= (uint8_t)(1u << k);
