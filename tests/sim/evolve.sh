@@ -4,7 +4,7 @@
 # expected kinds, the DRM rolls over at month boundaries, and the GDM feed is extended in order.
 . "$(dirname "$0")/lib.sh"
 
-sim generate --demands 1500 --seed "$SEED" --out "$T/r0" --date 2026-10-31T02:00:00+01:00 || exit 1
+sim generate --demands 1200 --seed "$SEED" --out "$T/r0" --date 2026-10-31T02:00:00+01:00 || exit 1
 sim export --data "$T/r0" --out "$T/x0.tar.gz" --entities ALL --etat ACTIVE --numero X0 || exit 1
 
 # 1. within a month: no DRM change
