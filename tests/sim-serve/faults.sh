@@ -75,7 +75,7 @@ stop_server
 
 # --- export faults, one per export in order: echec, slow, truncate, badsha
 start_server --data "$T/data" --port 0 --retry-after 1 --min-poll 0 \
-    --faults "export:echec,export:slow@2,export:truncate,export:badsha" || finish
+    --faults "export:echec,export:slow@8,export:truncate,export:badsha" || finish
 new_export
 wait_state "$ID" TERMINE ECHEC
 check "export:echec ends ECHEC" ECHEC "$STATE"

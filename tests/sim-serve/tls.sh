@@ -84,7 +84,7 @@ check "no client certificate over TLS 1.2: refused" 000 "$CODE"
 # the CN is the guichet: one export in progress per guichet
 stop_server
 start_server --data "$T/data" --port 0 --retry-after 1 --min-poll 0 "${TLS[@]}" \
-    --tls-client-ca "$P/ca.pem" --generation-seconds 3 || finish
+    --tls-client-ca "$P/ca.pem" --generation-seconds 60 || finish
 new_export "${G1[@]}"
 check "G1111 POST: 202" 202 "$CODE"
 ID1=$ID
