@@ -845,9 +845,10 @@ static void render_cerfa(sim_buf *b, const sim_view *v)
                 (uint64_t)nb_hab + (rb(&rh, 100) < 15 ? rb(&rh, 4) : 0));
         if (rb(&rh, 100) < 40)
             el_code(b, L + 3, "categorieLogement", rb(&rh, 100) < 80 ? "APPART" : "MAISON");
-        char tl[4] = {'T', (char)('1' + rb(&rh, 5)), 0};
+        uint32_t rooms = 1 + rb(&rh, 5);
+        char tl[4] = {'T', (char)('0' + rooms), 0};
         el_code(b, L + 3, "typeLogementActuel", tl);
-        el_uint(b, L + 3, "surface", 12 + rb(&rh, 90));
+        el_uint(b, L + 3, "surface", 9 + rooms * 14 + rb(&rh, 16));
         if (strcmp(mod, "PROP") == 0)
             el_bool(b, L + 3, "proprietaire", 1);
         close_el(b, L + 2, "logementActuel");
@@ -945,9 +946,11 @@ static uint32_t item_minute(const sim_view *v, int k, int idx)
         lo = dm->gen_hi; /* a demand made in the small hours */
     uint32_t hi = dm->gen_hi;
     uint64_t h = sim_h(dm->seed, (uint64_t)(T_ITEM * 16 + k) * 256 + (uint64_t)idx);
-    /* skew towards recent dates: max of two draws */
+    /* skew towards recent dates (max of two draws), during office hours (07:00-17:00 UTC) */
     uint32_t a = sim_below(h, hi - lo + 1), c = sim_below(sim_mix64(h), hi - lo + 1);
-    return lo + (a > c ? a : c);
+    uint32_t t = lo + (a > c ? a : c);
+    uint32_t t2 = t / 1440 * 1440 + 7 * 60 + sim_below(sim_mix64(h ^ 0x5A5A), 10 * 60);
+    return (t2 >= lo && t2 <= hi) ? t2 : t;
 }
 
 static void item_key(const sim_demand *dm, int k, int idx, char *out)
