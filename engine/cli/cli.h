@@ -64,5 +64,7 @@ int cmd_changes(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_sync(int argc, char **argv);
+int cmd_drm_refresh(int argc, char **argv);
 
 #endif

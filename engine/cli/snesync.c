@@ -17,6 +17,8 @@ static const command commands[] = {
     {"show", cmd_show, "print a stored demand as JSON"},
     {"stats", cmd_stats, "counts per entity, newest export per scope, store size"},
     {"validate", cmd_validate, "check an archive against the export XSD"},
+    {"sync", cmd_sync, "request, download and ingest an export from the service"},
+    {"drm-refresh", cmd_drm_refresh, "the monthly DRM-only export, ingested like sync"},
 };
 
 static void usage(FILE *out)

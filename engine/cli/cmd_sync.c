@@ -1,0 +1,587 @@
+/* snesync sync, snesync drm-refresh: the scheduled jobs, end to end against the export service
+ * (engine/sync.h). Options come from the command line, then from a config file (--config). */
+#include "cli.h"
+#include "sync.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char sync_usage[] =
+    "Usage: snesync sync --server URL --entities CODE,... --etat ACTIVE|RADIEE\n"
+    "                    [--departements 38,26 | --communes 38185,...] [--depth 1..3]\n"
+    "                    [--cert F --key F] [--cacert F] [--token-file F] [--config FILE]\n"
+    "                    [--work-dir DIR] [--max-wait S] [--store DIR] [--json]\n"
+    "\n"
+    "Requests an export from the service, polls it (honouring Retry-After), downloads it while\n"
+    "ingesting it, verifies its size and sha256 before anything is deleted, then releases it.\n"
+    "Killed at any point, the same command resumes the same export (kept in the store).\n"
+    "\n"
+    "  --server URL        the service, https://host[:port] (/v1.0 is added)\n"
+    "  --entities LIST     CERFA,DALO,EVT,CONT,ATTRIB,PRIO,COTA,PJ,DRM (or ALL)\n"
+    "  --etat STATE        ACTIVE (default) or RADIEE\n"
+    "  --departements LIST department codes (38, 2A, 974); --communes LIST: INSEE codes\n"
+    "  --depth N           months of DRM (1..3, with DRM only; default: the server's, 3)\n"
+    "  --cert F --key F    client certificate and key (PEM) for mutual TLS\n"
+    "  --cacert F          CA certificates (PEM) that sign the server's certificate\n"
+    "  --token-file F      bearer token, first line of F (else $SNESYNC_TOKEN); never an option\n"
+    "  --config FILE       'key = value' lines: server, cert, key, cacert, token-file, store,\n"
+    "                      entities, etat, departements, communes, depth, work-dir, max-wait;\n"
+    "                      options given on the command line win\n"
+    "  --work-dir DIR      where archives are downloaded (default STORE.work); the last one is\n"
+    "                      kept there for audit\n"
+    "  --max-wait S        give up polling after S seconds (default 86400); run again to resume\n"
+    "  --json              print the summary as one JSON object\n"
+    "  --store DIR         the store (default $SNESYNC_STORE, else ./snesync.store)\n";
+
+static const char drm_usage[] =
+    "Usage: snesync drm-refresh --server URL [--departements 38,26 | --communes ...]\n"
+    "                           [--depth 1..3] [--etat ACTIVE|RADIEE] [--cert F --key F]\n"
+    "                           [--cacert F] [--token-file F] [--config FILE] [--work-dir DIR]\n"
+    "                           [--max-wait S] [--store DIR] [--json]\n"
+    "\n"
+    "The monthly DRM refresh: a DRM-only export (monthly resources, --depth months, default 3),\n"
+    "requested, downloaded and ingested like `snesync sync`. It changes DRM items only: every\n"
+    "other entity is left as it is. DRM data is ready from the 26th of each month.\n"
+    "Options as for `snesync sync` (a config file's 'entities' is ignored here).\n";
+
+enum {
+    OPT_SERVER = 300,
+    OPT_ENTITIES,
+    OPT_ETAT,
+    OPT_DEPARTEMENTS,
+    OPT_COMMUNES,
+    OPT_DEPTH,
+    OPT_CERT,
+    OPT_KEY,
+    OPT_CACERT,
+    OPT_TOKEN_FILE,
+    OPT_TOKEN,
+    OPT_CONFIG,
+    OPT_WORK_DIR,
+    OPT_MAX_WAIT,
+};
+
+/* Every setting, as text, from the command line or the config file. */
+enum {
+    K_SERVER,
+    K_ENTITIES,
+    K_ETAT,
+    K_DEPARTEMENTS,
+    K_COMMUNES,
+    K_DEPTH,
+    K_CERT,
+    K_KEY,
+    K_CACERT,
+    K_TOKEN_FILE,
+    K_WORK_DIR,
+    K_MAX_WAIT,
+    K_STORE,
+    K__COUNT
+};
+static const char *const key_names[K__COUNT] = {
+    "server", "entities", "etat",       "departements", "communes", "depth", "cert",
+    "key",    "cacert",   "token-file", "work-dir",     "max-wait", "store"};
+/* Settings that name a file: relative ones in a config file are taken from its directory. */
+static const bool key_is_path[K__COUNT] = {
+    [K_CERT] = true,       [K_KEY] = true,      [K_CACERT] = true,
+    [K_TOKEN_FILE] = true, [K_WORK_DIR] = true, [K_STORE] = true};
+
+typedef struct settings {
+    const char *cli[K__COUNT]; /* borrowed from argv */
+    char *conf[K__COUNT];      /* owned */
+    const char *config;
+    bool drm;
+} settings;
+
+static const char *get(const settings *s, int k)
+{
+    return s->cli[k] ? s->cli[k] : s->conf[k];
+}
+
+static int on_option(void *ctx, int opt, const char *arg)
+{
+    settings *s = ctx;
+    switch (opt) {
+    case OPT_TOKEN:
+        fprintf(stderr, "snesync: the token is never taken on the command line (every user can "
+                        "read it there); use --token-file F or $SNESYNC_TOKEN\n");
+        return EXIT_USAGE;
+    case OPT_CONFIG:
+        s->config = arg;
+        return 0;
+    case OPT_ENTITIES:
+        if (s->drm)
+            break;
+        s->cli[K_ENTITIES] = arg;
+        return 0;
+    default:
+        if (opt >= OPT_SERVER && opt <= OPT_MAX_WAIT) {
+            static const int map[] = {
+                [OPT_SERVER - OPT_SERVER] = K_SERVER,
+                [OPT_ETAT - OPT_SERVER] = K_ETAT,
+                [OPT_DEPARTEMENTS - OPT_SERVER] = K_DEPARTEMENTS,
+                [OPT_COMMUNES - OPT_SERVER] = K_COMMUNES,
+                [OPT_DEPTH - OPT_SERVER] = K_DEPTH,
+                [OPT_CERT - OPT_SERVER] = K_CERT,
+                [OPT_KEY - OPT_SERVER] = K_KEY,
+                [OPT_CACERT - OPT_SERVER] = K_CACERT,
+                [OPT_TOKEN_FILE - OPT_SERVER] = K_TOKEN_FILE,
+                [OPT_WORK_DIR - OPT_SERVER] = K_WORK_DIR,
+                [OPT_MAX_WAIT - OPT_SERVER] = K_MAX_WAIT,
+            };
+            s->cli[map[opt - OPT_SERVER]] = arg;
+            return 0;
+        }
+    }
+    return EXIT_USAGE;
+}
+
+static char *trim(char *p)
+{
+    while (*p == ' ' || *p == '\t')
+        p++;
+    size_t n = strlen(p);
+    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r' || p[n - 1] == '\n'))
+        p[--n] = '\0';
+    return p;
+}
+
+/* Reads the config file: `key = value` lines, '#' comments, blank lines. */
+static int load_config(settings *s)
+{
+    FILE *fp = fopen(s->config, "r");
+    if (!fp) {
+        fprintf(stderr, "snesync: cannot open the config file %s: %s\n", s->config,
+                strerror(errno));
+        return EXIT_USAGE;
+    }
+    char dir[1024];
+    const char *slash = strrchr(s->config, '/');
+    snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - s->config) : 1,
+             slash ? s->config : ".");
+    if (slash == s->config)
+        snprintf(dir, sizeof(dir), "/");
+    char line[4096];
+    int lineno = 0, status = EXIT_OK;
+    while (status == EXIT_OK && fgets(line, sizeof(line), fp)) {
+        lineno++;
+        char *p = trim(line);
+        if (*p == '\0' || *p == '#')
+            continue;
+        char *eq = strchr(p, '=');
+        if (!eq) {
+            fprintf(stderr, "snesync: %s, line %d: expected 'key = value'\n", s->config, lineno);
+            status = EXIT_USAGE;
+            break;
+        }
+        *eq = '\0';
+        char *k = trim(p), *v = trim(eq + 1);
+        int key = -1;
+        for (int i = 0; i < K__COUNT; i++)
+            if (strcmp(k, key_names[i]) == 0)
+                key = i;
+        if (key < 0) {
+            fprintf(stderr, "snesync: %s, line %d: unknown key '%.40s'\n", s->config, lineno, k);
+            status = EXIT_USAGE;
+            break;
+        }
+        size_t need = strlen(v) + strlen(dir) + 2;
+        char *val = malloc(need);
+        if (!val) {
+            status = EXIT_FAILURE_OTHER;
+            break;
+        }
+        if (key_is_path[key] && v[0] != '/' && v[0] != '\0')
+            snprintf(val, need, "%s/%s", dir, v);
+        else
+            snprintf(val, need, "%s", v);
+        free(s->conf[key]);
+        s->conf[key] = val;
+    }
+    fclose(fp);
+    return status;
+}
+
+/* The token: the first line of the token file, else $SNESYNC_TOKEN, else none. */
+static int load_token(const settings *s, char *out, size_t cap)
+{
+    out[0] = '\0';
+    const char *path = get(s, K_TOKEN_FILE);
+    if (path) {
+        FILE *fp = fopen(path, "r");
+        if (!fp) {
+            fprintf(stderr, "snesync: cannot open the token file %s: %s\n", path, strerror(errno));
+            return EXIT_USAGE;
+        }
+        struct stat st;
+        if (fstat(fileno(fp), &st) == 0 && (st.st_mode & 077))
+            fprintf(stderr,
+                    "snesync: warning: the token file %s is readable by other users "
+                    "(chmod 600 it)\n",
+                    path);
+        if (!fgets(out, (int)cap, fp))
+            out[0] = '\0';
+        fclose(fp);
+        char *t = trim(out);
+        memmove(out, t, strlen(t) + 1);
+        if (!out[0]) {
+            fprintf(stderr, "snesync: the token file %s is empty\n", path);
+            return EXIT_USAGE;
+        }
+        return EXIT_OK;
+    }
+    const char *env = getenv("SNESYNC_TOKEN");
+    if (env && *env)
+        snprintf(out, cap, "%s", env);
+    return EXIT_OK;
+}
+
+static bool parse_entities(const char *list, sne_entity_set *out)
+{
+    *out = 0;
+    if (strcmp(list, "ALL") == 0) {
+        *out = SNE_ENTITY_ALL;
+        return true;
+    }
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        const char *w = p;
+        p += n + (p[n] == ',');
+        while (n > 0 && *w == ' ')
+            w++, n--;
+        while (n > 0 && w[n - 1] == ' ')
+            n--;
+        if (n == 0)
+            continue;
+        int e = sne_entity_by_code(w, n);
+        if (e < 0) {
+            fprintf(stderr,
+                    "snesync: unknown entity '%.*s' (CERFA, DALO, EVT, CONT, ATTRIB, "
+                    "PRIO, COTA, PJ, DRM)\n",
+                    (int)(n > 12 ? 12 : n), w);
+            return false;
+        }
+        *out |= 1u << e;
+    }
+    if (!*out)
+        fprintf(stderr, "snesync: --entities lists no entity\n");
+    return *out != 0;
+}
+
+/* --- progress on a terminal, and the test hook ------------------------------------------------ */
+
+typedef struct progress_state {
+    pthread_mutex_t mu;
+    bool tty;
+    int last_phase;
+    double last;
+    const char *kill_phase; /* SNESYNC_TEST_KILL_AT=phase[:N] */
+    uint64_t kill_at;
+} progress_state;
+
+static void show_progress(void *ctx, const sne_sync_progress *p)
+{
+    progress_state *ps = ctx;
+    pthread_mutex_lock(&ps->mu);
+    if (ps->kill_phase && strcmp(ps->kill_phase, sne_sync_phase_name(p->phase)) == 0) {
+        uint64_t v = p->phase == SNE_SYNC_POLLING       ? p->polls
+                     : p->phase == SNE_SYNC_DOWNLOADING ? p->downloaded
+                     : p->phase == SNE_SYNC_INGESTING   ? p->demands
+                                                        : 0;
+        if (v >= ps->kill_at) {
+            fflush(NULL);
+            raise(SIGKILL); /* a crash, as a test of resumption wants it */
+        }
+    }
+    double t = cli_now();
+    /* the download and the ingest run at once: one line for both */
+    int phase = p->phase == SNE_SYNC_INGESTING ? SNE_SYNC_DOWNLOADING : (int)p->phase;
+    bool changed = phase != ps->last_phase;
+    if (!ps->tty || (!changed && t - ps->last < 0.2)) {
+        pthread_mutex_unlock(&ps->mu);
+        return;
+    }
+    if (changed && ps->last_phase >= 0)
+        fputc('\n', stderr);
+    ps->last_phase = phase;
+    ps->last = t;
+    switch (p->phase) {
+    case SNE_SYNC_POSTED:
+        fprintf(stderr, "export %s requested", p->numero);
+        break;
+    case SNE_SYNC_POLLING:
+        if (p->progression >= 0)
+            fprintf(stderr, "\rexport %s: %s %d%% (poll %u)   ", p->numero,
+                    sne_statut_name(p->statut), p->progression, p->polls);
+        else
+            fprintf(stderr, "\rexport %s: %s (poll %u)   ", p->numero, sne_statut_name(p->statut),
+                    p->polls);
+        break;
+    case SNE_SYNC_DOWNLOADING:
+    case SNE_SYNC_INGESTING:
+        fprintf(stderr,
+                "\rexport %s: %.1f of %.1f MB downloaded%s, %" PRIu64 " demands ingested   ",
+                p->numero, (double)p->downloaded / 1e6, (double)p->total / 1e6,
+                p->resumed_from ? " (resumed)" : "", p->demands);
+        break;
+    case SNE_SYNC_SWEEPING:
+        fprintf(stderr, "\rexport %s: archive verified; deleting what it no longer holds   ",
+                p->numero);
+        break;
+    case SNE_SYNC_RELEASING:
+        fprintf(stderr, "export %s: ingested; releasing it", p->numero);
+        break;
+    }
+    fflush(stderr);
+    pthread_mutex_unlock(&ps->mu);
+}
+
+/* --- output ------------------------------------------------------------------------------------
+ */
+
+static void json_str(const char *s)
+{
+    sne_buf b;
+    sne_buf_init(&b, 8192);
+    if (sne_buf_append_json_string(&b, (const uint8_t *)s, strlen(s)) == SNE_OK)
+        fwrite(b.data, 1, b.len, stdout);
+    else
+        fputs("\"\"", stdout);
+    sne_buf_free(&b);
+}
+
+static void print_summary(const char *job, const sne_sync_summary *s, bool json)
+{
+    const sne_ingest_summary *in = &s->ingest;
+    const sne_apply_stats *st = &in->stats;
+    if (json) {
+        printf("{\"job\":");
+        json_str(job);
+        printf(",\"export\":");
+        json_str(s->numero);
+        printf(",\"dateExport\":");
+        json_str(in->date_export);
+        printf(",\"resumed\":%s,\"exportsRequested\":%u,\"polls\":%u,\"archiveBytes\":%" PRIu64
+               ",\"downloadedBytes\":%" PRIu64 ",\"resumedFrom\":%" PRIu64
+               ",\"ingested\":%s,\"demands\":%" PRIu64 ",\"creates\":%" PRIu64
+               ",\"updates\":%" PRIu64 ",\"deletes\":%" PRIu64 ",\"unchanged\":%" PRIu64
+               ",\"demandsSwept\":%" PRIu64 ",\"sha256\":",
+               s->resumed ? "true" : "false", s->exports_requested, s->polls, s->archive_bytes,
+               s->downloaded_bytes, s->resumed_from, s->ingested ? "true" : "false", st->demands,
+               st->creates, st->updates, st->deletes, st->items_unchanged, st->demands_swept);
+        json_str(in->sha256);
+        printf(",\"released\":%s,\"archive\":", s->released ? "true" : "false");
+        json_str(s->archive_path);
+        printf(",\"warning\":");
+        if (s->warning[0])
+            json_str(s->warning);
+        else
+            fputs("null", stdout);
+        printf(",\"seconds\":%.3f}\n", s->seconds);
+        return;
+    }
+    if (!s->ingested) {
+        printf("%s: export %s had been ingested by an earlier run; %s\n", job, s->numero,
+               s->released ? "released" : "not released");
+        return;
+    }
+    printf("%s: export %s of %s%s: %" PRIu64 " demands, %" PRIu64 " creates, %" PRIu64
+           " updates, %" PRIu64 " deletes (%" PRIu64 " absent demands), %" PRIu64
+           " items unchanged; %.1f MB downloaded%s, %u polls, %.1f s\n",
+           job, s->numero, in->date_export, s->resumed ? " (resumed)" : "", st->demands,
+           st->creates, st->updates, st->deletes, st->demands_swept, st->items_unchanged,
+           (double)s->downloaded_bytes / 1e6, s->resumed_from ? " (rest was on disk)" : "",
+           s->polls, s->seconds);
+}
+
+/* --- the commands ------------------------------------------------------------------------------
+ */
+
+static int run_job(int argc, char **argv, bool drm)
+{
+    static const struct option own[] = {
+        {"server", required_argument, NULL, OPT_SERVER},
+        {"entities", required_argument, NULL, OPT_ENTITIES},
+        {"etat", required_argument, NULL, OPT_ETAT},
+        {"departements", required_argument, NULL, OPT_DEPARTEMENTS},
+        {"communes", required_argument, NULL, OPT_COMMUNES},
+        {"depth", required_argument, NULL, OPT_DEPTH},
+        {"cert", required_argument, NULL, OPT_CERT},
+        {"key", required_argument, NULL, OPT_KEY},
+        {"cacert", required_argument, NULL, OPT_CACERT},
+        {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
+        {"token", required_argument, NULL, OPT_TOKEN},
+        {"config", required_argument, NULL, OPT_CONFIG},
+        {"work-dir", required_argument, NULL, OPT_WORK_DIR},
+        {"max-wait", required_argument, NULL, OPT_MAX_WAIT},
+        {NULL, 0, NULL, 0},
+    };
+    const char *name = drm ? "drm-refresh" : "sync";
+    settings set = {.drm = drm};
+    cli_common common;
+    int status;
+    char token[4096] = "";
+    char work[2048];
+    sne_store *store = NULL;
+    sne_error err = {0};
+    sne_err rc = SNE_OK;
+    progress_state ps = {.last_phase = -1};
+    pthread_mutex_init(&ps.mu, NULL);
+
+    int first =
+        cli_parse(argc, argv, drm ? drm_usage : sync_usage, own, on_option, &set, &common, &status);
+    if (first < 0)
+        goto out;
+    status = EXIT_USAGE;
+    if (first < argc) {
+        fprintf(stderr, "snesync %s: no argument is expected ('%s')\n", name, argv[first]);
+        goto out;
+    }
+    /* --store on the command line? (cli_parse points store_dir into argv then) */
+    for (int i = 1; i < argc; i++)
+        if (common.store_dir >= argv[i] && common.store_dir < argv[i] + strlen(argv[i]) + 1)
+            set.cli[K_STORE] = common.store_dir;
+    if (set.config && (status = load_config(&set)) != EXIT_OK)
+        goto out;
+    status = EXIT_USAGE;
+    if (get(&set, K_STORE))
+        common.store_dir = get(&set, K_STORE);
+
+    sne_sync_options o;
+    sne_sync_options_default(&o);
+    o.job = name;
+    o.fetch.server = get(&set, K_SERVER);
+    if (!o.fetch.server || !*o.fetch.server) {
+        fprintf(stderr, "snesync %s: --server URL is needed (or 'server' in --config)\n", name);
+        goto out;
+    }
+    if (drm) {
+        o.entities = 1u << SNE_ENTITY_DRM;
+    } else if (!get(&set, K_ENTITIES)) {
+        fprintf(stderr, "snesync sync: --entities is needed (or 'entities' in --config)\n");
+        goto out;
+    } else if (!parse_entities(get(&set, K_ENTITIES), &o.entities)) {
+        goto out;
+    }
+    const char *etat = get(&set, K_ETAT);
+    if (etat && strcmp(etat, "ACTIVE") != 0 && strcmp(etat, "RADIEE") != 0) {
+        fprintf(stderr, "snesync %s: --etat is ACTIVE or RADIEE\n", name);
+        goto out;
+    }
+    o.radiees = etat && strcmp(etat, "RADIEE") == 0;
+    /* A location given on the command line replaces the config file's, whichever kind. */
+    if (set.cli[K_DEPARTEMENTS] || set.cli[K_COMMUNES]) {
+        o.departements = set.cli[K_DEPARTEMENTS];
+        o.communes = set.cli[K_COMMUNES];
+    } else {
+        o.departements =
+            set.conf[K_DEPARTEMENTS] && *set.conf[K_DEPARTEMENTS] ? set.conf[K_DEPARTEMENTS] : NULL;
+        o.communes = set.conf[K_COMMUNES] && *set.conf[K_COMMUNES] ? set.conf[K_COMMUNES] : NULL;
+    }
+    uint64_t v;
+    if (get(&set, K_DEPTH)) {
+        if (!cli_parse_u64(get(&set, K_DEPTH), &v) || v < 1 || v > 3) {
+            fprintf(stderr, "snesync %s: --depth is 1, 2 or 3 (months of DRM)\n", name);
+            goto out;
+        }
+        o.profondeur_drm = (int)v;
+    }
+    if (get(&set, K_MAX_WAIT)) {
+        if (!cli_parse_u64(get(&set, K_MAX_WAIT), &v) || v == 0 || v > 30 * 86400) {
+            fprintf(stderr, "snesync %s: --max-wait takes seconds\n", name);
+            goto out;
+        }
+        o.max_wait = (double)v;
+    }
+    o.fetch.cert = get(&set, K_CERT);
+    o.fetch.key = get(&set, K_KEY);
+    o.fetch.cacert = get(&set, K_CACERT);
+    if (o.fetch.key && !o.fetch.cert) {
+        fprintf(stderr, "snesync %s: --key needs --cert\n", name);
+        goto out;
+    }
+    if ((status = load_token(&set, token, sizeof(token))) != EXIT_OK)
+        goto out;
+    status = EXIT_USAGE;
+    o.fetch.token = token[0] ? token : NULL;
+    if (get(&set, K_WORK_DIR)) {
+        snprintf(work, sizeof(work), "%s", get(&set, K_WORK_DIR));
+    } else {
+        size_t n = strlen(common.store_dir);
+        while (n > 1 && common.store_dir[n - 1] == '/')
+            n--;
+        snprintf(work, sizeof(work), "%.*s.work", (int)n, common.store_dir);
+    }
+    o.work_dir = work;
+    {
+        sne_buf probe;
+        sne_buf_init(&probe, 1 << 20);
+        rc = sne_sync_request_json(&o, &probe, &err);
+        sne_buf_free(&probe);
+        if (rc) {
+            fprintf(stderr, "snesync %s: %s\n", name, err.message);
+            goto out;
+        }
+    }
+
+    ps.tty = isatty(STDERR_FILENO);
+    const char *hook = getenv("SNESYNC_TEST_KILL_AT");
+    static char hook_phase[32];
+    if (hook && *hook) {
+        size_t n = strcspn(hook, ":");
+        snprintf(hook_phase, sizeof(hook_phase), "%.*s", (int)(n < 31 ? n : 31), hook);
+        ps.kill_phase = hook_phase;
+        if (hook[n] == ':' && !cli_parse_u64(hook + n + 1, &ps.kill_at))
+            ps.kill_at = 0;
+    }
+    o.progress = show_progress;
+    o.progress_ctx = &ps;
+
+    sne_sync_summary sum;
+    memset(&sum, 0, sizeof(sum));
+    rc = cli_open_store(&common, true, &store, &err);
+    if (!rc)
+        rc = sne_sync_run(store, &o, &sum, &err);
+    if (ps.tty && ps.last_phase >= 0)
+        fputc('\n', stderr);
+    sne_store_close(store);
+    memset(token, 0, sizeof(token));
+    if (rc) {
+        status = cli_fail(rc, &err);
+        if (status == EXIT_BAD_INPUT || status == EXIT_STALE) {
+            fprintf(stderr,
+                    "snesync %s: nothing was deleted; the export was released and the "
+                    "next run requests a new one\n",
+                    name);
+            if (sum.archive_path[0])
+                fprintf(stderr, "snesync %s: the archive is kept as %s\n", name, sum.archive_path);
+        }
+        goto out;
+    }
+    if (sum.warning[0])
+        fprintf(stderr, "snesync %s: warning: %s\n", name, sum.warning);
+    print_summary(name, &sum, common.json);
+    status = EXIT_OK;
+out:
+    for (int i = 0; i < K__COUNT; i++)
+        free(set.conf[i]);
+    pthread_mutex_destroy(&ps.mu);
+    return status;
+}
+
+int cmd_sync(int argc, char **argv)
+{
+    return run_job(argc, argv, false);
+}
+
+int cmd_drm_refresh(int argc, char **argv)
+{
+    return run_job(argc, argv, true);
+}

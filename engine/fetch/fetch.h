@@ -1,0 +1,136 @@
+/* fetch.h: the HTTP client of the bulk export service (exports-api.yaml), over libcurl.
+ *
+ * One handle talks to one server: POST an export, read its status, download its archive with
+ * Range resume, DELETE it. Every call retries on its own what the contract calls transient (429
+ * and 503, honouring Retry-After, never sooner; 502/504 and network failures) with capped
+ * exponential backoff and jitter, and stops at once on a final answer (400, 401, 403, 404, 409,
+ * 410, 416...) with SNE_ERR_HTTP, lib_code the HTTP status, and the server's problem+json
+ * `detail` in the message. Network failures that retries did not cure are SNE_ERR_NETWORK with
+ * lib_code the CURLcode.
+ *
+ * Transport: TLS 1.2 at least (CURLOPT_SSLVERSION), peer and host verified, optional client
+ * certificate and key (mutual TLS) and CA file; http and https only, no redirects; connect and
+ * low-speed timeouts. The bearer token is sent in an Authorization header and appears nowhere
+ * else: not in messages, not in logs (curl's verbose mode is never enabled).
+ *
+ * Time is injectable (sne_fetch_clock): the waits between retries and the caller's polls go
+ * through it, so unit tests run without sleeping and check every delay.
+ *
+ * A handle is used by one thread at a time; sne_fetch_cancel() alone may be called from another
+ * thread (it makes the running call, and its waits, stop with SNE_ERR_NETWORK "cancelled").
+ *
+ *     sne_fetch *f;
+ *     sne_fetch_options o;
+ *     sne_fetch_options_default(&o);
+ *     o.server = "https://sne.example:443"; o.token = token;
+ *     if (sne_fetch_new(&f, &o, &err)) ...;
+ *     sne_fetch_post_export(f, "{\"entites\":[\"CERFA\"],\"etatDemande\":\"ACTIVE\"}", &st, &ra,
+ * &err); sne_fetch_status(f, st.numero, &st, &ra, &err);      // until st.statut is final
+ *     sne_fetch_download(f, st.numero, NULL, offset, st.taille, st.sha256, sink, ctx, &err);
+ *     sne_fetch_delete(f, st.numero, &err);
+ *     sne_fetch_free(f);
+ */
+#ifndef SNE_FETCH_H
+#define SNE_FETCH_H
+
+#include "../common/error.h"
+#include "status_json.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sne_fetch sne_fetch;
+
+/* Time and randomness, injectable for tests. NULL members (or a NULL clock) use the real ones:
+ * CLOCK_MONOTONIC, an interruptible sleep, a random source seeded from the clock and pid. */
+typedef struct sne_fetch_clock {
+    double (*now)(void *ctx);                 /* monotonic seconds */
+    void (*sleep)(void *ctx, double seconds); /* wait that long (the real one stops on cancel) */
+    uint64_t (*random)(void *ctx);            /* uniform 64-bit values, for the jitter */
+    void *ctx;
+} sne_fetch_clock;
+
+typedef struct sne_fetch_options {
+    const char *server;     /* http(s)://host[:port][/prefix]; "/v1.0" is appended unless present */
+    const char *cert;       /* client certificate (PEM), or NULL */
+    const char *key;        /* its private key (PEM), or NULL */
+    const char *cacert;     /* CA bundle that signs the server (PEM), or NULL for the system's */
+    const char *token;      /* bearer token, or NULL; borrowed, never copied into a message */
+    long connect_timeout;   /* seconds; 0: 30 */
+    long low_speed_time;    /* abort a transfer slower than low_speed_limit for this long; 0: 60 */
+    long low_speed_limit;   /* bytes per second; 0: 1 */
+    long request_timeout;   /* whole-request cap for the small JSON calls, seconds; 0: 120 */
+    unsigned max_attempts;  /* per call, the first included; 0: 8 */
+    double backoff_base;    /* seconds before the first retry (then doubled); 0: 1 */
+    double backoff_cap;     /* the longest wait between two attempts, Retry-After aside; 0: 60 */
+    double max_retry_after; /* a longer Retry-After is an error rather than a wait; 0: 3600 */
+    const sne_fetch_clock *clock; /* NULL: the real clock; borrowed for the handle's life */
+} sne_fetch_options;
+
+void sne_fetch_options_default(sne_fetch_options *o);
+
+/* Creates a handle (curl is initialised once per process). `o` is copied, its strings borrowed:
+ * they must outlive the handle. SNE_ERR_USAGE for a server URL that is not http(s). */
+sne_err sne_fetch_new(sne_fetch **out, const sne_fetch_options *o, sne_error *err);
+void sne_fetch_free(sne_fetch *f); /* accepts NULL */
+
+/* Thread-safe: the running call (or its next wait) stops with SNE_ERR_NETWORK. Sticky until
+ * sne_fetch_reset_cancel(). */
+void sne_fetch_cancel(sne_fetch *f);
+void sne_fetch_reset_cancel(sne_fetch *f);
+
+/* The handle's clock: monotonic seconds, and a wait of `seconds` (interrupted by cancel). The
+ * caller's own waits (between polls) go through these so that tests control them too. */
+double sne_fetch_now(sne_fetch *f);
+void sne_fetch_wait(sne_fetch *f, double seconds);
+bool sne_fetch_cancelled(const sne_fetch *f);
+
+/* What one call did, for progress reports and tests. */
+typedef struct sne_fetch_stats {
+    unsigned attempts; /* HTTP requests made (or tried) */
+    double waited;     /* seconds spent waiting between attempts */
+    int last_status;   /* HTTP status of the last answer, 0 if none */
+} sne_fetch_stats;
+
+/* The stats of the last call. Borrowed. */
+const sne_fetch_stats *sne_fetch_last_stats(const sne_fetch *f);
+
+/* POST /exports with the DemandeExport `request_json`: 202 gives the export's number in
+ * st->numero (statut usually EN_ATTENTE) and the Retry-After to wait before the first poll in
+ * *retry_after (seconds, 0 when none was given). */
+sne_err sne_fetch_post_export(sne_fetch *f, const char *request_json, sne_export_status *st,
+                              double *retry_after, sne_error *err);
+
+/* GET /exports/{numero}: the status, and the Retry-After that came with it (0 when none). */
+sne_err sne_fetch_status(sne_fetch *f, const char *numero, sne_export_status *st,
+                         double *retry_after, sne_error *err);
+
+/* DELETE /exports/{numero}. 204 (or 200) is success; 404 and 410 are SNE_ERR_HTTP as usual. */
+sne_err sne_fetch_delete(sne_fetch *f, const char *numero, sne_error *err);
+
+/* Receives the archive's bytes in order, starting at the offset asked for. A non-zero return
+ * stops the download with that code (the sink set `err` itself, passed as sink_err). */
+typedef sne_err (*sne_fetch_sink_fn)(void *ctx, const void *data, size_t n);
+
+/* GET the archive of export `numero` (at `path` when not NULL: the status's fichier.url, a path
+ * on the same server) from byte `offset` to `size` (its announced taille), with Range when
+ * offset > 0 and If-Range on the announced sha256 (`etag_sha256`, may be NULL). Interrupted
+ * transfers are resumed from the last byte received. A body that is not the archive (another
+ * content type, as a proxy's error page; no gzip magic at offset 0) is retried like a 503.
+ * Every byte reaches `sink` once and in order; the call ends when `size` bytes have been given,
+ * and fails with SNE_ERR_INCOMPLETE when the server sends more than announced or another file
+ * (its ETag changed). */
+sne_err sne_fetch_download(sne_fetch *f, const char *numero, const char *path, uint64_t offset,
+                           uint64_t size, const char *etag_sha256, sne_fetch_sink_fn sink,
+                           void *sink_ctx, sne_error *err);
+
+/* The wait before attempt `attempt` (1 = the first retry): min(cap, base * 2^(attempt-1)), of
+ * which a random half is dropped ("equal jitter"): in [d/2, d]. `rnd` is a uniform 64-bit value. */
+double sne_fetch_backoff(unsigned attempt, double base, double cap, uint64_t rnd);
+
+/* Parses a Retry-After header value: delta-seconds, or an HTTP-date relative to `now_wall`
+ * (seconds since the epoch). Returns -1 when it is neither. */
+double sne_fetch_parse_retry_after(const char *value, double now_wall);
+
+#endif
