@@ -181,7 +181,8 @@ class Demand:
         return out
 
     def copy(self):
-        return copy.deepcopy(self)
+        # Item trees are never changed in place (set_text builds a new one): share them.
+        return Demand(self.num, self.etat, self.datemod, {e: list(v) for e, v in self.items.items()})
 
 
 class Gen:
@@ -464,7 +465,10 @@ class Model:
         self.demands = {}  # num -> {"etat", "communes", "items": {(entity, key): tree}}
 
     def copy(self):
-        return copy.deepcopy(self)
+        m = Model()
+        m.demands = {n: {"etat": v["etat"], "communes": list(v["communes"]), "items": dict(v["items"])}
+                     for n, v in self.demands.items()}
+        return m
 
     def apply(self, ex):
         changes = []
@@ -659,7 +663,7 @@ def header_tree(ex, partie, nparts):
     if ex.departements:
         per.append(E("listeDepartement", *[T("departement", x) for x in ex.departements]))
     if ex.communes:
-        per.append(E("listeCommune", *[T("commune", x) for x in ex.communes]))
+        per.append(E("listeCommune", *[C("commune", x) for x in ex.communes]))
     return E("entete", T("numeroExport", ex.numero), T("dateExport", ex.date), T("numGuichet", ex.guichet),
              T("partie", partie), T("nombreParties", nparts), E("perimetre", *per))
 

@@ -35,7 +35,8 @@ import make_samples as ms  # noqa: E402
 
 
 class Ctx:
-    def __init__(self, snesync, tmp, seed):
+    def __init__(self, snesync, tmp, seed, cache_dir=None):
+        self.cache_dir = cache_dir or tempfile.gettempdir()
         self.snesync = snesync
         self.tmp = tmp
         self.seed = seed
@@ -132,6 +133,10 @@ class Ctx:
 
 class Abort(Exception):
     pass
+
+
+def _raise():
+    raise Abort()
 
 
 def _short(v, n=1500):
@@ -240,7 +245,9 @@ def check_store(ctx, store, model, label, nums=None):
 
 def snapshot(ctx, store, nums):
     """Everything observable: the whole change log, `show` of every demand, stats counts."""
-    lines, _ = ctx.changes(store, 0)
+    p = ctx.run(["changes", "--store", store, "--since", "0"])
+    ctx.check(p.returncode == 0, "changes exits 0", 0, p.returncode) or _raise()
+    lines = p.stdout.decode("utf-8").splitlines()
     shows = {}
     for n, (doc, p) in ctx.shows(store, nums).items():
         shows[n] = p.stdout.decode("utf-8") if doc is not None else "exit %d" % p.returncode
@@ -267,8 +274,11 @@ def compare_snapshots(ctx, label, a, b):
 # Scenario helpers
 
 
-def scenario():
-    return ms.scenario()
+SMALL = 30  # demands in the scenario of the tests that show every demand several times
+
+
+def scenario(n=SMALL):
+    return ms.scenario(n=n, radiees=4 if n < 60 else 6)
 
 
 def archive_of(ex, **kw):
@@ -289,7 +299,7 @@ def loaded(ctx, sc, store=None):
 
 
 def t_first_load(ctx):
-    sc = scenario()
+    sc = scenario(60)
     ex = sc["initial"]
     store = ctx.store()
     model = ms.Model()
@@ -314,7 +324,7 @@ def t_first_load(ctx):
 
 def t_default_sample(ctx):
     """`snesync ingest` without an archive applies data-samples/sample-initial.tar.gz."""
-    sc = scenario()
+    sc = ms.scenario()
     with open(os.path.join(ROOT, "data-samples", "sample-initial.tar.gz"), "rb") as f:
         committed = f.read()
     ctx.eq("committed sample-initial.tar.gz is what make_samples.py generates (sha256)",
@@ -392,7 +402,650 @@ def t_equivalent(ctx, variant):
         n_items = sum(len(d.keyed()) for d in e2.demands)
         ctx.eq("summary: all %d items unchanged" % n_items, (n_items, 0, 0, 0),
                (s.get("unchanged"), s.get("creates"), s.get("updates"), s.get("deletes")))
-    check_store(ctx, store, model, "after variant %s" % variant)
+    if variant == "everything_at_once":
+        check_store(ctx, store, model, "after variant %s" % variant)
+    else:
+        ctx.eq("after variant %s: stats item counts per entity" % variant, model.counts(),
+               ctx.stats(store).get("items"))
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. A later snapshot
+
+
+def t_next_snapshot(ctx):
+    sc = scenario(60)
+    store, model = loaded(ctx, sc)
+    last = ctx.last_seq(store)
+    notes = sc["notes"]
+    exp, bodies = model_changes(model, sc["next"])
+    ctx.log("generator's changes: %s" % {k: len(v) for k, v in notes.items()})
+    # The generator's own account of what changed must show in the expectation (guards the model).
+    for num in notes["removed"]:
+        ctx.check(any(t[0] == "delete" and t[1] == num for t in exp) and
+                  not any(t[1] == num and t[0] != "delete" for t in exp),
+                  "expectation: removed demand %s -> deletes of its items only" % num)
+    for num in notes["new"]:
+        ctx.check(any(t[1] == num and t[2] == "CERFA" and t[0] == "create" for t in exp),
+                  "expectation: new demand %s -> creates" % num)
+    for num in notes["cerfa"]:
+        ctx.check(("update", num, "CERFA", "") in exp, "expectation: CERFA update of %s" % num)
+    ctx.check(any(t[0] == "create" and t[2] == "DRM" for t in exp) and any(t[0] == "delete" and t[2] == "DRM"
+              and t[1] not in notes["removed"] for t in exp), "expectation: DRM month rollover (create + delete)")
+    p = ctx.ingest(store, ctx.write(archive_of(sc["next"], parts=2)), "--json")
+    _, got = ctx.changes(store, last)
+    check_changes(ctx, "next snapshot", exp, got, bodies, sc["next"])
+    if p.returncode == 0:
+        s = json.loads(p.stdout.decode("utf-8"))
+        ops = collections.Counter(t[0] for t in exp)
+        ctx.eq("summary: creates/updates/deletes/demandsSwept",
+               (ops["create"], ops["update"], ops["delete"], len(notes["removed"])),
+               (s.get("creates"), s.get("updates"), s.get("deletes"), s.get("demandsSwept")))
+    # One update in detail: the CERFA whose telPortable changed.
+    num = notes["cerfa"][0]
+    upd = [c for c in got if c.get("numUnique") == num and c.get("entity") == "CERFA"]
+    eb, ea = bodies.get(("update", num, "CERFA", ""), (None, None))
+    if ctx.eq("one CERFA update for %s" % num, 1, len(upd)):
+        c = upd[0]
+        ctx.eq("update %s: before" % num, eb, c.get("before"))
+        ctx.eq("update %s: after" % num, ea, c.get("after"))
+        ctx.eq("update %s: changed" % num, ms.json_leaf_diff(eb, ea), c.get("changed"))
+        ctx.eq("update %s: changed is the telPortable" % num, ["/personnePhysique/demandeur/telPortable"],
+               c.get("changed"))
+    evt = [c for c in got if c.get("op") == "update" and c.get("entity") != "CERFA"]
+    ctx.eq("no update other than the changed CERFAs", [], [(c["numUnique"], c["entity"], c["key"]) for c in evt])
+    check_store(ctx, store, model, "after the next snapshot", nums=set(model.demands))
+    for num in notes["removed"]:
+        doc, _ = ctx.show(store, num)
+        ctx.check(doc is None or not show_items(doc), "removed demand %s shows no item" % num, "no items",
+                  doc and sorted(show_items(doc)))
+    last = ctx.last_seq(store)
+    ctx.ingest(store, ctx.write(archive_of(sc["next"])), what="the same snapshot again")
+    _, got = ctx.changes(store, last)
+    check_changes(ctx, "same snapshot again", [], got)
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. Scope
+
+
+def t_scope_drm(ctx):
+    sc = scenario()
+    store, model = loaded(ctx, sc)
+    last = ctx.last_seq(store)
+    ex = ms.Export("X20261129D0001", ms.DATE_DRM, sc["next"].demands, entities=["DRM"])
+    exp, bodies = model_changes(model, ex)
+    gone = [n for n in sc["notes"]["removed"] if any(k[0] == "DRM" for k in sc["initial"].demands[0].keyed()) or True]
+    ctx.log("DRM-only export of the next snapshot: %d demands, %d absent" % (len(ex.demands), len(gone)))
+    ctx.check(all(t[2] == "DRM" for t in exp), "expectation: DRM changes only")
+    ctx.check(any(t[0] == "delete" and t[1] in gone for t in exp), "expectation: DRM of an absent demand deleted")
+    ctx.ingest(store, ctx.write(archive_of(ex)))
+    _, got = ctx.changes(store, last)
+    check_changes(ctx, "DRM-only export", exp, got, bodies, ex)
+    ctx.eq("no change outside DRM", [], sorted({(c["op"], c["entity"]) for c in got if c.get("entity") != "DRM"}))
+    check_store(ctx, store, model, "after the DRM-only export")
+    for num in gone:
+        doc, _ = ctx.show(store, num)
+        ctx.check(doc is not None and ("CERFA", "") in show_items(doc),
+                  "absent demand %s keeps its CERFA after a DRM-only export" % num)
+
+
+def _dep_demands(active, dep):
+    inside = [d for d in active if any(ms.dept_of(c) == dep for c in d.communes())]
+    pure = [d for d in inside if all(ms.dept_of(c) == dep for c in d.communes())]
+    mixed = [d for d in inside if d not in pure]
+    return inside, pure, mixed
+
+
+def t_scope_department(ctx, dep="38"):
+    sc = scenario()
+    store, model = loaded(ctx, sc)
+    last = ctx.last_seq(store)
+    active = sc["active"]
+    inside, pure, mixed = _dep_demands(active, dep)
+    outside = [d for d in active if d not in inside]
+    ctx.log("department %s: %d demands look there (%d also elsewhere), %d do not" % (dep, len(inside), len(mixed),
+                                                                                  len(outside)))
+    if not ctx.check(pure and outside, "generator: demands inside and outside department %s" % dep):
+        return
+    absent = [pure[0].num] + ([mixed[0].num] if mixed else [])
+    kept = [d.copy() for d in inside if d.num not in absent]
+    kept[0].items["CERFA"][0] = ms.set_text(kept[0].items["CERFA"][0], ["personnePhysique", "demandeur", "mel"],
+                                            "nouveau.%s@exemple.fr" % dep)
+    ex = ms.Export("X20261130P%s" % dep, ms.DATE_DEP38, kept, departements=[dep])
+    exp, bodies = model_changes(model, ex)
+    ctx.log("export listeDepartement %s without %s (in scope, absent) -> their items deleted" % (dep, absent))
+    ctx.check(all(t[1] in absent for t in exp if t[0] == "delete"), "expectation: deletes only for absent demands")
+    ctx.ingest(store, ctx.write(archive_of(ex)))
+    _, got = ctx.changes(store, last)
+    check_changes(ctx, "department %s export" % dep, exp, got, bodies, ex)
+    outnums = {d.num for d in outside}
+    ctx.eq("no change to a demand looking only outside department %s" % dep, [],
+           [(c["op"], c["numUnique"], c["entity"]) for c in got if c.get("numUnique") in outnums][:5])
+    check_store(ctx, store, model, "after the department %s export" % dep)
+
+
+def t_scope_communes(ctx):
+    sc = scenario()
+    store, model = loaded(ctx, sc)
+    last = ctx.last_seq(store)
+    communes = ["38185", "69123"]
+    inside = [d for d in sc["active"] if any(c in communes for c in d.communes())]
+    ex = ms.Export("X20261130C0001", ms.DATE_DEP38, inside[1:], communes=communes)
+    exp, bodies = model_changes(model, ex)
+    ctx.log("export listeCommune %s without %s" % (communes, inside[0].num))
+    ctx.check(exp and all(t[1] == inside[0].num and t[0] == "delete" for t in exp),
+              "expectation: only the absent demand's items deleted")
+    ctx.ingest(store, ctx.write(archive_of(ex)))
+    _, got = ctx.changes(store, last)
+    check_changes(ctx, "commune export", exp, got, bodies, ex)
+    check_store(ctx, store, model, "after the commune export")
+
+
+def t_scope_radiees(ctx):
+    sc = scenario()
+    store, model = loaded(ctx, sc)
+    r1 = ms.Export("X20261031R0001", ms.DATE_INITIAL, sc["radiated"], etat="RADIEE")
+    exp, bodies = model_changes(model, r1)
+    last = ctx.last_seq(store)
+    ctx.ingest(store, ctx.write(archive_of(r1)), what="ingest of a RADIEE export")
+    _, got = ctx.changes(store, last)
+    check_changes(ctx, "RADIEE export (all creates, no ACTIVE deleted)", exp, got, bodies, r1)
+    last = ctx.last_seq(store)
+    r2 = ms.Export("X20261128R0001", ms.DATE_NEXT, sc["radiated"][1:], etat="RADIEE")
+    exp, bodies = model_changes(model, r2)
+    ctx.check(exp and all(t[1] == sc["radiated"][0].num and t[0] == "delete" for t in exp),
+              "expectation: only the absent RADIEE demand's items deleted")
+    ctx.ingest(store, ctx.write(archive_of(r2)), what="ingest of a later RADIEE export without one demand")
+    _, got = ctx.changes(store, last)
+    check_changes(ctx, "later RADIEE export", exp, got, bodies, r2)
+    check_store(ctx, store, model, "after the RADIEE exports")
+
+
+def t_stale(ctx):
+    sc = scenario()
+    store, model = loaded(ctx, sc)
+    model.apply(sc["next"])
+    ctx.ingest(store, ctx.write(archive_of(sc["next"])), what="ingest of the next snapshot")
+    nums = set(model.demands)
+    before = snapshot(ctx, store, nums)
+    old = ms.Export("X20261031A0002", ms.DATE_INITIAL, sc["initial"].demands)
+    old_archive = ctx.write(archive_of(old))
+    p = ctx.ingest(store, old_archive, expect=4, what="ingest of an older full export (stale)")
+    err = p.stderr.decode("utf-8", "replace")
+    ctx.check("stale" in err.lower() or "older" in err.lower(), "stale: the message says so", "stale/older", err.strip())
+    compare_snapshots(ctx, "after the stale export", before, snapshot(ctx, store, nums))
+    dep = ms.Export("X20261101P0038", "2026-11-01T02:00:00.000+01:00",
+                    [d for d in sc["initial"].demands if any(ms.dept_of(c) == "38" for c in d.communes())][1:],
+                    departements=["38"])
+    ctx.ingest(store, ctx.write(archive_of(dep)), expect=4,
+               what="ingest of an older department-38 export (overlaps the full one: stale)")
+    drm = ms.Export("X20261101D0001", "2026-11-01T02:00:00.000+01:00", sc["initial"].demands[1:], entities=["DRM"])
+    ctx.ingest(store, ctx.write(archive_of(drm)), expect=4,
+               what="ingest of an older DRM-only export (overlaps the full one: stale)")
+    compare_snapshots(ctx, "after the older partial exports", before, snapshot(ctx, store, nums))
+    # A RADIEE export is another scope: an older date there is not stale.
+    last = ctx.last_seq(store)
+    r1 = ms.Export("X20261031R0001", ms.DATE_INITIAL, sc["radiated"], etat="RADIEE")
+    exp, bodies = model_changes(model, r1)
+    ctx.ingest(store, ctx.write(archive_of(r1)), what="ingest of an older RADIEE export (other scope: applied)")
+    _, got = ctx.changes(store, last)
+    check_changes(ctx, "older RADIEE export", exp, got, bodies, r1)
+    last = ctx.last_seq(store)
+    exp, bodies = model_changes(model, old)
+    ctx.ingest(store, old_archive, "--force", what="ingest --force of the stale export")
+    _, got = ctx.changes(store, last)
+    check_changes(ctx, "forced stale export", exp, got, bodies, old)
+    check_store(ctx, store, model, "after the forced export")
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. Bad input: non-zero exit, a clear message, nothing deleted
+
+PASSWD_LINE = None
+
+
+def _passwd_marker():
+    try:
+        with open("/etc/passwd", encoding="utf-8", errors="replace") as f:
+            first = f.readline().strip()
+        return first or None
+    except OSError:
+        return None
+
+
+def _bad_base(sc):
+    """The initial export without three demands: a wrongful sweep would delete their items."""
+    ds = sc["initial"].demands
+    omitted = [ds[3].num, ds[11].num, ds[len(ds) - 4].num]
+    return ms.Export("X20261201B0001", "2026-12-01T02:00:00.000+01:00",
+                     [d for d in ds if d.num not in omitted]), omitted
+
+
+def _line_of(data, needle):
+    pos = data.index(needle)
+    return data[:pos].count(b"\n") + 1
+
+
+def _replace_nth(data, old, new, n):
+    i = -1
+    for _ in range(n + 1):
+        i = data.index(old, i + 1)
+    return data[:i] + new + data[i + len(old):], i
+
+
+DOCTYPE_BOMB = ('<!DOCTYPE ns1:exportNuu [\n <!ENTITY lol "lol">\n' +
+                "".join(' <!ENTITY lol%d "%s">\n' % (i, ("&lol%s;" % (i - 1 if i > 1 else "")) * 10)
+                        for i in range(1, 10)) + "]>")
+DOCTYPE_XXE = '<!DOCTYPE ns1:exportNuu [\n <!ENTITY xxe SYSTEM "file:///etc/passwd">\n]>'
+
+
+def bad_case(name, ex):
+    """(members, opts, member named in the message or None, line or None, extra) of a bad archive."""
+    members = ms.export_members(ex, parts=3)
+    m0, d0 = members[0]
+    opts = []
+    member = line = None
+    raw = None
+    if name == "truncated":
+        raw = ms.make_archive(members)
+        raw = raw[:len(raw) * 6 // 10]
+    elif name == "truncated_tar":
+        tarred = ms.make_archive(members)
+        import gzip as _gz
+        plain = _gz.decompress(tarred)
+        raw = _gz.compress(plain[:len(plain) // 2 + 100], mtime=0)  # a complete gzip of a cut tar
+    elif name == "pied_mismatch":
+        mname, data = members[1]
+        n = sum(1 for _ in range(data.count(b"<ns1:demande>")))
+        data = data.replace(b"<ns1:nombreDemandes>%d<" % n, b"<ns1:nombreDemandes>%d<" % (n + 1))
+        members[1] = (mname, data)
+        member = mname
+    elif name == "missing_part":
+        del members[1]
+    elif name == "duplicate_part":
+        members.append(("copie/" + members[0][0], members[0][1]))
+    elif name == "malformed_xml":
+        data, pos = _replace_nth(d0, b"</ns1:prenom>", b"</ns1:prenon>", 7)
+        members[0] = (m0, data)
+        member, line = m0, data[:pos].count(b"\n") + 1
+    elif name in ("numunique_short", "numunique_lowercase"):
+        num = ex.demands[4].num.encode()
+        bad = num[:16] if name == "numunique_short" else num[:13] + num[13:14].lower() + num[14:]
+        assert bad != num
+        data = d0.replace(b">%s<" % num, b">%s<" % bad)
+        members[0] = (m0, data)
+        member, line = m0, _line_of(data, b">%s<" % bad)
+    elif name in ("duplicate_in_part", "duplicate_across_parts"):
+        ds = list(ex.demands)
+        k = len(ds) // 3
+        if name == "duplicate_in_part":
+            parts = [ds[:4] + [ds[1]] + ds[4:k], ds[k:2 * k], ds[2 * k:]]
+        else:
+            parts = [ds[:k], ds[k:2 * k] + [ds[2]], ds[2 * k:]]
+        members = [(ms.part_name(ex, i + 1), ms.serialize_part(ex, p, i + 1, 3)) for i, p in enumerate(parts)]
+        member = members[0 if name == "duplicate_in_part" else 1][0]
+    elif name in ("entity_bomb", "external_entity"):
+        dt = DOCTYPE_BOMB if name == "entity_bomb" else DOCTYPE_XXE
+        ref = b"&lol9;" if name == "entity_bomb" else b"&xxe;"
+        data = ms.serialize_part(ex, ms.split(ex.demands, 3)[0], 1, 3, before_root=dt)
+        data, pos = _replace_nth(data, b"<ns1:libelle>", b"<ns1:libelle>" + ref, 2)
+        members[0] = (m0, data)
+        member = m0
+    elif name == "text_over_256k":
+        data, pos = _replace_nth(d0, b"<ns1:libelle>", b"<ns1:libelle>" + b"A" * (300 * 1024), 3)
+        members[0] = (m0, data)
+        member, line = m0, data[:pos].count(b"\n") + 1
+    elif name == "not_gzip":
+        raw = b"PK\x03\x04 this is not a gzip file, " + os.urandom(2000)
+    elif name == "plain_tar":
+        import gzip as _gz
+        raw = _gz.decompress(ms.make_archive(members))
+    elif name == "empty_file":
+        raw = b""
+    elif name == "sha256_mismatch":
+        raw = ms.make_archive(members)
+        opts = ["--sha256", hashlib.sha256(raw + b"x").hexdigest()]
+    elif name == "size_mismatch":
+        raw = ms.make_archive(members)
+        opts = ["--size", str(len(raw) + 1)]
+    else:
+        raise KeyError(name)
+    if raw is None:
+        raw = ms.make_archive(members)
+    return raw, opts, member, line
+
+
+BAD_CASES = ["truncated", "truncated_tar", "pied_mismatch", "missing_part", "duplicate_part", "malformed_xml",
+             "numunique_short", "numunique_lowercase", "duplicate_in_part", "duplicate_across_parts",
+             "entity_bomb", "external_entity", "text_over_256k", "not_gzip", "plain_tar", "empty_file",
+             "sha256_mismatch", "size_mismatch"]
+
+
+def t_bad(ctx, case):
+    sc = scenario()
+    store, model = loaded(ctx, sc)
+    ex, omitted = _bad_base(sc)
+    nums = set(model.demands)
+    before = snapshot(ctx, store, nums)
+    raw, opts, member, line = bad_case(case, ex)
+    ctx.log("bad archive (%s): %d bytes; the export omits %s, so a sweep would delete their items" % (
+        case, len(raw), omitted))
+    t0 = time.time()
+    p = ctx.ingest(store, ctx.write(raw), *opts, expect=None)
+    dt = time.time() - t0
+    err = p.stderr.decode("utf-8", "replace").strip()
+    ctx.log("  exit %d in %.2fs; stderr: %s" % (p.returncode, dt, err[:600]))
+    ctx.check(p.returncode == 3, "bad input (%s) exits 3 (bad or incomplete export)" % case, 3, p.returncode)
+    ctx.check(bool(err), "a message on stderr", "a message", err)
+    ctx.check(len(err) < 4000, "the message is short", "< 4000 chars", len(err))
+    if member:
+        ctx.check(os.path.basename(member) in err, "the message names the member %s" % member, member, err[:300])
+    if line:
+        import re
+        ctx.check(re.search(r"\b%d\b" % line, err) is not None, "the message names line %d" % line,
+                  "line %d" % line, err[:300])
+    after = snapshot(ctx, store, nums)
+    compare_snapshots(ctx, "after the bad archive", before, after)
+    if case == "external_entity":
+        marker = _passwd_marker()
+        if marker:
+            blob = p.stdout.decode("utf-8", "replace") + err + "".join(after["changes"]) + "".join(after["shows"].values())
+            ctx.check(marker not in blob, "the content of /etc/passwd appears nowhere", "absent",
+                      "found %r" % marker if marker in blob else "absent")
+    # The failed run must not get in the way of the next good one, which does delete the omitted demands.
+    last = ctx.last_seq(store)
+    exp, bodies = model_changes(model, ex)
+    ctx.check(exp and all(t[0] == "delete" and t[1] in omitted for t in exp),
+              "expectation: the good export deletes the omitted demands' items")
+    ctx.ingest(store, ctx.write(archive_of(ex)), what="ingest of the same export, complete and valid")
+    _, got = ctx.changes(store, last)
+    check_changes(ctx, "good export after the bad one", exp, got, bodies, ex)
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. Kill and re-run
+
+BIG_SEED = 10007
+BIG_N = 10000
+
+
+def big_scenario(ctx):
+    """A register of BIG_N demands and a later snapshot, as archives. Generating them takes a while,
+    so they are cached (with the generator's data, pickled) under --cache-dir, keyed by a hash of
+    make_samples.py and the seed."""
+    import pickle
+    with open(ms.__file__, "rb") as f:
+        h = hashlib.sha256(f.read() + b"%d/%d" % (BIG_SEED, BIG_N)).hexdigest()[:16]
+    cache = os.path.join(ctx.cache_dir, "snesync-it-cache-%s" % h)
+    t0 = time.time()
+    pk = os.path.join(cache, "big.pickle")
+    pa, pb = os.path.join(cache, "big-a.tar.gz"), os.path.join(cache, "big-b.tar.gz")
+    if all(os.path.exists(x) for x in (pk, pa, pb)):
+        with open(pk, "rb") as f:
+            a, b, notes = pickle.load(f)
+    else:
+        gen = ms.Gen(BIG_SEED)
+        reg = gen.register(BIG_N, lean=True)
+        a = ms.Export("X20261031A0100", ms.DATE_INITIAL, reg)
+        nxt, notes = ms.evolve(gen, reg, new=150, removed=120, cerfa_changed=200, evt_added=200, evt_removed=100)
+        b = ms.Export("X20261128A0100", ms.DATE_NEXT, nxt)
+        os.makedirs(cache, exist_ok=True)
+        for obj, pth in ((a, pa), (b, pb), (None, pk)):
+            tmp = pth + ".%d" % os.getpid()
+            with open(tmp, "wb") as f:
+                if obj is None:
+                    pickle.dump((a, b, notes), f, protocol=pickle.HIGHEST_PROTOCOL)
+                else:
+                    f.write(ms.make_archive(ms.export_members(obj, parts=2, style=ms.Style(indent=None))))
+            os.replace(tmp, pth)
+    ctx.log("big archives: %d and %d demands, %d / %d bytes (%.1fs, cache %s)" % (
+        len(a.demands), len(b.demands), os.path.getsize(pa), os.path.getsize(pb), time.time() - t0, cache))
+    return a, b, notes, pa, pb
+
+
+def killed_runs(ctx, store, archive, rng, kills, span, stdin=False):
+    """Starts ingest and SIGKILLs it after random delays, `kills` times; then runs it to the end."""
+    done_early = 0
+    for i in range(kills):
+        delay = rng.uniform(0.02, span)
+        args = [ctx.snesync, "ingest", "--store", store, "-" if stdin else archive]
+        fin = open(archive, "rb") if stdin else subprocess.DEVNULL
+        pr = subprocess.Popen(args, stdin=fin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ctx.tmp)
+        try:
+            pr.wait(timeout=delay)
+            done_early += 1
+            ctx.log("  run %d finished (exit %d) before the kill at %.2fs" % (i + 1, pr.returncode, delay))
+        except subprocess.TimeoutExpired:
+            pr.send_signal(signal.SIGKILL)
+            pr.wait()
+            ctx.log("  run %d killed after %.2fs" % (i + 1, delay))
+        pr.stderr.close()
+        if stdin:
+            fin.close()
+    if stdin:
+        with open(archive, "rb") as f:
+            p = subprocess.run([ctx.snesync, "ingest", "--store", store, "--json", "-"], stdin=f,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ctx.tmp, timeout=300)
+    else:
+        p = ctx.run(["ingest", "--store", store, "--json", archive], timeout=300)
+    ctx.eq("the run after the kills exits 0", 0, p.returncode)
+    if p.returncode:
+        ctx.log("    stderr: %s" % p.stderr.decode("utf-8", "replace")[:500])
+    return done_early
+
+
+def timed_ingest(ctx, store, archive):
+    t0 = time.time()
+    ctx.ingest(store, archive, what="uninterrupted ingest of %s" % os.path.basename(archive))
+    return time.time() - t0
+
+
+def sample_nums(rng, a, b, notes, k=60):
+    nums = set()
+    for v in notes.values():
+        nums.update(v[:15])
+    allnums = sorted({d.num for d in a.demands} | {d.num for d in b.demands})
+    nums.update(rng.sample(allnums, k))
+    return nums
+
+
+def t_kill_fresh(ctx):
+    a, b, notes, pa, pb = big_scenario(ctx)
+    rng = random.Random(ctx.seed)
+    ref = ctx.store("ref")
+    span = timed_ingest(ctx, ref, pa)
+    model = ms.Model()
+    exp = model.apply(a)
+    nums = sample_nums(rng, a, b, notes)
+    want = snapshot(ctx, ref, nums)
+    check_changes(ctx, "uninterrupted first load of %d demands" % len(a.demands), exp,
+                  [json.loads(l) for l in want["changes"]])
+    ctx.log("SIGKILL at random delays within %.2fs (seed %d); then show of %d demands and the whole log compared"
+            % (span, ctx.seed, len(nums)))
+    store = ctx.store("killed")
+    killed_runs(ctx, store, pa, rng, 4, span)
+    compare_snapshots(ctx, "killed first load vs uninterrupted", want, snapshot(ctx, store, nums))
+    ctx.log("the same archive through standard input (ingest -), killed twice then run to the end")
+    store2 = ctx.store("stdin")
+    killed_runs(ctx, store2, pa, rng, 2, span, stdin=True)
+    compare_snapshots(ctx, "stdin first load vs uninterrupted", want, snapshot(ctx, store2, nums))
+
+
+def t_kill_older(ctx):
+    a, b, notes, pa, pb = big_scenario(ctx)
+    rng = random.Random(ctx.seed)
+    ref = ctx.store("ref")
+    timed_ingest(ctx, ref, pa)
+    base = ctx.store("base")
+    shutil.copytree(ref, base)
+    model = ms.Model()
+    model.apply(a)
+    last = ctx.last_seq(ref)
+    span = timed_ingest(ctx, ref, pb)
+    exp = model.apply(b)
+    nums = sample_nums(rng, a, b, notes)
+    want = snapshot(ctx, ref, nums)
+    check_changes(ctx, "uninterrupted later snapshot", exp,
+                  [json.loads(l) for l in want["changes"][last:]])
+    ctx.log("SIGKILL at random delays within %.2fs (seed %d); then show of %d demands and the whole log compared"
+            % (span, ctx.seed, len(nums)))
+    store = ctx.store("killed")
+    shutil.copytree(base, store)
+    killed_runs(ctx, store, pb, rng, 4, span)
+    compare_snapshots(ctx, "killed later snapshot vs uninterrupted", want, snapshot(ctx, store, nums))
+    store2 = ctx.store("stdin")
+    shutil.copytree(base, store2)
+    ctx.log("the later snapshot through standard input, killed twice then run to the end")
+    killed_runs(ctx, store2, pb, rng, 2, span, stdin=True)
+    compare_snapshots(ctx, "stdin later snapshot vs uninterrupted", want, snapshot(ctx, store2, nums))
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. Summary, change paging, prune, concurrent writers
+
+
+def t_json_summary(ctx):
+    sc = scenario()
+    store = ctx.store()
+    raw = archive_of(sc["initial"], parts=2)
+    path = ctx.write(raw)
+    members = ms.export_members(sc["initial"], parts=2)
+    p = ctx.ingest(store, path, "--json", "--sha256", hashlib.sha256(raw).hexdigest(), "--size", str(len(raw)))
+    try:
+        s = json.loads(p.stdout.decode("utf-8"))
+    except ValueError:
+        ctx.check(False, "--json prints one JSON object", "JSON", p.stdout[:300])
+        return
+    n_items = sum(len(d.keyed()) for d in sc["initial"].demands)
+    want = {"export": sc["initial"].numero, "dateExport": sc["initial"].date, "resumed": False, "parts": 2,
+            "demands": len(sc["initial"].demands), "creates": n_items, "updates": 0, "deletes": 0,
+            "unchanged": 0, "demandsSwept": 0, "archiveBytes": len(raw),
+            "xmlBytes": sum(len(d) for _, d in members), "sha256": hashlib.sha256(raw).hexdigest()}
+    for k, v in want.items():
+        ctx.eq("summary %s" % k, v, s.get(k))
+    ctx.check(isinstance(s.get("seconds"), (int, float)), "summary seconds is a number", "number", s.get("seconds"))
+    model = ms.Model()
+    model.apply(sc["initial"])
+    exp, _ = model_changes(model, sc["next"])
+    ops = collections.Counter(t[0] for t in exp)
+    n_next = sum(len(d.keyed()) for d in sc["next"].demands)
+    p = ctx.ingest(store, ctx.write(archive_of(sc["next"])), "--json")
+    s = json.loads(p.stdout.decode("utf-8") or "{}")
+    for k, v in (("creates", ops["create"]), ("updates", ops["update"]), ("deletes", ops["delete"]),
+                 ("unchanged", n_next - ops["create"] - ops["update"]),
+                 ("demandsSwept", len(sc["notes"]["removed"])), ("demands", len(sc["next"].demands))):
+        ctx.eq("next summary %s" % k, v, s.get(k))
+    p = ctx.ingest(store, "-", "--json", stdin=archive_of(sc["next"]), what="ingest - (stdin) of the same snapshot")
+    s = json.loads(p.stdout.decode("utf-8") or "{}")
+    ctx.eq("stdin summary: unchanged, nothing else", (n_next, 0, 0, 0),
+           (s.get("unchanged"), s.get("creates"), s.get("updates"), s.get("deletes")))
+    p = ctx.run(["ingest", "--store", store, "--bogus-option", path])
+    ctx.eq("an unknown option exits 2", 2, p.returncode)
+    p = ctx.run(["ingest", "--store", store, ctx.path("does-not-exist.tar.gz")])
+    ctx.check(p.returncode not in (0, 5) and "does-not-exist" in p.stderr.decode("utf-8", "replace"),
+              "a missing archive fails naming the file", "non-zero + file name",
+              "%d %s" % (p.returncode, p.stderr.decode("utf-8", "replace").strip()))
+
+
+def t_changes_paging(ctx):
+    sc = scenario()
+    store, model = loaded(ctx, sc)
+    model.apply(sc["next"])
+    ctx.ingest(store, ctx.write(archive_of(sc["next"])))
+    lines, allc = ctx.changes(store, 0)
+    n = len(lines)
+    ctx.eq("seq runs 1..%d" % n, list(range(1, n + 1)), [c.get("seq") for c in allc])
+    for since, limit in ((0, 1), (1, 10), (37, 100), (n - 5, 3), (n - 1, 10), (n, 10), (n + 100, 5), (250, None)):
+        got, _ = ctx.changes(store, since, limit)
+        want = lines[since:] if limit is None else lines[since:since + limit]
+        ctx.eq("changes --since %d --limit %s" % (since, limit), want, got)
+    paged, since = [], 0
+    while True:
+        got, parsed = ctx.changes(store, since, 97)
+        if not got:
+            break
+        paged += got
+        since = parsed[-1]["seq"]
+    ctx.eq("paging by 97 reproduces the whole log", lines, paged)
+    p = ctx.run(["changes", "--store", store, "--since", "abc"])
+    ctx.eq("changes --since abc exits 2", 2, p.returncode)
+
+
+def t_prune(ctx):
+    sc = scenario()
+    store, model = loaded(ctx, sc)
+    ctx.ingest(store, ctx.write(archive_of(sc["next"])))
+    lines, _ = ctx.changes(store, 0)
+    n = len(lines)
+    k = n // 2
+    p = ctx.run(["prune", "--store", store, "--upto", str(k)])
+    ctx.eq("prune --upto %d exits 0" % k, 0, p.returncode)
+    got, _ = ctx.changes(store, 0)
+    ctx.eq("after prune, changes --since 0 starts after %d" % k, lines[k:], got)
+    st = ctx.stats(store)
+    ctx.eq("stats after prune: changesHeld, lastSeq", (n - k, n), (st.get("changesHeld"), st.get("lastSeq")))
+    p = ctx.run(["prune", "--store", store, "--upto", str(k)])
+    ctx.eq("prune again exits 0", 0, p.returncode)
+    ctx.eq("prune again changes nothing", lines[k:], ctx.changes(store, 0)[0])
+    model.apply(sc["next"])
+    drm = ms.Export("X20261129D0001", ms.DATE_DRM, [d.copy() for d in sc["next"].demands[2:]], entities=["DRM"])
+    exp, _ = model_changes(model, drm)
+    ctx.ingest(store, ctx.write(archive_of(drm)))
+    _, got = ctx.changes(store, n)
+    ctx.eq("after prune, new changes continue at seq %d" % (n + 1), list(range(n + 1, n + 1 + len(exp))),
+           [c.get("seq") for c in got])
+    check_changes(ctx, "DRM export after prune", exp, got)
+    p = ctx.run(["prune", "--store", store, "--upto", str(n + len(exp))])
+    ctx.eq("prune of everything exits 0", 0, p.returncode)
+    ctx.eq("nothing left", [], ctx.changes(store, 0)[0])
+    ctx.eq("stats lastSeq kept", n + len(exp), ctx.stats(store).get("lastSeq"))
+    p = ctx.run(["prune", "--store", store])
+    ctx.eq("prune without --upto exits 2", 2, p.returncode)
+
+
+def t_concurrent_writers(ctx):
+    sc = scenario()
+    store, model = loaded(ctx, sc)
+    raw = archive_of(sc["next"])
+    ctx.log("first writer: ingest - fed half the archive, then held open")
+    pr = subprocess.Popen([ctx.snesync, "ingest", "--store", store, "-"], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ctx.tmp)
+    try:
+        pr.stdin.write(raw[:len(raw) // 2])
+        pr.stdin.flush()
+        busy = None
+        deadline = time.time() + 20
+        while time.time() < deadline:  # poll: a writer command that changes nothing
+            q = ctx.run(["prune", "--store", store, "--upto", "0"])
+            if q.returncode == 5:
+                busy = q
+                break
+        ctx.check(busy is not None, "while the first writer runs, another writer gets exit 5", 5,
+                  "no exit 5 within 20s")
+        p = ctx.run(["ingest", "--store", store, ctx.write(archive_of(sc["initial"]))])
+        err = p.stderr.decode("utf-8", "replace").strip()
+        ctx.eq("second ingest exits 5 (store busy)", 5, p.returncode)
+        ctx.check("busy" in err.lower() or "another" in err.lower() or "lock" in err.lower(),
+                  "its message says the store is busy", "busy/another writer", err)
+        q = ctx.run(["stats", "--store", store, "--json"])
+        ctx.eq("a reader (stats) works meanwhile", 0, q.returncode)
+        q = ctx.run(["changes", "--store", store, "--since", "0", "--limit", "1"])
+        ctx.eq("a reader (changes) works meanwhile", 0, q.returncode)
+        pr.stdin.write(raw[len(raw) // 2:])
+        pr.stdin.close()
+        pr.wait(timeout=120)
+    finally:
+        if pr.poll() is None:
+            pr.kill()
+            pr.wait()
+    ctx.eq("the first writer then completes", 0, pr.returncode)
+    last = len(ctx.changes(store, 0)[0])
+    exp, _ = model_changes(model, sc["next"])
+    _, got = ctx.changes(store, 0)
+    check_changes(ctx, "first writer's changes", exp, got[-len(exp):] if exp else [])
+    p = ctx.run(["prune", "--store", store, "--upto", "0"])
+    ctx.eq("after it ends, a writer gets in", 0, p.returncode)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -403,6 +1056,21 @@ TESTS["first_load"] = t_first_load
 TESTS["default_sample"] = t_default_sample
 for _v in EQUIV:
     TESTS["equivalent_" + _v] = (lambda v: (lambda ctx: t_equivalent(ctx, v)))(_v)
+TESTS["next_snapshot"] = t_next_snapshot
+TESTS["scope_drm_only"] = t_scope_drm
+TESTS["scope_department_38"] = lambda ctx: t_scope_department(ctx, "38")
+TESTS["scope_department_974"] = lambda ctx: t_scope_department(ctx, "974")
+TESTS["scope_communes"] = t_scope_communes
+TESTS["scope_radiees"] = t_scope_radiees
+TESTS["stale_export"] = t_stale
+for _c in BAD_CASES:
+    TESTS["bad_" + _c] = (lambda c: (lambda ctx: t_bad(ctx, c)))(_c)
+TESTS["kill_rerun_fresh"] = t_kill_fresh
+TESTS["kill_rerun_older"] = t_kill_older
+TESTS["json_summary"] = t_json_summary
+TESTS["changes_since_limit"] = t_changes_paging
+TESTS["prune"] = t_prune
+TESTS["concurrent_writers"] = t_concurrent_writers
 
 
 def main():
@@ -413,6 +1081,7 @@ def main():
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directories")
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--cache-dir", default=None, help="where generated big archives are kept (default: TMPDIR)")
     a = ap.parse_args()
     if a.list:
         print("\n".join(TESTS))
@@ -428,7 +1097,7 @@ def main():
     failed = []
     for name in names:
         tmp = tempfile.mkdtemp(prefix="snesync-it-%s-" % name)
-        ctx = Ctx(snesync, tmp, seed)
+        ctx = Ctx(snesync, tmp, seed, a.cache_dir)
         print("=== %s (seed %d, dir %s)" % (name, seed, tmp), flush=True)
         t0 = time.time()
         try:
