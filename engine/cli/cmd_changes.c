@@ -41,22 +41,21 @@ static int on_option(void *ctx, int opt, const char *arg)
 static sne_err print_change(void *ctx, const sne_change *ch)
 {
     sne_buf *b = ctx;
-    const sne_change_record *r = ch->rec;
     sne_buf_reset(b);
     sne_err rc = sne_buf_printf(b, "{\"seq\":%" PRIu64 ",\"op\":\"%s\",\"numUnique\":\"%s\","
                                    "\"entity\":\"%s\",\"key\":",
-                                ch->seq, sne_op_name(r->op), r->num_unique,
-                                sne_entity_info_of(r->entity)->code);
+                                ch->seq, sne_op_name(ch->op), ch->num_unique,
+                                sne_entity_info_of(ch->entity)->code);
     if (!rc)
-        rc = sne_buf_append_json_string(b, (const uint8_t *)r->key, r->key_len);
+        rc = sne_buf_append_json_string(b, (const uint8_t *)ch->key, ch->key_len);
     if (!rc)
         rc = sne_buf_append_str(b, ",\"export\":");
     if (!rc)
-        rc = sne_buf_append_json_string(b, (const uint8_t *)r->numero, r->numero_len);
+        rc = sne_buf_append_json_string(b, (const uint8_t *)ch->numero, ch->numero_len);
     if (!rc)
         rc = sne_buf_append_str(b, ",\"dateExport\":");
     if (!rc)
-        rc = sne_buf_append_json_string(b, (const uint8_t *)r->date_export, r->date_len);
+        rc = sne_buf_append_json_string(b, (const uint8_t *)ch->date_export, ch->date_len);
     if (!rc)
         rc = sne_buf_append_str(b, ",\"before\":");
     if (!rc)

@@ -1,13 +1,16 @@
-/* apply.c: turning a parsed demand into item writes and change records, and sweeping the demands
- * an export proved absent. An unchanged item costs a header comparison and nothing else: bodies
- * are read only for items whose hash differs (the `before` of an update or delete). */
+/* apply.c: turning a parsed demand into state and change records, and sweeping the demands an
+ * export proved absent.
+ *
+ * An unchanged demand costs a header read, a hash comparison per item and its seen mark: no body
+ * is decompressed or written. A changed demand costs one body read (to give `before` and keep the
+ * items the export did not touch), one body write and one change group, each one zstd frame. */
 #include "store_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define SWEEP_BATCH 512      /* absent demands deleted per transaction */
-#define SWEEP_SCAN 50000     /* headers examined per transaction at most */
+#define SWEEP_BATCH 512  /* absent demands deleted per transaction */
+#define SWEEP_SCAN 50000 /* headers examined per transaction at most */
 
 static int ref_compare(sne_entity ea, const char *ka, size_t la, sne_entity eb, const char *kb,
                        size_t lb)
@@ -19,112 +22,29 @@ static int ref_compare(sne_entity ea, const char *ka, size_t la, sne_entity eb, 
     return c ? c : (la > lb) - (la < lb);
 }
 
-static sne_err append_change(sne_store *s, sne_op op, const char *num, sne_entity e,
-                             const char *key, size_t key_len, const sne_buf *before,
-                             const sne_buf *after)
+static sne_err grow(sne_store *s, void **p, size_t elem, size_t n)
 {
-    const sne_run *r = &s->run;
-    sne_change_record c = {
-        .op = op,
-        .entity = e,
-        .key = key,
-        .key_len = key_len,
-        .numero = r->numero,
-        .numero_len = strlen(r->numero),
-        .date_export = r->date_export,
-        .date_len = strlen(r->date_export),
-        .before = before ? before->data : NULL,
-        .before_len = before ? before->len : 0,
-        .after = after ? after->data : NULL,
-        .after_len = after ? after->len : 0,
-    };
-    memcpy(c.num_unique, num, SNE_NUM_UNIQUE_LEN);
-    sne_buf_reset(&s->change);
-    sne_err rc = sne_change_encode(&c, &s->change);
-    if (rc)
-        return sne_error_set(&s->err, rc, 0, "change record too large");
-    uint8_t seq[8];
-    sne_put_u64be(seq, ++s->seq);
-    MDB_val k = {8, seq}, v = {s->change.len, s->change.data};
-    int mrc = mdb_put(s->txn, s->db_change, &k, &v, MDB_APPEND);
-    return mrc ? store_fail(s, mrc, "cannot append to the change log") : SNE_OK;
-}
-
-/* Copies the stored body of an item into s->old_body. */
-static sne_err read_old_body(sne_store *s, const MDB_val *k)
-{
-    MDB_val v;
-    int mrc = mdb_get(s->txn, s->db_item, (MDB_val *)k, &v);
-    if (mrc == MDB_NOTFOUND)
-        return sne_error_set(&s->err, SNE_ERR_CORRUPT, 0,
-                             "store %s: an item listed in a header is missing", s->dir);
-    if (mrc)
-        return store_fail(s, mrc, "cannot read an item");
-    sne_buf_reset(&s->old_body);
-    sne_err rc = sne_buf_append(&s->old_body, v.mv_data, v.mv_size);
-    return rc ? sne_error_set(&s->err, rc, 0, "stored item too large") : SNE_OK;
-}
-
-static sne_err write_item(sne_store *s, sne_op op, const char *num, const sne_item *it)
-{
-    uint8_t key[SNE_NUM_UNIQUE_LEN + 1 + 255];
-    MDB_val k = {store_item_key(key, num, it->entity, it->key, it->key_len), key};
-    sne_err rc = op == SNE_OP_UPDATE ? read_old_body(s, &k) : SNE_OK;
-    if (rc)
-        return rc;
-    if ((rc = sne_body_encode(&s->codec, it->canon, it->canon_len, &s->body)))
-        return sne_error_set(&s->err, rc, 0, "cannot encode an item");
-    MDB_val v = {s->body.len, s->body.data};
-    int mrc = mdb_put(s->txn, s->db_item, &k, &v, 0);
-    if (mrc)
-        return store_fail(s, mrc, "cannot write an item");
-    if (op == SNE_OP_CREATE)
-        s->counts[it->entity]++;
-    return append_change(s, op, num, it->entity, it->key, it->key_len,
-                         op == SNE_OP_UPDATE ? &s->old_body : NULL, &s->body);
-}
-
-static sne_err delete_item(sne_store *s, const char *num, const sne_item_ref *ref)
-{
-    uint8_t key[SNE_NUM_UNIQUE_LEN + 1 + 255];
-    MDB_val k = {store_item_key(key, num, ref->entity, ref->key, ref->key_len), key};
-    sne_err rc = read_old_body(s, &k);
-    if (rc)
-        return rc;
-    int mrc = mdb_del(s->txn, s->db_item, &k, NULL);
-    if (mrc)
-        return store_fail(s, mrc, "cannot delete an item");
-    if (s->counts[ref->entity])
-        s->counts[ref->entity]--;
-    return append_change(s, SNE_OP_DELETE, num, ref->entity, ref->key, ref->key_len,
-                         &s->old_body, NULL);
-}
-
-static sne_err reserve_merged(sne_store *s, size_t n)
-{
-    if (n <= s->merged_alloc)
-        return SNE_OK;
-    sne_item_ref *m = realloc(s->merged, n * sizeof(*m));
-    if (!m)
+    void *q = realloc(*p, n * elem);
+    if (!q)
         return sne_error_set(&s->err, SNE_ERR_NOMEM, 0, "out of memory");
-    s->merged = m;
-    s->merged_alloc = n;
+    *p = q;
     return SNE_OK;
 }
 
-/* Writes `h` as the demand's header unless it encodes to the bytes already stored. */
-static sne_err put_header(sne_store *s, const char *num, const sne_header *h, bool had_old)
+static sne_err reserve(sne_store *s, size_t merged, size_t old)
 {
-    sne_buf_reset(&s->new_header);
-    sne_err rc = sne_header_encode(h, &s->new_header);
-    if (rc)
-        return sne_error_set(&s->err, rc, 0, "demand %s: header too large", num);
-    if (had_old && s->new_header.len == s->old_header.len &&
-        memcmp(s->new_header.data, s->old_header.data, s->old_header.len) == 0)
-        return SNE_OK;
-    MDB_val k = {SNE_NUM_UNIQUE_LEN, (void *)num}, v = {s->new_header.len, s->new_header.data};
-    int mrc = mdb_put(s->txn, s->db_demand, &k, &v, 0);
-    return mrc ? store_fail(s, mrc, "cannot write a demand header") : SNE_OK;
+    sne_err rc = SNE_OK;
+    if (merged > s->merged_alloc) {
+        if (!(rc = grow(s, (void **)&s->merged, sizeof(*s->merged), merged)) &&
+            !(rc = grow(s, (void **)&s->merged_source, sizeof(*s->merged_source), merged)))
+            s->merged_alloc = merged;
+    }
+    if (!rc && old > s->old_alloc) {
+        if (!(rc = grow(s, (void **)&s->old_items, sizeof(*s->old_items), old)) &&
+            !(rc = grow(s, (void **)&s->old_lens, sizeof(*s->old_lens), old)))
+            s->old_alloc = old;
+    }
+    return rc;
 }
 
 /* Loads the stored header of `num` into s->old_header (a copy: LMDB's pointer would not survive
@@ -149,6 +69,216 @@ static sne_err load_old_header(sne_store *s, const char *num, sne_header *old, b
     return SNE_OK;
 }
 
+/* Decodes the stored body of `num` into s->old_items/old_lens (borrowing s->old_body). */
+static sne_err load_old_body(sne_store *s, const char *num, size_t n_items)
+{
+    MDB_val k = {SNE_NUM_UNIQUE_LEN, (void *)num}, v;
+    int mrc = mdb_get(s->txn, s->db_body, &k, &v);
+    if (mrc == MDB_NOTFOUND)
+        return sne_error_set(&s->err, SNE_ERR_CORRUPT, 0, "store %s: demand %s lost its items",
+                             s->dir, num);
+    if (mrc)
+        return store_fail(s, mrc, "cannot read a demand's items");
+    sne_err rc = sne_frame_decode(&s->codec, v.mv_data, v.mv_size, &s->old_body);
+    if (!rc)
+        rc = sne_body_split(s->old_body.data, s->old_body.len, n_items, s->old_items, s->old_lens);
+    if (rc)
+        return sne_error_set(&s->err, rc, 0, "store %s: the items of demand %s do not decode",
+                             s->dir, num);
+    return SNE_OK;
+}
+
+static sne_err put_frame(sne_store *s, MDB_dbi db, MDB_val *k, const sne_buf *content,
+                         unsigned flags, const char *what)
+{
+    sne_err rc = sne_frame_encode(&s->codec, content->data, content->len, &s->frame);
+    if (rc)
+        return sne_error_set(&s->err, rc, 0, "cannot encode %s", what);
+    MDB_val v = {s->frame.len, s->frame.data};
+    int mrc = mdb_put(s->txn, db, k, &v, flags);
+    return mrc ? store_fail(s, mrc, what) : SNE_OK;
+}
+
+/* Writes `h` as the demand's header unless it encodes to the bytes already stored. */
+static sne_err put_header(sne_store *s, const char *num, const sne_header *h, bool had_old)
+{
+    sne_buf_reset(&s->new_header);
+    sne_err rc = sne_header_encode(h, &s->new_header);
+    if (rc)
+        return sne_error_set(&s->err, rc, 0, "demand %s: header too large", num);
+    if (had_old && s->new_header.len == s->old_header.len &&
+        memcmp(s->new_header.data, s->old_header.data, s->old_header.len) == 0)
+        return SNE_OK;
+    MDB_val k = {SNE_NUM_UNIQUE_LEN, (void *)num}, v = {s->new_header.len, s->new_header.data};
+    int mrc = mdb_put(s->txn, s->db_demand, &k, &v, 0);
+    return mrc ? store_fail(s, mrc, "cannot write a demand header") : SNE_OK;
+}
+
+static sne_err delete_key(sne_store *s, MDB_dbi db, const char *num, const char *what)
+{
+    MDB_val k = {SNE_NUM_UNIQUE_LEN, (void *)num};
+    int mrc = mdb_del(s->txn, db, &k, NULL);
+    return mrc && mrc != MDB_NOTFOUND ? store_fail(s, mrc, what) : SNE_OK;
+}
+
+/* The plan of one demand's merge: the items it will hold (s->merged, with where each comes from)
+ * and the changes, in (entity, key) order. */
+typedef struct merge_plan {
+    size_t n_merged;
+    size_t n_changes;
+    size_t n_unchanged; /* arrived items equal to the stored ones */
+    bool needs_old_body; /* some change has a `before`, or some kept item comes from the store */
+} merge_plan;
+
+/* Merges the stored items with the arrived ones (both sorted by (entity, key)); only entities in
+ * `requested` can change. Arrived items of other entities are ignored: the export said nothing
+ * about them. */
+static merge_plan plan_merge(sne_store *s, const sne_header *old, const sne_item *arrived,
+                             size_t n_arrived, sne_entity_set requested)
+{
+    merge_plan p = {0};
+    size_t i = 0, j = 0;
+    while (i < old->n_items || j < n_arrived) {
+        const sne_item_ref *o = i < old->n_items ? &old->items[i] : NULL;
+        const sne_item *a = j < n_arrived ? &arrived[j] : NULL;
+        if (a && !(requested & (1u << a->entity))) {
+            j++;
+            continue;
+        }
+        int c = !o ? 1 : !a ? -1 : ref_compare(o->entity, o->key, o->key_len, a->entity, a->key,
+                                              a->key_len);
+        if (c < 0) {
+            if (requested & (1u << o->entity)) { /* deleted */
+                p.n_changes++;
+                p.needs_old_body = true;
+            } else { /* kept as stored */
+                s->merged[p.n_merged] = *o;
+                s->merged_source[p.n_merged++] = -1 - (int)i;
+                p.needs_old_body = true;
+            }
+            i++;
+            continue;
+        }
+        if (c > 0) {
+            p.n_changes++; /* created */
+        } else {
+            if (o->hash != a->hash) { /* updated */
+                p.n_changes++;
+                p.needs_old_body = true;
+            } else {
+                p.n_unchanged++;
+            }
+            i++;
+        }
+        s->merged[p.n_merged] = (sne_item_ref){a->entity, a->key, a->key_len, a->hash};
+        s->merged_source[p.n_merged++] = (int)j;
+        j++;
+    }
+    return p;
+}
+
+/* Appends the changes of the merge to s->group, walking the same merge again. */
+static sne_err build_changes(sne_store *s, const sne_header *old, const sne_item *arrived,
+                             size_t n_arrived, sne_entity_set requested, sne_apply_stats *st)
+{
+    sne_err rc = SNE_OK;
+    size_t i = 0, j = 0;
+    while (!rc && (i < old->n_items || j < n_arrived)) {
+        const sne_item_ref *o = i < old->n_items ? &old->items[i] : NULL;
+        const sne_item *a = j < n_arrived ? &arrived[j] : NULL;
+        if (a && !(requested & (1u << a->entity))) {
+            j++;
+            continue;
+        }
+        int c = !o ? 1 : !a ? -1 : ref_compare(o->entity, o->key, o->key_len, a->entity, a->key,
+                                              a->key_len);
+        sne_change_entry e = {0};
+        if (c < 0) {
+            if (requested & (1u << o->entity)) {
+                e = (sne_change_entry){SNE_OP_DELETE, o->entity, o->key, o->key_len,
+                                       s->old_items[i], s->old_lens[i], NULL, 0};
+                st->deletes++;
+                if (s->counts[o->entity])
+                    s->counts[o->entity]--;
+            }
+            i++;
+        } else if (c > 0) {
+            e = (sne_change_entry){SNE_OP_CREATE, a->entity, a->key, a->key_len, NULL, 0,
+                                   a->canon, a->canon_len};
+            st->creates++;
+            s->counts[a->entity]++;
+            j++;
+        } else {
+            if (o->hash != a->hash) {
+                e = (sne_change_entry){SNE_OP_UPDATE, a->entity, a->key, a->key_len,
+                                       s->old_items[i], s->old_lens[i], a->canon, a->canon_len};
+                st->updates++;
+            }
+            i++, j++;
+        }
+        if (e.op)
+            rc = sne_group_add(&s->group, &e);
+    }
+    return rc ? sne_error_set(&s->err, rc, 0, "change group too large") : SNE_OK;
+}
+
+/* Merges `arrived` into the stored demand `num` and writes what changed: body, change group and
+ * header (`h` gives the new header's state, dates and communes; its items are filled in here).
+ * With `drop_if_empty`, a demand left with no item loses its header too. */
+static sne_err merge_demand(sne_store *s, const char *num, const sne_header *old, bool found,
+                            const sne_item *arrived, size_t n_arrived, sne_header *h,
+                            bool drop_if_empty, sne_apply_stats *st)
+{
+    sne_entity_set requested = s->run.entities;
+    sne_err rc = reserve(s, old->n_items + n_arrived, old->n_items);
+    if (rc)
+        return rc;
+    merge_plan p = plan_merge(s, old, arrived, n_arrived, requested);
+    h->items = s->merged;
+    h->n_items = p.n_merged;
+    st->items_unchanged += p.n_unchanged;
+    if (p.n_changes == 0)
+        return put_header(s, num, h, found);
+    if (p.needs_old_body && (rc = load_old_body(s, num, old->n_items)))
+        return rc;
+
+    const sne_run *r = &s->run;
+    rc = sne_group_begin(&s->group, num, r->numero, strlen(r->numero), r->date_export,
+                         strlen(r->date_export));
+    if (!rc)
+        rc = build_changes(s, old, arrived, n_arrived, requested, st);
+    if (rc)
+        return rc;
+    uint32_t n_changes = sne_group_count(&s->group);
+    uint8_t seq[8];
+    sne_put_u64be(seq, s->seq + 1);
+    MDB_val ck = {8, seq};
+    if ((rc = put_frame(s, s->db_change, &ck, &s->group, MDB_APPEND, "cannot log the changes")))
+        return rc;
+    s->seq += n_changes;
+
+    MDB_val bk = {SNE_NUM_UNIQUE_LEN, (void *)num};
+    if (p.n_merged == 0) {
+        rc = delete_key(s, s->db_body, num, "cannot delete a demand's items");
+    } else {
+        sne_buf_reset(&s->new_body);
+        for (size_t m = 0; !rc && m < p.n_merged; m++) {
+            int src = s->merged_source[m];
+            rc = src >= 0 ? sne_body_add(&s->new_body, arrived[src].canon, arrived[src].canon_len)
+                          : sne_body_add(&s->new_body, s->old_items[-1 - src],
+                                         s->old_lens[-1 - src]);
+        }
+        if (rc)
+            return sne_error_set(&s->err, rc, 0, "demand %s: too large", num);
+        rc = put_frame(s, s->db_body, &bk, &s->new_body, 0, "cannot write a demand's items");
+    }
+    if (rc)
+        return rc;
+    if (p.n_merged == 0 && drop_if_empty)
+        return delete_key(s, s->db_demand, num, "cannot delete a demand header");
+    return put_header(s, num, h, found);
+}
+
 static sne_err mark_seen(sne_store *s, const char *num)
 {
     MDB_val k = {SNE_NUM_UNIQUE_LEN, (void *)num}, v;
@@ -165,65 +295,21 @@ static sne_err mark_seen(sne_store *s, const char *num)
 sne_err sne_store_apply(sne_store *s, const sne_demand *d, sne_apply_stats *st)
 {
     const char *num = d->num_unique;
+    sne_header old;
+    bool found;
     sne_err rc = store_begin_batch(s);
     if (!rc)
         rc = mark_seen(s, num);
-    sne_header old;
-    bool found;
     if (!rc)
         rc = load_old_header(s, num, &old, &found);
-    if (!rc)
-        rc = reserve_merged(s, old.n_items + d->n_items);
     if (rc)
         return rc;
-
-    /* Merge the stored items with the arrived ones, both sorted by (entity, key). */
-    size_t i = 0, j = 0, n = 0;
-    sne_entity_set requested = s->run.entities;
-    while (!rc && (i < old.n_items || j < d->n_items)) {
-        const sne_item_ref *o = i < old.n_items ? &old.items[i] : NULL;
-        const sne_item *a = j < d->n_items ? &d->items[j] : NULL;
-        if (a && !(requested & (1u << a->entity))) {
-            j++; /* the export did not ask for this entity: it says nothing about it */
-            continue;
-        }
-        int c = !o ? 1 : !a ? -1 : ref_compare(o->entity, o->key, o->key_len, a->entity, a->key,
-                                              a->key_len);
-        if (c < 0) { /* stored only */
-            if (requested & (1u << o->entity)) {
-                rc = delete_item(s, num, o);
-                st->deletes++;
-            } else {
-                s->merged[n++] = *o;
-            }
-            i++;
-            continue;
-        }
-        if (c > 0) { /* arrived only */
-            rc = write_item(s, SNE_OP_CREATE, num, a);
-            st->creates++;
-        } else if (o->hash != a->hash) {
-            rc = write_item(s, SNE_OP_UPDATE, num, a);
-            st->updates++;
-            i++;
-        } else {
-            st->items_unchanged++;
-            i++;
-        }
-        s->merged[n++] = (sne_item_ref){a->entity, a->key, a->key_len, a->hash};
-        j++;
-    }
-    if (rc)
-        return rc;
-
     char communes[SNE_MAX_SOUGHT_COMMUNES * SNE_COMMUNE_LEN];
     sne_header h = {.radiee = d->radiee,
                     .date_modification = d->date_modification,
                     .date_len = strlen(d->date_modification),
                     .n_communes = old.n_communes,
-                    .communes = old.communes,
-                    .n_items = n,
-                    .items = s->merged};
+                    .communes = old.communes};
     if (d->has_cerfa) {
         for (size_t c = 0; c < d->n_communes; c++)
             memcpy(communes + c * SNE_COMMUNE_LEN, d->communes[c], SNE_COMMUNE_LEN);
@@ -231,44 +317,11 @@ sne_err sne_store_apply(sne_store *s, const sne_demand *d, sne_apply_stats *st)
         h.communes = communes;
     }
     st->demands++;
-    return put_header(s, num, &h, found);
+    return merge_demand(s, num, &old, found, d->items, d->n_items, &h, false, st);
 }
 
-/* Deletes the requested entities of one absent demand, found by the sweep. */
-static sne_err sweep_demand(sne_store *s, const char *num, sne_apply_stats *st)
-{
-    sne_header old;
-    bool found;
-    sne_err rc = load_old_header(s, num, &old, &found);
-    if (rc || !found)
-        return rc;
-    if ((rc = reserve_merged(s, old.n_items)))
-        return rc;
-    size_t kept = 0, deleted = 0;
-    for (size_t i = 0; !rc && i < old.n_items; i++) {
-        if (s->run.entities & (1u << old.items[i].entity)) {
-            rc = delete_item(s, num, &old.items[i]);
-            deleted++;
-        } else {
-            s->merged[kept++] = old.items[i];
-        }
-    }
-    if (rc)
-        return rc;
-    st->deletes += deleted;
-    st->demands_swept++;
-    if (kept == 0) {
-        MDB_val k = {SNE_NUM_UNIQUE_LEN, (void *)num};
-        int mrc = mdb_del(s->txn, s->db_demand, &k, NULL);
-        return mrc ? store_fail(s, mrc, "cannot delete a demand header") : SNE_OK;
-    }
-    old.n_items = kept;
-    old.items = s->merged;
-    return put_header(s, num, &old, true);
-}
-
-/* Scans headers after `from` (all when from_len is 0) and collects absent, in-scope demands.
- * Sets *done when the scan reached the end. `from` is updated to the last key examined. */
+/* Scans headers after `from` (from the first when !*started) and collects absent, in-scope
+ * demands. Sets *done when the scan reached the end; `from` becomes the last key examined. */
 static sne_err collect_absent(sne_store *s, char from[SNE_NUM_UNIQUE_LEN], bool *started,
                               char (*victims)[SNE_NUM_UNIQUE_LEN], size_t *n_victims, bool *done)
 {
@@ -309,6 +362,21 @@ static sne_err collect_absent(sne_store *s, char from[SNE_NUM_UNIQUE_LEN], bool 
         rc = store_fail(s, mrc, "cannot scan demands");
     *done = mrc == MDB_NOTFOUND;
     return rc;
+}
+
+/* Deletes the requested entities of one absent demand. */
+static sne_err sweep_demand(sne_store *s, const char *num, sne_apply_stats *st)
+{
+    sne_header old;
+    bool found;
+    sne_err rc = load_old_header(s, num, &old, &found);
+    if (rc || !found)
+        return rc;
+    sne_header h = old;
+    st->demands_swept++;
+    if (old.n_items == 0) /* nothing held for it: only its header goes */
+        return delete_key(s, s->db_demand, num, "cannot delete a demand header");
+    return merge_demand(s, num, &old, found, NULL, 0, &h, true, st);
 }
 
 sne_err sne_store_sweep(sne_store *s, sne_apply_stats *st)

@@ -138,69 +138,129 @@ const char *sne_op_name(sne_op op)
     return "?";
 }
 
-sne_err sne_change_encode(const sne_change_record *c, sne_buf *out)
+sne_err sne_group_begin(sne_buf *out, const char *num, const char *numero, size_t numero_len,
+                        const char *date, size_t date_len)
 {
-    sne_err rc = sne_buf_append_byte(out, (uint8_t)c->op);
+    sne_buf_reset(out);
+    sne_err rc = sne_buf_append(out, num, SNE_NUM_UNIQUE_LEN);
     if (!rc)
-        rc = sne_buf_append_byte(out, (uint8_t)c->entity);
+        rc = put_short(out, numero, numero_len);
     if (!rc)
-        rc = sne_buf_append(out, c->num_unique, SNE_NUM_UNIQUE_LEN);
+        rc = put_short(out, date, date_len);
     if (!rc)
-        rc = put_short(out, c->key, c->key_len);
-    if (!rc)
-        rc = put_short(out, c->numero, c->numero_len);
-    if (!rc)
-        rc = put_short(out, c->date_export, c->date_len);
-    if (!rc)
-        rc = put_u32(out, (uint32_t)c->before_len);
-    if (!rc)
-        rc = sne_buf_append(out, c->before, c->before_len);
-    if (!rc)
-        rc = put_u32(out, (uint32_t)c->after_len);
-    if (!rc)
-        rc = sne_buf_append(out, c->after, c->after_len);
+        rc = put_u32(out, 0);
     return rc;
 }
 
-sne_err sne_change_decode(const uint8_t *v, size_t n, sne_change_record *c)
+/* Offset of the count in a group: after numUnique and the two short strings. */
+static size_t group_count_offset(const sne_buf *group)
 {
-    reader r = {v, v + n, false};
-    memset(c, 0, sizeof(*c));
-    uint8_t op = take_u8(&r);
-    uint8_t entity = take_u8(&r);
-    const uint8_t *num = take(&r, SNE_NUM_UNIQUE_LEN);
-    c->key_len = take_u8(&r);
-    c->key = (const char *)take(&r, c->key_len);
-    c->numero_len = take_u8(&r);
-    c->numero = (const char *)take(&r, c->numero_len);
-    c->date_len = take_u8(&r);
-    c->date_export = (const char *)take(&r, c->date_len);
-    c->before_len = take_u32(&r);
-    c->before = take(&r, c->before_len);
-    c->after_len = take_u32(&r);
-    c->after = take(&r, c->after_len);
-    if (r.bad || r.p != r.end || op < SNE_OP_CREATE || op > SNE_OP_DELETE ||
-        entity >= SNE_ENTITY__COUNT)
-        return SNE_ERR_CORRUPT;
-    c->op = (sne_op)op;
-    c->entity = (sne_entity)entity;
-    memcpy(c->num_unique, num, SNE_NUM_UNIQUE_LEN);
-    c->num_unique[SNE_NUM_UNIQUE_LEN] = '\0';
-    if (!c->before_len)
-        c->before = NULL;
-    if (!c->after_len)
-        c->after = NULL;
+    size_t off = SNE_NUM_UNIQUE_LEN;
+    off += 1 + group->data[off];
+    off += 1 + group->data[off];
+    return off;
+}
+
+uint32_t sne_group_count(const sne_buf *group)
+{
+    const uint8_t *p = group->data + group_count_offset(group);
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+sne_err sne_group_add(sne_buf *out, const sne_change_entry *e)
+{
+    uint8_t head[2] = {(uint8_t)e->op, (uint8_t)e->entity};
+    sne_err rc = sne_buf_append(out, head, 2);
+    if (!rc)
+        rc = put_short(out, e->key, e->key_len);
+    if (!rc)
+        rc = put_u32(out, (uint32_t)e->before_len);
+    if (!rc)
+        rc = put_u32(out, (uint32_t)e->after_len);
+    if (!rc)
+        rc = sne_buf_append(out, e->before, e->before_len);
+    if (!rc)
+        rc = sne_buf_append(out, e->after, e->after_len);
+    if (rc)
+        return rc;
+    uint32_t count = sne_group_count(out) + 1;
+    uint8_t *p = out->data + group_count_offset(out);
+    p[0] = (uint8_t)count, p[1] = (uint8_t)(count >> 8), p[2] = (uint8_t)(count >> 16),
+    p[3] = (uint8_t)(count >> 24);
     return SNE_OK;
 }
 
-sne_err sne_body_codec_init(sne_body_codec *c, int level, size_t max_item)
+sne_err sne_group_open(sne_group_reader *r, const uint8_t *raw, size_t n)
+{
+    reader rd = {raw, raw + n, false};
+    memset(r, 0, sizeof(*r));
+    const uint8_t *num = take(&rd, SNE_NUM_UNIQUE_LEN);
+    r->numero_len = take_u8(&rd);
+    r->numero = (const char *)take(&rd, r->numero_len);
+    r->date_len = take_u8(&rd);
+    r->date_export = (const char *)take(&rd, r->date_len);
+    r->remaining = take_u32(&rd);
+    if (rd.bad)
+        return SNE_ERR_CORRUPT;
+    memcpy(r->num_unique, num, SNE_NUM_UNIQUE_LEN);
+    r->p = rd.p;
+    r->end = rd.end;
+    return SNE_OK;
+}
+
+int sne_group_next(sne_group_reader *r, sne_change_entry *e)
+{
+    if (r->remaining == 0)
+        return r->p == r->end ? 0 : -1;
+    reader rd = {r->p, r->end, false};
+    memset(e, 0, sizeof(*e));
+    uint8_t op = take_u8(&rd);
+    uint8_t entity = take_u8(&rd);
+    e->key_len = take_u8(&rd);
+    e->key = (const char *)take(&rd, e->key_len);
+    e->before_len = take_u32(&rd);
+    e->after_len = take_u32(&rd);
+    e->before = take(&rd, e->before_len);
+    e->after = take(&rd, e->after_len);
+    if (rd.bad || op < SNE_OP_CREATE || op > SNE_OP_DELETE || entity >= SNE_ENTITY__COUNT)
+        return -1;
+    e->op = (sne_op)op;
+    e->entity = (sne_entity)entity;
+    if (!e->before_len)
+        e->before = NULL;
+    if (!e->after_len)
+        e->after = NULL;
+    r->p = rd.p;
+    r->remaining--;
+    return 1;
+}
+
+sne_err sne_body_add(sne_buf *out, const uint8_t *canon, size_t n)
+{
+    sne_err rc = put_u32(out, (uint32_t)n);
+    return rc ? rc : sne_buf_append(out, canon, n);
+}
+
+sne_err sne_body_split(const uint8_t *raw, size_t len, size_t n, const uint8_t **items,
+                       size_t *lens)
+{
+    reader rd = {raw, raw + len, false};
+    for (size_t i = 0; i < n; i++) {
+        lens[i] = take_u32(&rd);
+        items[i] = take(&rd, lens[i]);
+        if (rd.bad)
+            return SNE_ERR_CORRUPT;
+    }
+    return rd.p == rd.end ? SNE_OK : SNE_ERR_CORRUPT;
+}
+
+sne_err sne_frame_codec_init(sne_frame_codec *c, int level, size_t max_content)
 {
     c->cctx = ZSTD_createCCtx();
     c->dctx = ZSTD_createDCtx();
-    c->level = level;
-    c->max_item = max_item;
+    c->max_content = max_content;
     if (!c->cctx || !c->dctx) {
-        sne_body_codec_free(c);
+        sne_frame_codec_free(c);
         return SNE_ERR_NOMEM;
     }
     ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_compressionLevel, level);
@@ -209,7 +269,7 @@ sne_err sne_body_codec_init(sne_body_codec *c, int level, size_t max_item)
     return SNE_OK;
 }
 
-void sne_body_codec_free(sne_body_codec *c)
+void sne_frame_codec_free(sne_frame_codec *c)
 {
     ZSTD_freeCCtx(c->cctx);
     ZSTD_freeDCtx(c->dctx);
@@ -220,7 +280,7 @@ void sne_body_codec_free(sne_body_codec *c)
 /* Below this size zstd's frame overhead eats the gain. */
 #define SNE_COMPRESS_MIN 96
 
-sne_err sne_body_encode(sne_body_codec *c, const uint8_t *canon, size_t n, sne_buf *out)
+sne_err sne_frame_encode(sne_frame_codec *c, const uint8_t *canon, size_t n, sne_buf *out)
 {
     sne_buf_reset(out);
     if (n >= SNE_COMPRESS_MIN) {
@@ -239,7 +299,7 @@ sne_err sne_body_encode(sne_body_codec *c, const uint8_t *canon, size_t n, sne_b
     return rc ? rc : sne_buf_append(out, canon, n);
 }
 
-sne_err sne_body_decode(sne_body_codec *c, const uint8_t *body, size_t n, sne_buf *out)
+sne_err sne_frame_decode(sne_frame_codec *c, const uint8_t *body, size_t n, sne_buf *out)
 {
     sne_buf_reset(out);
     if (n < 1)
@@ -249,7 +309,7 @@ sne_err sne_body_decode(sne_body_codec *c, const uint8_t *body, size_t n, sne_bu
     if (body[0] != CODEC_ZSTD)
         return SNE_ERR_CORRUPT;
     unsigned long long size = ZSTD_getFrameContentSize(body + 1, n - 1);
-    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > c->max_item)
+    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > c->max_content)
         return SNE_ERR_CORRUPT;
     sne_err rc = sne_buf_reserve(out, (size_t)size);
     if (rc)

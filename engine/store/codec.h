@@ -1,15 +1,19 @@
 /* codec.h: the byte layouts of the values snesync keeps in LMDB.
  *
- * demand header (DB "demand", key numUnique): what a resync needs to decide, without touching any
- * item body, whether anything changed and whether the demand is in an export's scope:
+ * demand header (DB "demand", key numUnique): what a resync needs to decide, without decompressing
+ * anything, whether anything changed and whether the demand is in an export's scope:
  *     u8 version=1 | u8 flags (bit 0: RADIEE) | u8 n, date of last modification (n bytes)
  *     | u8 n_communes, n_communes x 5 bytes (sought communes of the last CERFA)
  *     | u32 n_items, n_items x (u8 entity | u8 key_len | key | u64 hash)     items sorted by (entity, key)
- * item body (DB "item", key numUnique | u8 entity | key): u8 codec (0 raw, 1 zstd) | payload; the
- *     payload decodes to the canonical form (canon.h).
- * change record (DB "change", key u64 big-endian seq):
- *     u8 op | u8 entity | 18 bytes numUnique | u8 key_len | key | u8 n, numeroExport | u8 n, dateExport
- *     | u32 n, before body | u32 n, after body          (a body of length 0 means null)
+ * demand body (DB "body", key numUnique): a frame whose content is, for each item of the header
+ *     in the header's order, u32 length | canonical form (canon.h).
+ * change group (DB "change", key u64 big-endian seq of its first change): a frame whose content
+ *     is the changes one ingest made to one demand, numbered from that seq on:
+ *     18 bytes numUnique | u8 n, numeroExport | u8 n, dateExport | u32 count
+ *     | count x (u8 op | u8 entity | u8 key_len | key | u32 n_before | u32 n_after | before | after)
+ *     where before/after are canonical forms (length 0: absent).
+ * frame: u8 codec (0 raw, 1 zstd) | payload. One frame per demand and per change group: items of
+ *     a demand compress far better together than one by one, and cost one zstd call.
  * Integers are little-endian. Decoders check every length against the value's size and fail
  * with SNE_ERR_CORRUPT rather than read past it. */
 #ifndef SNE_CODEC_H
@@ -58,40 +62,60 @@ sne_err sne_header_encode(const sne_header *h, sne_buf *out);
 typedef enum sne_op { SNE_OP_CREATE = 1, SNE_OP_UPDATE = 2, SNE_OP_DELETE = 3 } sne_op;
 const char *sne_op_name(sne_op op);
 
-/* A change record. Pointers borrow from the record's bytes. */
-typedef struct sne_change_record {
+/* One change inside a group. Pointers borrow from the group's bytes (or the caller's). */
+typedef struct sne_change_entry {
     sne_op op;
     sne_entity entity;
-    char num_unique[SNE_NUM_UNIQUE_LEN + 1];
     const char *key;
     size_t key_len;
+    const uint8_t *before; /* canonical form, NULL when absent */
+    size_t before_len;
+    const uint8_t *after;
+    size_t after_len;
+} sne_change_entry;
+
+/* Starts a group in `out` (replacing its content) with count 0. */
+sne_err sne_group_begin(sne_buf *out, const char *num, const char *numero, size_t numero_len,
+                        const char *date, size_t date_len);
+/* Appends one change and increments the group's count. */
+sne_err sne_group_add(sne_buf *out, const sne_change_entry *e);
+uint32_t sne_group_count(const sne_buf *group);
+
+/* Reads a group's changes in order. Pointers borrow from the bytes given to open. */
+typedef struct sne_group_reader {
+    const uint8_t *p;
+    const uint8_t *end;
+    uint32_t remaining;
+    char num_unique[SNE_NUM_UNIQUE_LEN + 1];
     const char *numero;
     size_t numero_len;
     const char *date_export;
     size_t date_len;
-    const uint8_t *before; /* encoded body or NULL */
-    size_t before_len;
-    const uint8_t *after;
-    size_t after_len;
-} sne_change_record;
+} sne_group_reader;
 
-sne_err sne_change_encode(const sne_change_record *c, sne_buf *out);
-sne_err sne_change_decode(const uint8_t *v, size_t n, sne_change_record *c);
+sne_err sne_group_open(sne_group_reader *r, const uint8_t *raw, size_t n);
+/* 1: a change was read into `e`; 0: the group ended cleanly; -1: corrupt. */
+int sne_group_next(sne_group_reader *r, sne_change_entry *e);
 
-/* Body coding with reusable zstd contexts. */
-typedef struct sne_body_codec {
+/* Appends one item to a demand body's content. */
+sne_err sne_body_add(sne_buf *out, const uint8_t *canon, size_t n);
+/* Splits a body's content into exactly `n` items (items[i], lens[i] borrow from `raw`). */
+sne_err sne_body_split(const uint8_t *raw, size_t len, size_t n, const uint8_t **items,
+                       size_t *lens);
+
+/* Frame coding with reusable zstd contexts. */
+typedef struct sne_frame_codec {
     ZSTD_CCtx *cctx; /* owned */
     ZSTD_DCtx *dctx; /* owned */
-    int level;
-    size_t max_item; /* largest canonical form a body may decode to */
-} sne_body_codec;
+    size_t max_content; /* largest content a frame may decode to */
+} sne_frame_codec;
 
-sne_err sne_body_codec_init(sne_body_codec *c, int level, size_t max_item);
-void sne_body_codec_free(sne_body_codec *c);
-/* Replaces `out` with the body of canonical form `canon`: zstd when it saves at least 1/8. */
-sne_err sne_body_encode(sne_body_codec *c, const uint8_t *canon, size_t n, sne_buf *out);
-/* Replaces `out` with the canonical form held in `body`. SNE_ERR_CORRUPT if it does not decode. */
-sne_err sne_body_decode(sne_body_codec *c, const uint8_t *body, size_t n, sne_buf *out);
+sne_err sne_frame_codec_init(sne_frame_codec *c, int level, size_t max_content);
+void sne_frame_codec_free(sne_frame_codec *c);
+/* Replaces `out` with the frame of `content`: zstd when it saves at least 1/8. */
+sne_err sne_frame_encode(sne_frame_codec *c, const uint8_t *content, size_t n, sne_buf *out);
+/* Replaces `out` with the content held in `frame`. SNE_ERR_CORRUPT if it does not decode. */
+sne_err sne_frame_decode(sne_frame_codec *c, const uint8_t *frame, size_t n, sne_buf *out);
 
 /* Little-endian and big-endian integer helpers shared by the store. */
 static inline void sne_put_u64be(uint8_t *p, uint64_t v)

@@ -11,7 +11,7 @@
 
 #define STORE_FORMAT 1
 #define DEFAULT_MAP_SIZE (64ull << 30)
-#define DEFAULT_MAX_ITEM (4u << 20)
+#define DEFAULT_MAX_DEMAND (64u << 20)
 
 static const char KEY_FORMAT[] = "format";
 static const char KEY_SEQ[] = "seq";
@@ -37,14 +37,6 @@ sne_err store_fail(sne_store *s, int mdb_rc, const char *what)
                                               : "";
     return sne_error_set(&s->err, code, mdb_rc, "store %s: %s: %s%s", s->dir, what,
                          mdb_strerror(mdb_rc), hint);
-}
-
-size_t store_item_key(uint8_t *k, const char *num, sne_entity e, const char *key, size_t key_len)
-{
-    memcpy(k, num, SNE_NUM_UNIQUE_LEN);
-    k[SNE_NUM_UNIQUE_LEN] = (uint8_t)e;
-    memcpy(k + SNE_NUM_UNIQUE_LEN + 1, key, key_len);
-    return SNE_NUM_UNIQUE_LEN + 1 + key_len;
 }
 
 static uint64_t get_u64_meta(MDB_txn *txn, MDB_dbi db, const char *key)
@@ -138,7 +130,7 @@ static sne_err open_databases(sne_store *s)
     struct {
         const char *name;
         MDB_dbi *dbi;
-    } dbs[] = {{"demand", &s->db_demand}, {"item", &s->db_item},   {"change", &s->db_change},
+    } dbs[] = {{"demand", &s->db_demand}, {"body", &s->db_body},   {"change", &s->db_change},
                {"seen", &s->db_seen},     {"scope", &s->db_scope}, {"meta", &s->db_meta}};
     for (size_t i = 0; !rc && i < sizeof(dbs) / sizeof(dbs[0]); i++)
         rc = mdb_dbi_open(txn, dbs[i].name, create, dbs[i].dbi);
@@ -173,16 +165,19 @@ static void store_free(sne_store *s)
         mdb_env_close(s->env);
     if (s->lock_fd >= 0)
         close(s->lock_fd);
-    sne_body_codec_free(&s->codec);
+    sne_frame_codec_free(&s->codec);
     sne_header_scratch_free(&s->old_scratch);
     sne_buf_free(&s->old_header);
     sne_buf_free(&s->new_header);
-    sne_buf_free(&s->body);
     sne_buf_free(&s->old_body);
-    sne_buf_free(&s->change);
-    sne_buf_free(&s->canon_a);
-    sne_buf_free(&s->canon_b);
+    sne_buf_free(&s->new_body);
+    sne_buf_free(&s->group);
+    sne_buf_free(&s->frame);
+    sne_buf_free(&s->decoded);
     free(s->merged);
+    free(s->merged_source);
+    free(s->old_items);
+    free(s->old_lens);
     free(s->run.locations);
     free(s);
 }
@@ -198,18 +193,20 @@ sne_err sne_store_open(sne_store **out, const char *dir, const sne_store_options
     s->lock_fd = -1;
     s->writable = o.writable;
     snprintf(s->dir, sizeof(s->dir), "%s", dir);
-    size_t max_item = o.max_item ? o.max_item : DEFAULT_MAX_ITEM;
-    size_t body_cap = max_item + 64 + max_item / 64; /* zstd's worst case stays below this */
-    sne_buf_init(&s->old_header, 64u << 20);
-    sne_buf_init(&s->new_header, 64u << 20);
-    sne_buf_init(&s->body, body_cap);
-    sne_buf_init(&s->old_body, body_cap);
-    sne_buf_init(&s->change, 2 * body_cap + 1024);
-    sne_buf_init(&s->canon_a, max_item);
-    sne_buf_init(&s->canon_b, max_item);
+    /* A body holds at most one demand; a change group at most its old and new items. The
+     * frames around them add zstd's worst-case expansion, below 1/64 + 64 bytes. */
+    size_t max_demand = o.max_demand ? o.max_demand : DEFAULT_MAX_DEMAND;
+    size_t max_group = 2 * max_demand + 64 * 1024;
+    sne_buf_init(&s->old_header, 16u << 20);
+    sne_buf_init(&s->new_header, 16u << 20);
+    sne_buf_init(&s->old_body, max_demand);
+    sne_buf_init(&s->new_body, max_demand);
+    sne_buf_init(&s->group, max_group);
+    sne_buf_init(&s->frame, max_group + max_group / 64 + 64);
+    sne_buf_init(&s->decoded, max_group);
     s->run.locations = calloc(SNE_MAX_LOCATIONS, sizeof(*s->run.locations));
-    sne_err rc = s->run.locations ? sne_body_codec_init(&s->codec, o.zstd_level ? o.zstd_level : 3,
-                                                        max_item)
+    sne_err rc = s->run.locations ? sne_frame_codec_init(&s->codec, o.zstd_level ? o.zstd_level : 3,
+                                                         max_group)
                                   : SNE_ERR_NOMEM;
     if (rc) {
         sne_error_set(&s->err, rc, 0, "out of memory");
@@ -527,6 +524,22 @@ static sne_err begin_read(sne_store *s, MDB_txn **txn)
     return rc ? store_fail(s, rc, "cannot begin a read transaction") : SNE_OK;
 }
 
+/* Positions `c` on the group that holds change `seq`, or the first group after it. */
+static int seek_group(MDB_cursor *c, uint64_t seq, MDB_val *k, MDB_val *v)
+{
+    uint8_t key[8];
+    sne_put_u64be(key, seq);
+    *k = (MDB_val){8, key};
+    int rc = mdb_cursor_get(c, k, v, MDB_SET_RANGE);
+    if (rc == 0 && k->mv_size == 8 && sne_get_u64be(k->mv_data) == seq)
+        return 0;
+    /* The group before may span `seq`: it starts earlier. */
+    int prev = rc == 0 ? mdb_cursor_get(c, k, v, MDB_PREV) : mdb_cursor_get(c, k, v, MDB_LAST);
+    if (prev != 0)
+        return rc == 0 ? mdb_cursor_get(c, k, v, MDB_FIRST) : rc;
+    return 0;
+}
+
 sne_err sne_store_changes(sne_store *s, uint64_t since, uint64_t limit, sne_change_fn fn,
                           void *ctx)
 {
@@ -535,39 +548,92 @@ sne_err sne_store_changes(sne_store *s, uint64_t since, uint64_t limit, sne_chan
     sne_err rc = begin_read(s, &txn);
     if (rc)
         return rc;
-    uint8_t start[8];
-    sne_put_u64be(start, since + 1);
-    MDB_val k = {8, start}, v;
+    MDB_val k, v;
     int mrc = mdb_cursor_open(txn, s->db_change, &c);
     uint64_t emitted = 0;
-    for (mrc = mrc ? mrc : mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    for (mrc = mrc ? mrc : seek_group(c, since + 1, &k, &v);
          mrc == 0 && !rc && (!limit || emitted < limit); mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        sne_change_record rec;
-        sne_change ch = {.seq = k.mv_size == 8 ? sne_get_u64be(k.mv_data) : 0, .rec = &rec};
-        rc = sne_change_decode(v.mv_data, v.mv_size, &rec);
-        if (!rc && rec.before && !(rc = sne_body_decode(&s->codec, rec.before, rec.before_len,
-                                                        &s->canon_a))) {
-            ch.before = s->canon_a.data;
-            ch.before_len = s->canon_a.len;
-        }
-        if (!rc && rec.after &&
-            !(rc = sne_body_decode(&s->codec, rec.after, rec.after_len, &s->canon_b))) {
-            ch.after = s->canon_b.data;
-            ch.after_len = s->canon_b.len;
-        }
-        if (rc) {
+        uint64_t seq = k.mv_size == 8 ? sne_get_u64be(k.mv_data) : 0;
+        sne_group_reader g;
+        sne_change_entry e;
+        if ((rc = sne_frame_decode(&s->codec, v.mv_data, v.mv_size, &s->decoded)) ||
+            (rc = sne_group_open(&g, s->decoded.data, s->decoded.len))) {
             sne_error_set(&s->err, rc, 0, "store %s: change %llu does not decode", s->dir,
-                          (unsigned long long)ch.seq);
+                          (unsigned long long)seq);
             break;
         }
-        rc = fn(ctx, &ch);
-        emitted++;
+        int more = 0;
+        for (; !rc && (!limit || emitted < limit) && (more = sne_group_next(&g, &e)) == 1; seq++) {
+            if (seq <= since)
+                continue;
+            sne_change ch = {seq,          e.op,         e.entity,       g.num_unique,
+                             e.key,        e.key_len,    g.numero,       g.numero_len,
+                             g.date_export, g.date_len,  e.before,       e.before_len,
+                             e.after,      e.after_len};
+            rc = fn(ctx, &ch);
+            emitted++;
+        }
+        if (!rc && more < 0)
+            rc = sne_error_set(&s->err, SNE_ERR_CORRUPT, 0, "store %s: change %llu is damaged",
+                               s->dir, (unsigned long long)seq);
     }
     if (!rc && mrc && mrc != MDB_NOTFOUND)
         rc = store_fail(s, mrc, "cannot read the change log");
     mdb_cursor_close(c);
     mdb_txn_abort(txn);
     return rc;
+}
+
+/* The seq of the first change held, or 0 when the log is empty. */
+static uint64_t first_change(MDB_txn *txn, MDB_dbi db)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    uint64_t first = 0;
+    if (mdb_cursor_open(txn, db, &c) == 0) {
+        if (mdb_cursor_get(c, &k, &v, MDB_FIRST) == 0 && k.mv_size == 8)
+            first = sne_get_u64be(k.mv_data);
+        mdb_cursor_close(c);
+    }
+    return first;
+}
+
+/* Rewrites the group at the cursor, which starts at `first`, without its changes up to `upto`:
+ * the rest is stored under the seq of its first remaining change. */
+static sne_err trim_group(sne_store *s, MDB_cursor *c, const MDB_val *v, uint64_t first,
+                          uint64_t upto, uint64_t *pruned)
+{
+    sne_group_reader g;
+    sne_change_entry e;
+    sne_err rc = sne_frame_decode(&s->codec, v->mv_data, v->mv_size, &s->decoded);
+    if (!rc)
+        rc = sne_group_open(&g, s->decoded.data, s->decoded.len);
+    if (!rc)
+        rc = sne_group_begin(&s->group, g.num_unique, g.numero, g.numero_len, g.date_export,
+                             g.date_len);
+    uint64_t seq = first;
+    int more = 0;
+    while (!rc && (more = sne_group_next(&g, &e)) == 1) {
+        if (seq++ > upto)
+            rc = sne_group_add(&s->group, &e);
+    }
+    if (!rc && more < 0)
+        rc = SNE_ERR_CORRUPT;
+    if (rc)
+        return sne_error_set(&s->err, rc, 0, "store %s: change %llu does not decode", s->dir,
+                             (unsigned long long)first);
+    int mrc = mdb_cursor_del(c, 0);
+    if (mrc)
+        return store_fail(s, mrc, "cannot prune the change log");
+    *pruned += upto + 1 - first;
+    uint8_t key[8];
+    sne_put_u64be(key, upto + 1);
+    rc = sne_frame_encode(&s->codec, s->group.data, s->group.len, &s->frame);
+    if (rc)
+        return sne_error_set(&s->err, rc, 0, "cannot encode the change log");
+    MDB_val k = {8, key}, nv = {s->frame.len, s->frame.data};
+    mrc = mdb_put(s->txn, s->db_change, &k, &nv, 0);
+    return mrc ? store_fail(s, mrc, "cannot prune the change log") : SNE_OK;
 }
 
 sne_err sne_store_prune(sne_store *s, uint64_t upto, uint64_t *pruned)
@@ -578,21 +644,47 @@ sne_err sne_store_prune(sne_store *s, uint64_t upto, uint64_t *pruned)
         if (rc)
             return rc;
         MDB_cursor *c;
-        MDB_val k, v;
+        MDB_val k, v, nk, nv;
         int mrc = mdb_cursor_open(s->txn, s->db_change, &c);
         size_t batch = 0;
-        while (!mrc && batch < 10000 && (mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST)) == 0 &&
-               k.mv_size == 8 && sne_get_u64be(k.mv_data) <= upto) {
-            mrc = mdb_cursor_del(c, 0);
+        bool more = true;
+        while (!rc && !mrc && batch < 10000 && (mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST)) == 0) {
+            uint64_t first = sne_get_u64be(k.mv_data);
+            if (first > upto) {
+                more = false;
+                break;
+            }
+            /* The group ends where the next begins, or at the last seq given out. */
+            int nrc = mdb_cursor_get(c, &nk, &nv, MDB_NEXT);
+            if (nrc && nrc != MDB_NOTFOUND) {
+                mrc = nrc;
+                break;
+            }
+            uint64_t last = nrc == 0 ? sne_get_u64be(nk.mv_data) - 1 : s->seq;
+            if ((mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST)))
+                break;
+            if (last <= upto) {
+                if (!(mrc = mdb_cursor_del(c, 0)))
+                    *pruned += last - first + 1;
+            } else {
+                rc = trim_group(s, c, &v, first, upto, pruned);
+                more = false;
+                break;
+            }
             batch++;
         }
         mdb_cursor_close(c);
-        if (mrc && mrc != MDB_NOTFOUND)
+        if (rc)
+            return rc;
+        if (mrc == MDB_NOTFOUND) {
+            mrc = 0;
+            more = false;
+        }
+        if (mrc)
             return store_fail(s, mrc, "cannot prune the change log");
         if ((rc = sne_store_commit(s)))
             return rc;
-        *pruned += batch;
-        if (batch < 10000)
+        if (!more)
             return SNE_OK;
     }
 }
@@ -606,7 +698,7 @@ sne_err sne_store_read_demand(sne_store *s, const char *num, sne_item_fn fn, voi
     if (rc)
         return rc;
     MDB_val k = {SNE_NUM_UNIQUE_LEN, (void *)num}, v;
-    sne_header h;
+    sne_header h = {0};
     int mrc = mdb_get(txn, s->db_demand, &k, &v);
     if (mrc == MDB_NOTFOUND)
         rc = sne_error_set(&s->err, SNE_ERR_NOTFOUND, 0, "demand %s is not in the store", num);
@@ -616,25 +708,29 @@ sne_err sne_store_read_demand(sne_store *s, const char *num, sne_item_fn fn, voi
         sne_error_set(&s->err, rc, 0, "store %s: demand %s has a damaged header", s->dir, num);
     else if (h.n_items == 0)
         rc = fn(ctx, &h, NULL);
-    for (size_t i = 0; !rc && i < h.n_items; i++) {
-        uint8_t key[SNE_NUM_UNIQUE_LEN + 1 + 255];
-        const sne_item_ref *ref = &h.items[i];
-        MDB_val ik = {store_item_key(key, num, ref->entity, ref->key, ref->key_len), key}, iv;
-        mrc = mdb_get(txn, s->db_item, &ik, &iv);
-        if (mrc) {
-            rc = mrc == MDB_NOTFOUND ? sne_error_set(&s->err, SNE_ERR_CORRUPT, 0,
-                                                     "demand %s: an item listed in its header is "
-                                                     "missing", num)
-                                     : store_fail(s, mrc, "cannot read an item");
-            break;
+    if (!rc && h.n_items > 0) {
+        MDB_val bv;
+        const uint8_t **items = NULL;
+        size_t *lens = NULL;
+        mrc = mdb_get(txn, s->db_body, &k, &bv);
+        if (mrc == MDB_NOTFOUND)
+            rc = sne_error_set(&s->err, SNE_ERR_CORRUPT, 0, "demand %s: its items are missing",
+                               num);
+        else if (mrc)
+            rc = store_fail(s, mrc, "cannot read a demand's items");
+        else if (!(items = malloc(h.n_items * sizeof(*items))) ||
+                 !(lens = malloc(h.n_items * sizeof(*lens))))
+            rc = sne_error_set(&s->err, SNE_ERR_NOMEM, 0, "out of memory");
+        else if ((rc = sne_frame_decode(&s->codec, bv.mv_data, bv.mv_size, &s->decoded)) ||
+                 (rc = sne_body_split(s->decoded.data, s->decoded.len, h.n_items, items, lens)))
+            sne_error_set(&s->err, rc, 0, "demand %s: its items do not decode", num);
+        for (size_t i = 0; !rc && i < h.n_items; i++) {
+            const sne_item_ref *ref = &h.items[i];
+            sne_stored_item it = {ref->entity, ref->key, ref->key_len, items[i], lens[i]};
+            rc = fn(ctx, &h, &it);
         }
-        if ((rc = sne_body_decode(&s->codec, iv.mv_data, iv.mv_size, &s->canon_a))) {
-            sne_error_set(&s->err, rc, 0, "demand %s: an item does not decode", num);
-            break;
-        }
-        sne_stored_item it = {ref->entity, ref->key, ref->key_len, s->canon_a.data,
-                              s->canon_a.len};
-        rc = fn(ctx, &h, &it);
+        free(items);
+        free(lens);
     }
     mdb_txn_abort(txn);
     return rc;
@@ -697,9 +793,9 @@ sne_err sne_store_stats_get(sne_store *s, sne_store_stats *st)
     MDB_stat ms;
     if (mdb_stat(txn, s->db_demand, &ms) == 0)
         st->demands = ms.ms_entries;
-    if (mdb_stat(txn, s->db_change, &ms) == 0)
-        st->changes = ms.ms_entries;
     st->last_seq = get_u64_meta(txn, s->db_meta, KEY_SEQ);
+    uint64_t first = first_change(txn, s->db_change);
+    st->changes = first ? st->last_seq - first + 1 : 0;
     MDB_val k = cstr_val(KEY_COUNTS), v;
     if (mdb_get(txn, s->db_meta, &k, &v) == 0 && v.mv_size == sizeof(st->items))
         for (int e = 0; e < SNE_ENTITY__COUNT; e++)

@@ -2,9 +2,9 @@
  *
  * One directory holds one LMDB environment with these databases:
  *   demand  numUnique -> header (codec.h): item keys and hashes, state, sought communes
- *   item    numUnique | entity | key -> body (zstd-compressed canonical form where it pays)
- *   change  seq (u64 big-endian) -> change record (transactional outbox: written in the same
- *           transaction as the state it describes)
+ *   body    numUnique -> the demand's canonical items, one zstd frame
+ *   change  first seq (u64 big-endian) -> the group of changes one ingest made to one demand
+ *           (transactional outbox: written in the same transaction as the state it describes)
  *   seen    numUnique -> attempt: the demands met by the export being ingested (cleared when the
  *           run is finished), so the final sweep knows what is absent without holding a set in RAM
  *   scope   "A|CERFA|D38" -> date of the newest export applied to that scope (staleness)
@@ -31,7 +31,7 @@ typedef struct sne_store_options {
     bool writable;
     uint64_t map_size;    /* 0: 64 GiB (address space only; the file grows as used) */
     int zstd_level;       /* 0: 3 */
-    size_t max_item;      /* largest canonical item accepted (0: 4 MiB) */
+    size_t max_demand;    /* largest canonical content of one demand (0: 64 MiB) */
 } sne_store_options;
 
 /* Opens (creating when writable) the store in `dir` (0700 directory, 0600 files). */
@@ -65,11 +65,19 @@ sne_err sne_store_sweep(sne_store *s, sne_apply_stats *st);
 /* Records the run's scope dates, forgets the seen set and marks the run done. Commits. */
 sne_err sne_store_run_finish(sne_store *s);
 
-/* A change as read back: bodies already decoded to canonical forms (NULL when absent). Borrowed
- * until the callback returns. */
+/* A change as read back. Everything is borrowed until the callback returns; before and after
+ * are canonical forms, NULL when absent. */
 typedef struct sne_change {
     uint64_t seq;
-    const sne_change_record *rec;
+    sne_op op;
+    sne_entity entity;
+    const char *num_unique; /* NUL-terminated */
+    const char *key;
+    size_t key_len;
+    const char *numero;
+    size_t numero_len;
+    const char *date_export;
+    size_t date_len;
     const uint8_t *before;
     size_t before_len;
     const uint8_t *after;
@@ -108,7 +116,7 @@ typedef struct sne_store_stats {
     uint64_t demands;
     uint64_t items[SNE_ENTITY__COUNT];
     uint64_t last_seq;
-    uint64_t changes;       /* change records held */
+    uint64_t changes;       /* changes held (not yet pruned) */
     uint64_t file_bytes;    /* size of the LMDB data file */
     uint64_t map_size;
     bool run_open;          /* an ingest was interrupted and not finished */

@@ -25,13 +25,13 @@ typedef struct sne_run {
 
 struct sne_store {
     MDB_env *env;
-    MDB_dbi db_demand, db_item, db_change, db_seen, db_scope, db_meta;
+    MDB_dbi db_demand, db_body, db_change, db_seen, db_scope, db_meta;
     MDB_txn *txn; /* the open write batch, or NULL */
     int lock_fd;  /* the writer lock, -1 for readers */
     bool writable;
     char dir[4096];
     sne_error err;
-    sne_body_codec codec;
+    sne_frame_codec codec;
 
     /* Valid while a batch is open; written back on commit. */
     uint64_t seq;
@@ -43,20 +43,23 @@ struct sne_store {
     sne_header_scratch old_scratch;
     sne_buf old_header; /* copy of the stored header being replaced */
     sne_buf new_header;
-    sne_buf body;       /* encoded body of the new item */
-    sne_buf old_body;   /* copy of the stored body being replaced or deleted */
-    sne_buf change;     /* encoded change record */
-    sne_buf canon_a, canon_b; /* decoded bodies for readers */
-    sne_item_ref *merged;
+    sne_buf old_body;   /* decoded content of the stored body */
+    sne_buf new_body;   /* content of the body being written */
+    sne_buf group;      /* content of the change group being written */
+    sne_buf frame;      /* an encoded frame, on its way into LMDB */
+    sne_buf decoded;    /* a decoded frame for readers */
+    sne_item_ref *merged;  /* the demand's items after the merge, header order */
+    int *merged_source;    /* per merged item: arrived index j >= 0, or -1 - old index */
     size_t merged_alloc;
+    const uint8_t **old_items; /* the stored items' canonical forms, header order */
+    size_t *old_lens;
+    size_t old_alloc;
 };
 
 /* Opens the write batch if none is open. */
 sne_err store_begin_batch(sne_store *s);
 /* Records an LMDB failure, aborts the open batch, returns SNE_ERR_STORE (or _BUSY/_LIMIT). */
 sne_err store_fail(sne_store *s, int mdb_rc, const char *what);
-/* Builds the item DB key numUnique | entity | key into `k` (at least 19 + SNE_MAX_KEY_LEN). */
-size_t store_item_key(uint8_t *k, const char *num, sne_entity e, const char *key, size_t key_len);
 /* True when a demand with this header is inside the running export's scope. */
 bool store_in_run_scope(const sne_store *s, const sne_header *h);
 

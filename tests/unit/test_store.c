@@ -82,8 +82,8 @@ static sne_err collect(void *ctx, const sne_change *c)
     collected *col = ctx;
     if (col->n < 64)
         snprintf(col->lines[col->n++], sizeof(col->lines[0]), "%llu %s %s %s %.*s%s%s",
-                 (unsigned long long)c->seq, sne_op_name(c->rec->op), c->rec->num_unique,
-                 sne_entity_info_of(c->rec->entity)->code, (int)c->rec->key_len, c->rec->key,
+                 (unsigned long long)c->seq, sne_op_name(c->op), c->num_unique,
+                 sne_entity_info_of(c->entity)->code, (int)c->key_len, c->key,
                  c->before ? " B" : "", c->after ? " A" : "");
     return SNE_OK;
 }
@@ -167,6 +167,11 @@ static void test_lifecycle(void)
     CHECK_EQ_STR(col.lines[1], "7 delete 0380000000001G1226 EVT E1 B");
     CHECK_EQ_STR(col.lines[2], "8 create 0380000000001G1226 EVT E3 A");
     CHECK_EQ_STR(col.lines[3], "9 delete 0380000000002G1226 CERFA  B");
+    col.n = 0; /* from inside a demand's group of changes */
+    CHECK_EQ_INT(sne_store_changes(s, 6, 2, collect, &col), SNE_OK);
+    CHECK_EQ_INT(col.n, 2);
+    CHECK_EQ_STR(col.lines[0], "7 delete 0380000000001G1226 EVT E1 B");
+    CHECK_EQ_STR(col.lines[1], "8 create 0380000000001G1226 EVT E3 A");
 
     sne_store_stats stats;
     CHECK_EQ_INT(sne_store_stats_get(s, &stats), SNE_OK);
@@ -186,13 +191,26 @@ static void test_lifecycle(void)
     CHECK_EQ_INT(sne_store_stats_get(s, &stats), SNE_OK);
     CHECK_EQ_INT(stats.items[SNE_ENTITY_CERFA] + stats.items[SNE_ENTITY_EVT], 4);
 
-    /* 6. Prune. */
+    /* 6. Prune, also inside a demand's group of changes (6-8). */
     uint64_t pruned;
     CHECK_EQ_INT(sne_store_prune(s, 7, &pruned), SNE_OK);
     CHECK_EQ_INT(pruned, 7);
     col.n = 0;
     CHECK_EQ_INT(sne_store_changes(s, 0, 0, collect, &col), SNE_OK);
     CHECK_EQ_INT(col.n, 2);
+    CHECK_EQ_STR(col.lines[0], "8 create 0380000000001G1226 EVT E3 A");
+    CHECK_EQ_INT(sne_store_stats_get(s, &stats), SNE_OK);
+    CHECK_EQ_INT(stats.changes, 2);
+    CHECK_EQ_INT(sne_store_prune(s, 8, &pruned), SNE_OK);
+    CHECK_EQ_INT(pruned, 1);
+    col.n = 0;
+    CHECK_EQ_INT(sne_store_changes(s, 0, 0, collect, &col), SNE_OK);
+    CHECK_EQ_INT(col.n, 1);
+    CHECK_EQ_STR(col.lines[0], "9 delete 0380000000002G1226 CERFA  B");
+    /* Reading from inside a group starts at the right change. */
+    col.n = 0;
+    CHECK_EQ_INT(sne_store_prune(s, 0, &pruned), SNE_OK);
+    CHECK_EQ_INT(pruned, 0);
     sne_store_close(s);
 }
 
@@ -248,25 +266,59 @@ static void test_seen_set_and_attempts(void)
 
 static void test_codecs(void)
 {
-    sne_body_codec c;
-    CHECK_EQ_INT(sne_body_codec_init(&c, 3, 1 << 20), SNE_OK);
+    sne_frame_codec c;
+    CHECK_EQ_INT(sne_frame_codec_init(&c, 3, 1 << 20), SNE_OK);
     sne_buf body, back;
     sne_buf_init(&body, 1 << 21);
     sne_buf_init(&back, 1 << 20);
     uint8_t text[4000];
     for (size_t i = 0; i < sizeof(text); i++)
         text[i] = (uint8_t)("abcdefgh"[i % 8]);
-    CHECK_EQ_INT(sne_body_encode(&c, text, sizeof(text), &body), SNE_OK);
+    CHECK_EQ_INT(sne_frame_encode(&c, text, sizeof(text), &body), SNE_OK);
     CHECK(body.len < sizeof(text) / 4); /* repetitive: compressed */
-    CHECK_EQ_INT(sne_body_decode(&c, body.data, body.len, &back), SNE_OK);
+    CHECK_EQ_INT(sne_frame_decode(&c, body.data, body.len, &back), SNE_OK);
     CHECK(back.len == sizeof(text) && memcmp(back.data, text, sizeof(text)) == 0);
     body.data[body.len / 2] ^= 0x55;
-    sne_err rc = sne_body_decode(&c, body.data, body.len, &back);
+    sne_err rc = sne_frame_decode(&c, body.data, body.len, &back);
     CHECK(rc == SNE_ERR_CORRUPT || back.len != sizeof(text) ||
           memcmp(back.data, text, sizeof(text)) != 0);
-    CHECK_EQ_INT(sne_body_encode(&c, (const uint8_t *)"tiny", 4, &body), SNE_OK);
+    CHECK_EQ_INT(sne_frame_encode(&c, (const uint8_t *)"tiny", 4, &body), SNE_OK);
     CHECK_EQ_INT(body.data[0], 0); /* small: raw */
-    CHECK_EQ_INT(sne_body_decode(&c, (const uint8_t *)"\x07", 1, &back), SNE_ERR_CORRUPT);
+    CHECK_EQ_INT(sne_frame_decode(&c, (const uint8_t *)"\x07", 1, &back), SNE_ERR_CORRUPT);
+
+    /* Change groups and bodies. */
+    sne_buf g;
+    sne_buf_init(&g, 1 << 16);
+    CHECK_EQ_INT(sne_group_begin(&g, "0380000000001G1226", "X1", 2, "2026", 4), SNE_OK);
+    sne_change_entry in1 = {SNE_OP_CREATE, SNE_ENTITY_EVT, "E1", 2, NULL, 0,
+                            (const uint8_t *)"after", 5};
+    sne_change_entry in2 = {SNE_OP_DELETE, SNE_ENTITY_CERFA, "", 0, (const uint8_t *)"b", 1,
+                            NULL, 0};
+    CHECK_EQ_INT(sne_group_add(&g, &in1), SNE_OK);
+    CHECK_EQ_INT(sne_group_add(&g, &in2), SNE_OK);
+    CHECK_EQ_INT(sne_group_count(&g), 2);
+    sne_group_reader gr;
+    sne_change_entry out;
+    CHECK_EQ_INT(sne_group_open(&gr, g.data, g.len), SNE_OK);
+    CHECK_EQ_STR(gr.num_unique, "0380000000001G1226");
+    CHECK_EQ_INT(sne_group_next(&gr, &out), 1);
+    CHECK(out.op == SNE_OP_CREATE && out.before == NULL && out.after_len == 5);
+    CHECK_EQ_INT(sne_group_next(&gr, &out), 1);
+    CHECK(out.op == SNE_OP_DELETE && out.after == NULL && out.before_len == 1);
+    CHECK_EQ_INT(sne_group_next(&gr, &out), 0);
+    CHECK_EQ_INT(sne_group_open(&gr, g.data, g.len - 1), SNE_OK);
+    CHECK_EQ_INT(sne_group_next(&gr, &out), 1);
+    CHECK_EQ_INT(sne_group_next(&gr, &out), -1); /* truncated */
+    sne_buf_reset(&g);
+    CHECK_EQ_INT(sne_body_add(&g, (const uint8_t *)"one", 3), SNE_OK);
+    CHECK_EQ_INT(sne_body_add(&g, (const uint8_t *)"three", 5), SNE_OK);
+    const uint8_t *items[2];
+    size_t lens[2];
+    CHECK_EQ_INT(sne_body_split(g.data, g.len, 2, items, lens), SNE_OK);
+    CHECK(lens[1] == 5 && memcmp(items[1], "three", 5) == 0);
+    CHECK_EQ_INT(sne_body_split(g.data, g.len, 1, items, lens), SNE_ERR_CORRUPT);
+    CHECK_EQ_INT(sne_body_split(g.data, g.len - 1, 2, items, lens), SNE_ERR_CORRUPT);
+    sne_buf_free(&g);
 
     sne_item_ref refs[2] = {{SNE_ENTITY_CERFA, "", 0, 42}, {SNE_ENTITY_EVT, "E1", 2, 7}};
     sne_header h = {true, "2026-10-01", 10, 1, "38185", 2, refs};
@@ -284,7 +336,7 @@ static void test_codecs(void)
     sne_buf_free(&enc);
     sne_buf_free(&body);
     sne_buf_free(&back);
-    sne_body_codec_free(&c);
+    sne_frame_codec_free(&c);
 }
 
 int main(void)
