@@ -17,7 +17,7 @@ static const char sync_usage[] =
     "Usage: snesync sync --server URL --entities CODE,... --etat ACTIVE|RADIEE\n"
     "                    [--departements 38,26 | --communes 38185,...] [--depth 1..3]\n"
     "                    [--cert F --key F] [--cacert F] [--token-file F] [--config FILE]\n"
-    "                    [--work-dir DIR] [--max-wait S] [--store DIR] [--json]\n"
+    "                    [--work-dir DIR] [--max-wait S] [--retries N] [--store DIR] [--json]\n"
     "\n"
     "Requests an export from the service, polls it (honouring Retry-After), downloads it while\n"
     "ingesting it, verifies its size and sha256 before anything is deleted, then releases it.\n"
@@ -32,11 +32,14 @@ static const char sync_usage[] =
     "  --cacert F          CA certificates (PEM) that sign the server's certificate\n"
     "  --token-file F      bearer token, first line of F (else $SNESYNC_TOKEN); never an option\n"
     "  --config FILE       'key = value' lines: server, cert, key, cacert, token-file, store,\n"
-    "                      entities, etat, departements, communes, depth, work-dir, max-wait;\n"
+    "                      entities, etat, departements, communes, depth, work-dir, max-wait,\n"
+    "                      retries (relative paths are taken from FILE's directory);\n"
     "                      options given on the command line win\n"
     "  --work-dir DIR      where archives are downloaded (default STORE.work); the last one is\n"
     "                      kept there for audit\n"
     "  --max-wait S        give up polling after S seconds (default 86400); run again to resume\n"
+    "  --retries N         retries of a request on 429/503/network errors (default 7), waiting\n"
+    "                      Retry-After or 1, 2, 4... 60 s with jitter\n"
     "  --json              print the summary as one JSON object\n"
     "  --store DIR         the store (default $SNESYNC_STORE, else ./snesync.store)\n";
 
@@ -44,7 +47,7 @@ static const char drm_usage[] =
     "Usage: snesync drm-refresh --server URL [--departements 38,26 | --communes ...]\n"
     "                           [--depth 1..3] [--etat ACTIVE|RADIEE] [--cert F --key F]\n"
     "                           [--cacert F] [--token-file F] [--config FILE] [--work-dir DIR]\n"
-    "                           [--max-wait S] [--store DIR] [--json]\n"
+    "                           [--max-wait S] [--retries N] [--store DIR] [--json]\n"
     "\n"
     "The monthly DRM refresh: a DRM-only export (monthly resources, --depth months, default 3),\n"
     "requested, downloaded and ingested like `snesync sync`. It changes DRM items only: every\n"
@@ -66,6 +69,7 @@ enum {
     OPT_CONFIG,
     OPT_WORK_DIR,
     OPT_MAX_WAIT,
+    OPT_RETRIES,
 };
 
 /* Every setting, as text, from the command line or the config file. */
@@ -83,11 +87,12 @@ enum {
     K_WORK_DIR,
     K_MAX_WAIT,
     K_STORE,
+    K_RETRIES,
     K__COUNT
 };
 static const char *const key_names[K__COUNT] = {
     "server", "entities", "etat",       "departements", "communes", "depth", "cert",
-    "key",    "cacert",   "token-file", "work-dir",     "max-wait", "store"};
+    "key",    "cacert",   "token-file", "work-dir",     "max-wait", "store", "retries"};
 /* Settings that name a file: relative ones in a config file are taken from its directory. */
 static const bool key_is_path[K__COUNT] = {
     [K_CERT] = true,       [K_KEY] = true,      [K_CACERT] = true,
@@ -122,7 +127,7 @@ static int on_option(void *ctx, int opt, const char *arg)
         s->cli[K_ENTITIES] = arg;
         return 0;
     default:
-        if (opt >= OPT_SERVER && opt <= OPT_MAX_WAIT) {
+        if (opt >= OPT_SERVER && opt <= OPT_RETRIES) {
             static const int map[] = {
                 [OPT_SERVER - OPT_SERVER] = K_SERVER,
                 [OPT_ETAT - OPT_SERVER] = K_ETAT,
@@ -135,6 +140,7 @@ static int on_option(void *ctx, int opt, const char *arg)
                 [OPT_TOKEN_FILE - OPT_SERVER] = K_TOKEN_FILE,
                 [OPT_WORK_DIR - OPT_SERVER] = K_WORK_DIR,
                 [OPT_MAX_WAIT - OPT_SERVER] = K_MAX_WAIT,
+                [OPT_RETRIES - OPT_SERVER] = K_RETRIES,
             };
             s->cli[map[opt - OPT_SERVER]] = arg;
             return 0;
@@ -421,6 +427,7 @@ static int run_job(int argc, char **argv, bool drm)
         {"config", required_argument, NULL, OPT_CONFIG},
         {"work-dir", required_argument, NULL, OPT_WORK_DIR},
         {"max-wait", required_argument, NULL, OPT_MAX_WAIT},
+        {"retries", required_argument, NULL, OPT_RETRIES},
         {NULL, 0, NULL, 0},
     };
     const char *name = drm ? "drm-refresh" : "sync";
@@ -499,6 +506,13 @@ static int run_job(int argc, char **argv, bool drm)
             goto out;
         }
         o.max_wait = (double)v;
+    }
+    if (get(&set, K_RETRIES)) {
+        if (!cli_parse_u64(get(&set, K_RETRIES), &v) || v > 100) {
+            fprintf(stderr, "snesync %s: --retries takes a number of attempts (0..100)\n", name);
+            goto out;
+        }
+        o.fetch.max_attempts = (unsigned)v + 1;
     }
     o.fetch.cert = get(&set, K_CERT);
     o.fetch.key = get(&set, K_KEY);

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# faults.sh SNESYNC SIM: every fault the simulator injects, on a resync (store loaded with r1,
+# server on r2). Transient faults: the end state equals the fault-free resync's. Bad data: a
+# clear non-zero exit, nothing deleted, and the next run ends in the fault-free state.
+DEMANDS=${SYNC_TEST_DEMANDS:-1500}
+. "$(dirname "$0")/lib.sh"
+
+make_registers
+start_server "$T/r1" || finish
+sync_all "$T/base"
+check "base store (r1) loaded" 0 "$RC"
+stop_server
+BASE_SEQ=$(last_seq "$T/base")
+
+# The reference: the fault-free resync.
+start_server "$T/r2" || finish
+cp -r "$T/base" "$T/ref"
+sync_all "$T/ref"
+check "fault-free resync exits 0" 0 "$RC"
+REF=$(state_since "$T/ref" "$BASE_SEQ" | md5sum)
+LC_ALL=C sort "$T/r2/changes.tsv" | sed '/^$/d' >"$T/want.tsv"
+stop_server
+
+# scenario NAME FAULTS [sync args]: fresh copy of the base store, server with FAULTS, one sync.
+scenario() {
+    NAME=$1
+    local faults=$2
+    shift 2
+    S=$T/s-$NAME
+    rm -rf "$S" "$S.work"
+    cp -r "$T/base" "$S"
+    start_server "$T/r2" --faults "$faults" || return 1
+    local t0=$EPOCHREALTIME
+    sync_all "$S" "$@"
+    ELAPSED=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%d", (b-a)*1000}')
+}
+same_as_ref() {
+    check "$NAME: end state equals the fault-free resync" "$REF" "$(state_since "$S" "$BASE_SEQ" | md5sum)"
+}
+# What a failed run applied is true data of the snapshot (demands it held, whole), never the
+# sweep of the demands it did not hold: no demand lost its form, and every change it made is
+# one of the ground truth's.
+no_deletes() {
+    check "$NAME: no demand swept (no CERFA deleted)" 0 \
+        "$(changes_tsv "$S" "$BASE_SEQ" | grep -c $'^delete\t.*\tCERFA\t')"
+    check "$NAME: every change applied is one of the ground truth's" 0 \
+        "$(changes_tsv "$S" "$BASE_SEQ" | LC_ALL=C comm -23 - "$T/want.tsv" | wc -l)"
+}
+
+# --- transient faults: the run itself succeeds
+scenario post503 'post:503*2'
+check "$NAME: exit 0" 0 "$RC"
+check "$NAME: POST answered 503 twice, then 202" "2 1" \
+    "$(count_log 'POST /v1.0/exports -> 503') $(count_log 'POST /v1.0/exports -> 202')"
+check "$NAME: waited Retry-After (1 s) twice" 1 "$([ "$ELAPSED" -ge 2000 ] && echo 1)"
+same_as_ref
+stop_server
+
+scenario post429 'post:429@2'
+check "$NAME: exit 0" 0 "$RC"
+check "$NAME: waited the 429's Retry-After (2 s)" 1 "$([ "$ELAPSED" -ge 2000 ] && echo 1)"
+same_as_ref
+stop_server
+
+scenario status429 'status:429@2*2,status:503+2'
+check "$NAME: exit 0" 0 "$RC"
+check "$NAME: status 429 twice and 503 once, retried" "2 1" \
+    "$(count_log 'GET /v1.0/exports/[A-Z0-9]* -> 429') $(count_log 'GET /v1.0/exports/[A-Z0-9]* -> 503')"
+check "$NAME: never polled faster than asked (no 429 from --min-poll)" 0 \
+    "$(grep -c 'polling faster' "$T/server.log")"
+same_as_ref
+stop_server
+
+scenario cut 'file:cut@65536'
+check "$NAME: exit 0" 0 "$RC"
+check "$NAME: the download resumed with a Range (206)" 1 "$(count_log 'fichier -> 206')"
+check "$NAME: no byte fetched twice" "$(jfield archiveBytes)" "$(jfield downloadedBytes)"
+same_as_ref
+stop_server
+
+scenario cuts 'file:cut@100000*3'
+check "$NAME: exit 0 after three cuts" 0 "$RC"
+check "$NAME: three resumptions" 3 "$(count_log 'fichier -> 206')"
+same_as_ref
+stop_server
+
+scenario file503 'file:503*2,file:delay@300'
+check "$NAME: exit 0" 0 "$RC"
+same_as_ref
+stop_server
+
+scenario notgzip 'file:notgzip'
+check "$NAME: exit 0 (an HTML page instead of the archive is retried)" 0 "$RC"
+check "$NAME: nothing of the page reached the archive" "$(jfield archiveBytes)" "$(jfield downloadedBytes)"
+same_as_ref
+stop_server
+
+scenario echec 'export:echec'
+check "$NAME: exit 0" 0 "$RC"
+check "$NAME: a second export was requested" 2 "$(jfield exportsRequested)"
+check_match "$NAME: the failure is reported" 'failed on the server \(ERREUR_SIMULEE' "$ERR"
+same_as_ref
+stop_server
+
+scenario slow 'export:slow@3'
+check "$NAME: exit 0" 0 "$RC"
+check_match "$NAME: polled while EN_ATTENTE/EN_COURS" '^[3-9]$' "$(jfield polls)"
+same_as_ref
+stop_server
+
+scenario delete503 'delete:503*always' --retries 1
+check "$NAME: exit 0 (the data is in)" 0 "$RC"
+check_match "$NAME: warning that the export is not released" 'warning: export .* not released' "$ERR"
+check "$NAME: released false" false "$(jfield released)"
+same_as_ref
+stop_server
+
+# --- final answers stop at once, with the server's detail
+scenario post403 'post:403'
+check "$NAME: exit 7" 7 "$RC"
+check "$NAME: one POST only (final)" 1 "$(count_log 'POST /v1.0/exports')"
+check_match "$NAME: message carries HTTP 403" 'HTTP 403 Forbidden' "$ERR"
+check "$NAME: store untouched" "$BASE_SEQ" "$(last_seq "$S")"
+stop_server
+
+# --- bad data: exit 3, nothing deleted, then the next run asks for a new export
+bad_data() {
+    check "$NAME: exit 3" 3 "$RC"
+    check_match "$NAME: says nothing was deleted" 'nothing was deleted' "$ERR"
+    no_deletes
+    check "$NAME: the bad archive is kept aside" 1 "$(ls "$S.work/sync/"*.bad 2>/dev/null | wc -l)"
+    sync_all "$S"
+    check "$NAME: the next run exits 0" 0 "$RC"
+    check "$NAME: the next run requested a new export" 1 "$(jfield exportsRequested)"
+    same_as_ref
+    check "$NAME: the bad archive is cleared by the good run" 0 "$(ls "$S.work/sync/"*.bad 2>/dev/null | wc -l)"
+}
+
+scenario truncate 'export:truncate'
+check_match "$NAME: message says truncated or damaged" 'truncat|damag|unexpected end|incomplete' "$ERR"
+bad_data
+stop_server
+
+scenario badsha 'export:badsha'
+check_match "$NAME: message names the sha256" 'sha256' "$ERR"
+bad_data
+stop_server
+
+scenario notgzip-always 'file:notgzip*always' --retries 2
+check "$NAME: exit 7 once retries are spent" 7 "$RC"
+check_match "$NAME: message says it is not the archive" 'not the archive' "$ERR"
+no_deletes
+stop_server
+
+finish

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# kill.sh SNESYNC SIM: `snesync sync` killed with SIGKILL at each phase (after the POST, while
+# polling, mid-download, mid-ingest, while sweeping, before the DELETE), then run again with the
+# same command: it picks up the same export (one POST in all) and ends in the state of a run that
+# was never interrupted, with no change emitted twice. The kill points are reached through the
+# test hook SNESYNC_TEST_KILL_AT=PHASE[:N] (the process raises SIGKILL itself, so the point is
+# exact); one more kill comes from outside, while polling.
+DEMANDS=${SYNC_TEST_DEMANDS:-2500} # more than one ingest batch (2000 demands)
+. "$(dirname "$0")/lib.sh"
+
+make_registers
+start_server "$T/r1" || finish
+sync_all "$T/base"
+check "base store (r1) loaded" 0 "$RC"
+stop_server
+BASE_SEQ=$(last_seq "$T/base")
+
+start_server "$T/r2" || finish
+cp -r "$T/base" "$T/ref"
+sync_all "$T/ref"
+check "uninterrupted resync exits 0" 0 "$RC"
+REF=$(state_since "$T/ref" "$BASE_SEQ" | md5sum)
+SIZE=$(jfield archiveBytes)
+stop_server
+
+# killed NAME HOOK [server args]: a fresh copy of the base store; one run killed by the hook.
+killed() {
+    NAME=$1
+    local hook=$2
+    shift 2
+    S=$T/s-$NAME
+    cp -r "$T/base" "$S"
+    start_server "$T/r2" "$@" || return 1
+    SNESYNC_TEST_KILL_AT=$hook sync_all "$S"
+    check "$NAME: the first run was killed (SIGKILL, 137)" 137 "$RC"
+}
+# restarted: the same command again.
+restarted() {
+    sync_all "$S"
+    check "$NAME: the restarted run exits 0" 0 "$RC"
+    check "$NAME: one export requested in all" 1 "$(count_log 'POST /v1.0/exports -> 202')"
+    check "$NAME: the restarted run picked up the pending export" true "$(jfield resumed)"
+    check "$NAME: end state equals the uninterrupted run (no change twice)" "$REF" \
+        "$(state_since "$S" "$BASE_SEQ" | md5sum)"
+    check "$NAME: the export was released" 1 "$(count_log 'DELETE /v1.0/exports/.* -> 204')"
+}
+
+killed posted posted
+check "$NAME: the POST was made before the kill" 1 "$(count_log 'POST /v1.0/exports -> 202')"
+restarted
+stop_server
+
+killed polling polling:1 --faults export:slow@3
+restarted
+check_match "$NAME: the restarted run polled again" '^[1-9]' "$(jfield polls)"
+stop_server
+
+killed download downloading:300000
+part=$(ls "$S.work/sync/"*.part)
+ondisk=$(stat -c %s "$part")
+check "$NAME: a partial archive is on disk (0600)" "1 600" \
+    "$([ "$ondisk" -ge 300000 ] && [ "$ondisk" -lt "$SIZE" ] && echo 1) $(stat -c %a "$part")"
+restarted
+check "$NAME: resumed from the bytes on disk" "$ondisk" "$(jfield resumedFrom)"
+check "$NAME: the rest came with a Range (206)" 1 "$(count_log 'fichier -> 206')"
+check "$NAME: on disk + downloaded = the archive" "$SIZE" "$(($(jfield resumedFrom) + $(jfield downloadedBytes)))"
+stop_server
+
+killed ingest ingesting:2000
+check_match "$NAME: the store holds an interrupted run" '"interruptedExport":"X' \
+    "$("$SNESYNC" stats --store "$S" --json)"
+restarted
+check "$NAME: nothing downloaded again (the archive was on disk)" "0 $SIZE" \
+    "$(jfield downloadedBytes) $(jfield resumedFrom)"
+stop_server
+
+killed sweep sweeping
+restarted
+stop_server
+
+killed release releasing
+restarted
+check "$NAME: the restarted run did not ingest again" false "$(jfield ingested)"
+stop_server
+
+# From outside: kill -9 once the server has answered the first poll.
+NAME=external
+S=$T/s-$NAME
+cp -r "$T/base" "$S"
+start_server "$T/r2" --faults export:slow@4 || finish
+"$SNESYNC" sync --server "$URL" --store "$S" --entities "$ALL" --json >/dev/null 2>&1 &
+pid=$!
+for i in $(seq 300); do
+    grep -q 'GET /v1.0/exports/[A-Z0-9]* -> 200' "$T/server.log" && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+done
+kill -KILL "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+check "$NAME: killed while polling" 137 "$?"
+restarted
+stop_server
+
+finish

@@ -1,0 +1,130 @@
+# lib.sh: shared helpers of the sync tests (sourced). They run the real `snesync sync` against
+# the real `snesync-sim serve` on loopback (--port 0). Readiness is the server's "listening on"
+# line; no sleep is used to wait for anything (loops are bounded and wait on state).
+#   SCRIPT.sh PATH/TO/snesync PATH/TO/snesync-sim
+set -u
+
+SNESYNC=${1:?usage: $0 PATH/TO/snesync PATH/TO/snesync-sim}
+SIM=${2:?usage: $0 PATH/TO/snesync PATH/TO/snesync-sim}
+SNESYNC=$(cd "$(dirname "$SNESYNC")" && pwd)/$(basename "$SNESYNC")
+SIM=$(cd "$(dirname "$SIM")" && pwd)/$(basename "$SIM")
+T=$(mktemp -d "${TMPDIR:-/tmp}/sync-test.XXXXXX")
+PASSED=0
+FAILED=0
+SRV_PID=
+SRV_FD=
+URL=
+ALL=CERFA,DALO,EVT,CONT,ATTRIB,PRIO,COTA,PJ,DRM
+DEMANDS=${DEMANDS:-${SYNC_TEST_DEMANDS:-3000}}
+SEED=${SYNC_TEST_SEED:-21}
+echo "# seed $SEED, $DEMANDS demands (SYNC_TEST_SEED / SYNC_TEST_DEMANDS replay it)"
+
+cleanup() {
+    [ -n "${KEEP_T:-}" ] && cp -r "$T" "$KEEP_T"
+    stop_server
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
+not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
+check() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1: expected '$2', got '$3'"; fi; }
+check_match() { if [[ "$3" =~ $2 ]]; then ok "$1"; else not_ok "$1: '$3' does not match '$2'"; fi; }
+
+# Two registers: r1, and r2 = r1 evolved by 30 days (r2/changes.tsv is the ground truth of a
+# national ACTIVE export with all nine entities).
+make_registers() {
+    "$SIM" generate --out "$T/r1" --demands "$DEMANDS" --seed "$SEED" >"$T/gen.log" 2>&1 &&
+        "$SIM" evolve --from "$T/r1" --out "$T/r2" --days 30 --seed "$SEED" >>"$T/gen.log" 2>&1
+    check "registers generated" 0 "$?"
+}
+
+# start_server DATA_DIR ARGS...: `snesync-sim serve` on a free port, short Retry-After; sets URL.
+start_server() {
+    local data=$1 line=
+    shift
+    : >"$T/server.log"
+    exec {SRV_FD}< <(exec "$SIM" serve --data "$data" --port 0 --retry-after 1 --min-poll 1 \
+        --work-dir "$T/srvwork" "$@" 2>>"$T/server.log")
+    SRV_PID=$!
+    if ! read -r -t 30 -u "$SRV_FD" line; then
+        not_ok "server ready: $(tail -n 5 "$T/server.log")"
+        SRV_PID=
+        return 1
+    fi
+    URL=${line#listening on }
+    return 0
+}
+
+stop_server() {
+    if [ -n "$SRV_PID" ]; then
+        kill -TERM "$SRV_PID" 2>/dev/null
+        local i
+        for i in $(seq 100); do
+            kill -0 "$SRV_PID" 2>/dev/null || break
+            sleep 0.1 # bounded wait for the server's own exit, not a synchronisation
+        done
+        kill -0 "$SRV_PID" 2>/dev/null && kill -KILL "$SRV_PID" 2>/dev/null
+        wait "$SRV_PID" 2>/dev/null
+        SRV_PID=
+    fi
+    if [ -n "$SRV_FD" ]; then
+        exec {SRV_FD}<&-
+        SRV_FD=
+    fi
+}
+
+# sync STORE ARGS...: runs `snesync sync` (national, ACTIVE, all entities unless ARGS say
+# otherwise); sets RC, OUT (stdout), ERR (stderr).
+sync_run() {
+    local store=$1
+    shift
+    "$SNESYNC" sync --server "$URL" --store "$store" "$@" >"$T/out" 2>"$T/err"
+    RC=$?
+    OUT=$(cat "$T/out")
+    ERR=$(cat "$T/err")
+}
+sync_all() {
+    local store=$1
+    shift
+    sync_run "$store" --entities "$ALL" --etat ACTIVE --json "$@"
+}
+
+# jfield NAME: a value of the JSON summary in OUT.
+jfield() {
+    printf '%s' "$OUT" | grep -o "\"$1\":\"\{0,1\}[^\",}]*" | head -n 1 | sed "s/^\"$1\":\"\{0,1\}//"
+}
+
+last_seq() { "$SNESYNC" stats --store "$1" --json | sed -n 's/.*"lastSeq":\([0-9]*\).*/\1/p'; }
+
+# changes_tsv STORE SINCE: the change set after SINCE as sorted "op numUnique entity key" lines.
+changes_tsv() {
+    "$SNESYNC" changes --store "$1" --since "$2" |
+        sed -n 's/.*"op":"\([a-z]*\)","numUnique":"\([0-9A-Z]*\)","entity":"\([A-Z]*\)","key":"\([^"]*\)".*/\1\t\2\t\3\t\4/p' |
+        LC_ALL=C sort
+}
+
+# state STORE: the whole change log, bodies included, without what differs from run to run
+# (seq, the export's number): two stores that went through the same data give the same text,
+# and a change emitted twice shows.
+state() {
+    "$SNESYNC" changes --store "$1" --since 0 |
+        sed -e 's/^{"seq":[0-9]*,/{/' -e 's/"export":"[^"]*",//' | LC_ALL=C sort
+}
+
+# state_since STORE SEQ: the same for the changes after SEQ.
+state_since() {
+    "$SNESYNC" changes --store "$1" --since "$2" |
+        sed -e 's/^{"seq":[0-9]*,/{/' -e 's/"export":"[^"]*",//' | LC_ALL=C sort
+}
+
+# count_log PATTERN: lines of the server log matching PATTERN.
+count_log() { grep -c -- "$1" "$T/server.log"; }
+
+finish() {
+    stop_server
+    echo "$PASSED passed, $FAILED failed"
+    [ "$FAILED" -eq 0 ]
+    exit $?
+}
