@@ -541,6 +541,7 @@ class Style:
         self.foreign = False       # elements and attributes of another namespace
         self.pad = False           # leading/trailing whitespace around text values
         self.declare_twice = False # redundant namespace declarations on inner elements
+        self.prefix_per_demand = False  # each demande binds the namespace to a prefix of its own
         for k, v in kw.items():
             assert hasattr(self, k), k
             setattr(self, k, v)
@@ -696,6 +697,10 @@ def serialize_part(ex, demands, partie, nparts, style=None, count=None, before_r
         name, attrs, content = dt
         w.deco(1)
         w.nl(1)
+        saved_prefix = s.prefix
+        if s.prefix_per_demand:
+            s.prefix = "d%d" % i
+            attrs = attrs + [("xmlns:" + s.prefix, NS)]
         w.out.append("<%s%s>" % (w.qn(name), w.attrs(attrs)))
         for c in content:
             w.element(c, 2, keyed_child=c[0] in KEYED_BLOCKS)
@@ -704,6 +709,7 @@ def serialize_part(ex, demands, partie, nparts, style=None, count=None, before_r
             w.out.append("<%s/>" % w.qn("listeAttribution") if "ATTRIB" not in d.items else "")
         w.nl(1)
         w.out.append("</%s>" % w.qn(name))
+        s.prefix = saved_prefix
         if inject:
             text = "".join(w.out[start:])
             del w.out[start:]

@@ -42,10 +42,11 @@ class Ctx:
         self.seed = seed
         self.failures = []
         self.nfile = 0
+        self.t0 = time.time()
 
     # -- checks --
     def log(self, msg):
-        print(msg, flush=True)
+        print("[%5.1fs] %s" % (time.time() - self.t0, msg), flush=True)
 
     def check(self, cond, what, expected=None, got=None):
         if cond:
@@ -351,6 +352,7 @@ EQUIV = {
     "prefix": dict(style=dict(prefix="sne")),
     "default_namespace": dict(style=dict(prefix="")),
     "attribute_order": dict(style=dict(attr_reverse=True, declare_twice=True)),
+    "prefix_per_demand": dict(style=dict(prefix_per_demand=True)),
     "no_indentation": dict(style=dict(indent=None)),
     "tab_indentation": dict(style=dict(indent="\t")),
     "iso8859_1": dict(style=dict(encoding="ISO-8859-1")),
@@ -463,6 +465,29 @@ def t_next_snapshot(ctx):
     ctx.ingest(store, ctx.write(archive_of(sc["next"])), what="the same snapshot again")
     _, got = ctx.changes(store, last)
     check_changes(ctx, "same snapshot again", [], got)
+
+
+def t_forward_compat(ctx):
+    """An element of the SNE namespace unknown to this version is data: stored, compared, passed on."""
+    sc = scenario()
+    store, model = loaded(ctx, sc)
+    last = ctx.last_seq(store)
+    ds = [d.copy() for d in sc["initial"].demands]
+    d = next(x for x in ds if x.items.get("EVT"))
+    evt = d.items["EVT"][0]
+    d.items["EVT"][0] = (evt[0], evt[1], evt[2] + [ms.T("canalNotification", "SMS"),
+                                                   ms.E("detailFutur", ms.C("niveau", "2"), ms.T("note", "à suivre"))])
+    ex = ms.Export("X20261201F0001", "2026-12-01T02:00:00.000+01:00", ds)
+    exp, bodies = model_changes(model, ex)
+    key = ("update", d.num, "EVT", ms.item_key("EVT", evt))
+    ctx.eq("expectation: one EVT update", [key], exp)
+    ctx.ingest(store, ctx.write(archive_of(ex)), what="ingest of an export with unknown SNE elements")
+    _, got = ctx.changes(store, last)
+    check_changes(ctx, "new SNE elements", exp, got, bodies, ex)
+    if len(got) == 1:
+        ctx.eq("changed pointers", ["/canalNotification", "/detailFutur/niveau/code", "/detailFutur/note"],
+               sorted(got[0].get("changed") or []))
+    check_store(ctx, store, model, "after unknown SNE elements", nums=[d.num])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -739,6 +764,8 @@ def t_bad(ctx, case):
     ctx.check(p.returncode == 3, "bad input (%s) exits 3 (bad or incomplete export)" % case, 3, p.returncode)
     ctx.check(bool(err), "a message on stderr", "a message", err)
     ctx.check(len(err) < 4000, "the message is short", "< 4000 chars", len(err))
+    if case.startswith("truncated"):
+        ctx.check("EXPORT_" in err, "the message names the member being read", "EXPORT_...", err[:300])
     if member:
         ctx.check(os.path.basename(member) in err, "the message names the member %s" % member, member, err[:300])
     if line:
@@ -771,37 +798,48 @@ BIG_N = 10000
 
 
 def big_scenario(ctx):
-    """A register of BIG_N demands and a later snapshot, as archives. Generating them takes a while,
-    so they are cached (with the generator's data, pickled) under --cache-dir, keyed by a hash of
-    make_samples.py and the seed."""
-    import pickle
+    """Archives of a register of BIG_N demands (A) and of a later snapshot (B), with what the
+    generator expects of them: the change tuples of A on an empty store and of B after A, and the
+    demands to `show` (some of each kind of change, some at random). Generating takes a while, so
+    all of it is cached under --cache-dir, keyed by a hash of make_samples.py and the seed."""
     with open(ms.__file__, "rb") as f:
         h = hashlib.sha256(f.read() + b"%d/%d" % (BIG_SEED, BIG_N)).hexdigest()[:16]
     cache = os.path.join(ctx.cache_dir, "snesync-it-cache-%s" % h)
     t0 = time.time()
-    pk = os.path.join(cache, "big.pickle")
+    pj = os.path.join(cache, "big-expected.json")
     pa, pb = os.path.join(cache, "big-a.tar.gz"), os.path.join(cache, "big-b.tar.gz")
-    if all(os.path.exists(x) for x in (pk, pa, pb)):
-        with open(pk, "rb") as f:
-            a, b, notes = pickle.load(f)
-    else:
+    if not all(os.path.exists(x) for x in (pj, pa, pb)):
         gen = ms.Gen(BIG_SEED)
         reg = gen.register(BIG_N, lean=True)
         a = ms.Export("X20261031A0100", ms.DATE_INITIAL, reg)
         nxt, notes = ms.evolve(gen, reg, new=150, removed=120, cerfa_changed=200, evt_added=200, evt_removed=100)
         b = ms.Export("X20261128A0100", ms.DATE_NEXT, nxt)
+        model = ms.Model()
+        exp_a = model.apply(a)
+        exp_b = model.apply(b)
+        rng = random.Random(BIG_SEED)
+        nums = set()
+        for v in notes.values():
+            nums.update(v[:12])
+        nums.update(rng.sample(sorted(d.num for d in a.demands), 40))
+        expected = {"demands_a": len(a.demands), "demands_b": len(b.demands), "exp_a": exp_a,
+                    "exp_b": exp_b, "nums": sorted(nums)}
         os.makedirs(cache, exist_ok=True)
-        for obj, pth in ((a, pa), (b, pb), (None, pk)):
+        for obj, pth in ((a, pa), (b, pb), (None, pj)):
             tmp = pth + ".%d" % os.getpid()
             with open(tmp, "wb") as f:
                 if obj is None:
-                    pickle.dump((a, b, notes), f, protocol=pickle.HIGHEST_PROTOCOL)
+                    f.write(json.dumps(expected).encode())
                 else:
                     f.write(ms.make_archive(ms.export_members(obj, parts=2, style=ms.Style(indent=None))))
             os.replace(tmp, pth)
+    with open(pj, "rb") as f:
+        big = json.loads(f.read())
+    big["exp_a"] = [tuple(t) for t in big["exp_a"]]
+    big["exp_b"] = [tuple(t) for t in big["exp_b"]]
     ctx.log("big archives: %d and %d demands, %d / %d bytes (%.1fs, cache %s)" % (
-        len(a.demands), len(b.demands), os.path.getsize(pa), os.path.getsize(pb), time.time() - t0, cache))
-    return a, b, notes, pa, pb
+        big["demands_a"], big["demands_b"], os.path.getsize(pa), os.path.getsize(pb), time.time() - t0, cache))
+    return big, pa, pb
 
 
 def killed_runs(ctx, store, archive, rng, kills, span, stdin=False):
@@ -841,25 +879,14 @@ def timed_ingest(ctx, store, archive):
     return time.time() - t0
 
 
-def sample_nums(rng, a, b, notes, k=60):
-    nums = set()
-    for v in notes.values():
-        nums.update(v[:15])
-    allnums = sorted({d.num for d in a.demands} | {d.num for d in b.demands})
-    nums.update(rng.sample(allnums, k))
-    return nums
-
-
 def t_kill_fresh(ctx):
-    a, b, notes, pa, pb = big_scenario(ctx)
+    big, pa, pb = big_scenario(ctx)
     rng = random.Random(ctx.seed)
     ref = ctx.store("ref")
     span = timed_ingest(ctx, ref, pa)
-    model = ms.Model()
-    exp = model.apply(a)
-    nums = sample_nums(rng, a, b, notes)
+    nums = big["nums"]
     want = snapshot(ctx, ref, nums)
-    check_changes(ctx, "uninterrupted first load of %d demands" % len(a.demands), exp,
+    check_changes(ctx, "uninterrupted first load of %d demands" % big["demands_a"], big["exp_a"],
                   [json.loads(l) for l in want["changes"]])
     ctx.log("SIGKILL at random delays within %.2fs (seed %d); then show of %d demands and the whole log compared"
             % (span, ctx.seed, len(nums)))
@@ -873,20 +900,17 @@ def t_kill_fresh(ctx):
 
 
 def t_kill_older(ctx):
-    a, b, notes, pa, pb = big_scenario(ctx)
+    big, pa, pb = big_scenario(ctx)
     rng = random.Random(ctx.seed)
     ref = ctx.store("ref")
     timed_ingest(ctx, ref, pa)
     base = ctx.store("base")
     shutil.copytree(ref, base)
-    model = ms.Model()
-    model.apply(a)
     last = ctx.last_seq(ref)
     span = timed_ingest(ctx, ref, pb)
-    exp = model.apply(b)
-    nums = sample_nums(rng, a, b, notes)
+    nums = big["nums"]
     want = snapshot(ctx, ref, nums)
-    check_changes(ctx, "uninterrupted later snapshot", exp,
+    check_changes(ctx, "uninterrupted later snapshot", big["exp_b"],
                   [json.loads(l) for l in want["changes"][last:]])
     ctx.log("SIGKILL at random delays within %.2fs (seed %d); then show of %d demands and the whole log compared"
             % (span, ctx.seed, len(nums)))
@@ -1057,6 +1081,7 @@ TESTS["default_sample"] = t_default_sample
 for _v in EQUIV:
     TESTS["equivalent_" + _v] = (lambda v: (lambda ctx: t_equivalent(ctx, v)))(_v)
 TESTS["next_snapshot"] = t_next_snapshot
+TESTS["forward_compatible_elements"] = t_forward_compat
 TESTS["scope_drm_only"] = t_scope_drm
 TESTS["scope_department_38"] = lambda ctx: t_scope_department(ctx, "38")
 TESTS["scope_department_974"] = lambda ctx: t_scope_department(ctx, "974")
