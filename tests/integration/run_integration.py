@@ -867,6 +867,8 @@ def killed_runs(ctx, store, archive, rng, kills, span, stdin=False):
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ctx.tmp, timeout=300)
     else:
         p = ctx.run(["ingest", "--store", store, "--json", archive], timeout=300)
+    ctx.check(done_early < kills, "at least one run was killed before it finished", "< %d finished" % kills,
+              done_early)
     ctx.eq("the run after the kills exits 0", 0, p.returncode)
     if p.returncode:
         ctx.log("    stderr: %s" % p.stderr.decode("utf-8", "replace")[:500])
