@@ -36,7 +36,7 @@ import make_samples as ms  # noqa: E402
 
 class Ctx:
     def __init__(self, snesync, tmp, seed, cache_dir=None):
-        self.cache_dir = cache_dir or tempfile.gettempdir()
+        self.cache_dir = os.path.abspath(cache_dir or tempfile.gettempdir())
         self.snesync = snesync
         self.tmp = tmp
         self.seed = seed
