@@ -20,7 +20,8 @@ typedef struct ingest {
 void sne_ingest_options_default(sne_ingest_options *o)
 {
     memset(o, 0, sizeof(*o));
-    o->batch_demands = 2000;
+    o->batch_demands = 10000;
+    o->batch_bytes = 16u << 20;
     o->expect_size = -1;
 }
 
@@ -80,7 +81,8 @@ static sne_err on_demand(void *ctx, const sne_demand *d, sne_error *err)
 {
     ingest *g = ctx;
     sne_err rc = sne_store_apply(g->store, d, &g->sum->stats);
-    if (!rc && ++g->since_commit >= g->opt->batch_demands) {
+    if (!rc && (++g->since_commit >= g->opt->batch_demands ||
+                sne_store_batch_bytes(g->store) >= g->opt->batch_bytes)) {
         rc = sne_store_commit(g->store);
         g->since_commit = 0;
         report(g, "reading");

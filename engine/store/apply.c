@@ -96,6 +96,7 @@ static sne_err put_frame(sne_store *s, MDB_dbi db, MDB_val *k, const sne_buf *co
         return sne_error_set(&s->err, rc, 0, "cannot encode %s", what);
     MDB_val v = {s->frame.len, s->frame.data};
     int mrc = mdb_put(s->txn, db, k, &v, flags);
+    s->batch_bytes += v.mv_size;
     return mrc ? store_fail(s, mrc, what) : SNE_OK;
 }
 
@@ -270,6 +271,8 @@ static sne_err merge_demand(sne_store *s, const char *num, const sne_header *old
         }
         if (rc)
             return sne_error_set(&s->err, rc, 0, "demand %s: too large", num);
+        if ((rc = store_sample_for_dictionary(s, &s->new_body)))
+            return rc;
         rc = put_frame(s, s->db_body, &bk, &s->new_body, 0, "cannot write a demand's items");
     }
     if (rc)

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { CODEC_RAW = 0, CODEC_ZSTD = 1 };
+enum { CODEC_RAW = 0, CODEC_ZSTD = 1, CODEC_ZSTD_DICT = 2 };
 
 /* A bounds-checked reader over one value. */
 typedef struct reader {
@@ -256,8 +256,10 @@ sne_err sne_body_split(const uint8_t *raw, size_t len, size_t n, const uint8_t *
 
 sne_err sne_frame_codec_init(sne_frame_codec *c, int level, size_t max_content)
 {
+    memset(c, 0, sizeof(*c));
     c->cctx = ZSTD_createCCtx();
     c->dctx = ZSTD_createDCtx();
+    c->level = level;
     c->max_content = max_content;
     if (!c->cctx || !c->dctx) {
         sne_frame_codec_free(c);
@@ -269,18 +271,39 @@ sne_err sne_frame_codec_init(sne_frame_codec *c, int level, size_t max_content)
     return SNE_OK;
 }
 
+sne_err sne_frame_codec_load_dict(sne_frame_codec *c, const void *dict, size_t n)
+{
+    unsigned id = ZSTD_getDictID_fromDict(dict, n);
+    if (id == 0)
+        return SNE_ERR_CORRUPT;
+    ZSTD_CDict *cdict = ZSTD_createCDict(dict, n, c->level);
+    ZSTD_DDict *ddict = ZSTD_createDDict(dict, n);
+    if (!cdict || !ddict || ZSTD_isError(ZSTD_CCtx_refCDict(c->cctx, cdict))) {
+        ZSTD_freeCDict(cdict);
+        ZSTD_freeDDict(ddict);
+        return SNE_ERR_NOMEM;
+    }
+    ZSTD_freeCDict(c->cdict);
+    ZSTD_freeDDict(c->ddict);
+    c->cdict = cdict;
+    c->ddict = ddict;
+    c->dict_id = id;
+    return SNE_OK;
+}
+
 void sne_frame_codec_free(sne_frame_codec *c)
 {
     ZSTD_freeCCtx(c->cctx);
     ZSTD_freeDCtx(c->dctx);
-    c->cctx = NULL;
-    c->dctx = NULL;
+    ZSTD_freeCDict(c->cdict);
+    ZSTD_freeDDict(c->ddict);
+    memset(c, 0, sizeof(*c));
 }
 
 /* Below this size zstd's frame overhead eats the gain. */
 #define SNE_COMPRESS_MIN 96
 
-sne_err sne_frame_encode(sne_frame_codec *c, const uint8_t *canon, size_t n, sne_buf *out)
+sne_err sne_frame_encode(sne_frame_codec *c, const uint8_t *content, size_t n, sne_buf *out)
 {
     sne_buf_reset(out);
     if (n >= SNE_COMPRESS_MIN) {
@@ -288,33 +311,40 @@ sne_err sne_frame_encode(sne_frame_codec *c, const uint8_t *canon, size_t n, sne
         sne_err rc = sne_buf_reserve(out, bound + 1);
         if (rc)
             return rc;
-        size_t z = ZSTD_compress2(c->cctx, out->data + 1, bound, canon, n);
+        /* With a dictionary loaded, the context references it (ZSTD_CCtx_refCDict). */
+        size_t z = ZSTD_compress2(c->cctx, out->data + 1, bound, content, n);
         if (!ZSTD_isError(z) && z < n - n / 8) {
-            out->data[0] = CODEC_ZSTD;
+            out->data[0] = c->cdict ? CODEC_ZSTD_DICT : CODEC_ZSTD;
             out->len = z + 1;
             return SNE_OK;
         }
     }
     sne_err rc = sne_buf_append_byte(out, CODEC_RAW);
-    return rc ? rc : sne_buf_append(out, canon, n);
+    return rc ? rc : sne_buf_append(out, content, n);
 }
 
-sne_err sne_frame_decode(sne_frame_codec *c, const uint8_t *body, size_t n, sne_buf *out)
+sne_err sne_frame_decode(sne_frame_codec *c, const uint8_t *frame, size_t n, sne_buf *out)
 {
     sne_buf_reset(out);
     if (n < 1)
         return SNE_ERR_CORRUPT;
-    if (body[0] == CODEC_RAW)
-        return sne_buf_append(out, body + 1, n - 1);
-    if (body[0] != CODEC_ZSTD)
+    if (frame[0] == CODEC_RAW)
+        return sne_buf_append(out, frame + 1, n - 1);
+    if (frame[0] != CODEC_ZSTD && frame[0] != CODEC_ZSTD_DICT)
         return SNE_ERR_CORRUPT;
-    unsigned long long size = ZSTD_getFrameContentSize(body + 1, n - 1);
+    bool with_dict = frame[0] == CODEC_ZSTD_DICT;
+    if (with_dict && (!c->ddict || ZSTD_getDictID_fromFrame(frame + 1, n - 1) != c->dict_id))
+        return SNE_ERR_CORRUPT; /* made with a dictionary this store does not hold */
+    unsigned long long size = ZSTD_getFrameContentSize(frame + 1, n - 1);
     if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > c->max_content)
         return SNE_ERR_CORRUPT;
     sne_err rc = sne_buf_reserve(out, (size_t)size);
     if (rc)
         return rc;
-    size_t got = ZSTD_decompressDCtx(c->dctx, out->data, (size_t)size, body + 1, n - 1);
+    size_t got = with_dict ? ZSTD_decompress_usingDDict(c->dctx, out->data, (size_t)size,
+                                                        frame + 1, n - 1, c->ddict)
+                           : ZSTD_decompressDCtx(c->dctx, out->data, (size_t)size, frame + 1,
+                                                 n - 1);
     if (ZSTD_isError(got) || got != size)
         return SNE_ERR_CORRUPT;
     out->len = got;

@@ -12,8 +12,10 @@
  *     18 bytes numUnique | u8 n, numeroExport | u8 n, dateExport | u32 count
  *     | count x (u8 op | u8 entity | u8 key_len | key | u32 n_before | u32 n_after | before | after)
  *     where before/after are canonical forms (length 0: absent).
- * frame: u8 codec (0 raw, 1 zstd) | payload. One frame per demand and per change group: items of
- *     a demand compress far better together than one by one, and cost one zstd call.
+ * frame: u8 codec (0 raw, 1 zstd, 2 zstd with the store's dictionary) | payload. One frame per
+ *     demand and per change group: items of a demand compress far better together than one by
+ *     one, and cost one zstd call. The dictionary (meta "dict") is trained once per store on its
+ *     first demands; frames written before it exist stay codec 1.
  * Integers are little-endian. Decoders check every length against the value's size and fail
  * with SNE_ERR_CORRUPT rather than read past it. */
 #ifndef SNE_CODEC_H
@@ -105,12 +107,18 @@ sne_err sne_body_split(const uint8_t *raw, size_t len, size_t n, const uint8_t *
 
 /* Frame coding with reusable zstd contexts. */
 typedef struct sne_frame_codec {
-    ZSTD_CCtx *cctx; /* owned */
-    ZSTD_DCtx *dctx; /* owned */
+    ZSTD_CCtx *cctx;   /* owned */
+    ZSTD_DCtx *dctx;   /* owned */
+    ZSTD_CDict *cdict; /* owned, NULL until a dictionary is loaded */
+    ZSTD_DDict *ddict; /* owned, likewise */
+    unsigned dict_id;
+    int level;
     size_t max_content; /* largest content a frame may decode to */
 } sne_frame_codec;
 
 sne_err sne_frame_codec_init(sne_frame_codec *c, int level, size_t max_content);
+/* Loads a dictionary (ZDICT format, copied): later frames are made with it. */
+sne_err sne_frame_codec_load_dict(sne_frame_codec *c, const void *dict, size_t n);
 void sne_frame_codec_free(sne_frame_codec *c);
 /* Replaces `out` with the frame of `content`: zstd when it saves at least 1/8. */
 sne_err sne_frame_encode(sne_frame_codec *c, const uint8_t *content, size_t n, sne_buf *out);

@@ -1,6 +1,8 @@
 #include "store_internal.h"
 
 #include <errno.h>
+#define ZDICT_STATIC_LINKING_ONLY /* fastCover parameters */
+#include <zdict.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,12 @@ static const char KEY_FORMAT[] = "format";
 static const char KEY_SEQ[] = "seq";
 static const char KEY_COUNTS[] = "counts";
 static const char KEY_RUN[] = "run";
+static const char KEY_DICT[] = "dict";
+
+/* The dictionary: trained on the first DICT_SAMPLES demand bodies (at most DICT_SAMPLE_BYTES). */
+#define DICT_SIZE (64 * 1024)
+#define DICT_SAMPLES 1000
+#define DICT_SAMPLE_BYTES (8u << 20)
 
 static MDB_val cstr_val(const char *s)
 {
@@ -64,6 +72,7 @@ sne_err store_begin_batch(sne_store *s)
     int rc = mdb_txn_begin(s->env, NULL, 0, &s->txn);
     if (rc)
         return store_fail(s, rc, "cannot begin a transaction");
+    s->batch_bytes = 0;
     s->seq = get_u64_meta(s->txn, s->db_meta, KEY_SEQ);
     MDB_val k = cstr_val(KEY_COUNTS), v;
     memset(s->counts, 0, sizeof(s->counts));
@@ -92,6 +101,48 @@ sne_err sne_store_commit(sne_store *s)
     if (rc)
         return store_fail(s, rc, "cannot commit");
     return SNE_OK;
+}
+
+sne_err store_sample_for_dictionary(sne_store *s, const sne_buf *content)
+{
+    if (s->codec.cdict || s->dict_failed)
+        return SNE_OK;
+    if (!s->sample_sizes && !(s->sample_sizes = malloc(DICT_SAMPLES * sizeof(size_t))))
+        return sne_error_set(&s->err, SNE_ERR_NOMEM, 0, "out of memory");
+    if (sne_buf_append(&s->dict_samples, content->data, content->len) == SNE_OK)
+        s->sample_sizes[s->n_samples++] = content->len;
+    if (s->n_samples < DICT_SAMPLES && s->dict_samples.len + 64 * 1024 < DICT_SAMPLE_BYTES)
+        return SNE_OK;
+    uint8_t *dict = malloc(DICT_SIZE);
+    /* Fixed fastCover parameters: the optimising search of ZDICT_trainFromBuffer costs seconds
+     * for a gain of a few percent. */
+    ZDICT_fastCover_params_t params = {.k = 512, .d = 8, .f = 20, .steps = 0, .nbThreads = 1,
+                                       .splitPoint = 1.0, .accel = 1};
+    params.zParams.compressionLevel = s->codec.level;
+    size_t n = dict ? ZDICT_trainFromBuffer_fastCover(dict, DICT_SIZE, s->dict_samples.data,
+                                                      s->sample_sizes, (unsigned)s->n_samples,
+                                                      params)
+                    : 0;
+    sne_err rc = SNE_OK;
+    if (!dict || ZDICT_isError(n) || sne_frame_codec_load_dict(&s->codec, dict, n) != SNE_OK) {
+        s->dict_failed = true; /* plain zstd still works; only the ratio suffers */
+    } else {
+        MDB_val k = cstr_val(KEY_DICT), v = {n, dict};
+        int mrc = mdb_put(s->txn, s->db_meta, &k, &v, 0);
+        if (mrc)
+            rc = store_fail(s, mrc, "cannot record the dictionary");
+    }
+    free(dict);
+    sne_buf_free(&s->dict_samples);
+    free(s->sample_sizes);
+    s->sample_sizes = NULL;
+    s->n_samples = 0;
+    return rc;
+}
+
+uint64_t sne_store_batch_bytes(const sne_store *s)
+{
+    return s->txn ? s->batch_bytes : 0;
 }
 
 void sne_store_abort(sne_store *s)
@@ -150,6 +201,13 @@ static sne_err open_databases(sne_store *s)
                              "store %s has format %llu, this snesync reads format %d", s->dir,
                              (unsigned long long)format, STORE_FORMAT);
     }
+    MDB_val dk = cstr_val(KEY_DICT), dv;
+    if (!rc && mdb_get(txn, s->db_meta, &dk, &dv) == 0 &&
+        sne_frame_codec_load_dict(&s->codec, dv.mv_data, dv.mv_size) != SNE_OK) {
+        mdb_txn_abort(txn);
+        return sne_error_set(&s->err, SNE_ERR_CORRUPT, 0, "store %s: its dictionary is damaged",
+                             s->dir);
+    }
     if (!rc)
         rc = mdb_txn_commit(txn);
     else
@@ -174,6 +232,8 @@ static void store_free(sne_store *s)
     sne_buf_free(&s->group);
     sne_buf_free(&s->frame);
     sne_buf_free(&s->decoded);
+    sne_buf_free(&s->dict_samples);
+    free(s->sample_sizes);
     free(s->merged);
     free(s->merged_source);
     free(s->old_items);
@@ -204,6 +264,7 @@ sne_err sne_store_open(sne_store **out, const char *dir, const sne_store_options
     sne_buf_init(&s->group, max_group);
     sne_buf_init(&s->frame, max_group + max_group / 64 + 64);
     sne_buf_init(&s->decoded, max_group);
+    sne_buf_init(&s->dict_samples, DICT_SAMPLE_BYTES);
     s->run.locations = calloc(SNE_MAX_LOCATIONS, sizeof(*s->run.locations));
     sne_err rc = s->run.locations ? sne_frame_codec_init(&s->codec, o.zstd_level ? o.zstd_level : 3,
                                                          max_group)
@@ -236,7 +297,11 @@ sne_err sne_store_open(sne_store **out, const char *dir, const sne_store_options
     if (!mrc)
         mrc = mdb_env_set_mapsize(s->env, o.map_size ? o.map_size : DEFAULT_MAP_SIZE);
     if (!mrc)
-        mrc = mdb_env_open(s->env, dir, MDB_NOTLS | (s->writable ? 0 : MDB_RDONLY), 0600);
+        /* NOMETASYNC: a system crash may lose the last batches but never the store's
+         * integrity; re-running the ingest replays them (idempotence). A finished run is made
+         * durable with a full sync (sne_store_run_finish). */
+        mrc = mdb_env_open(s->env, dir,
+                           MDB_NOTLS | MDB_NOMETASYNC | (s->writable ? 0 : MDB_RDONLY), 0600);
     if (mrc) {
         rc = store_fail(s, mrc, "cannot open the environment");
         goto out;
@@ -493,9 +558,10 @@ sne_err sne_store_run_finish(sne_store *s)
     if (mrc)
         return store_fail(s, mrc, "cannot clear the seen set");
     s->run.state = RUN_DONE;
-    if ((rc = save_run(s)))
+    if ((rc = save_run(s)) || (rc = sne_store_commit(s)))
         return rc;
-    return sne_store_commit(s);
+    mrc = mdb_env_sync(s->env, 1);
+    return mrc ? store_fail(s, mrc, "cannot flush the store to disk") : SNE_OK;
 }
 
 bool store_in_run_scope(const sne_store *s, const sne_header *h)

@@ -34,6 +34,7 @@ struct sne_store {
     sne_frame_codec codec;
 
     /* Valid while a batch is open; written back on commit. */
+    uint64_t batch_bytes; /* bytes of bodies and change groups written in the batch */
     uint64_t seq;
     uint64_t counts[SNE_ENTITY__COUNT];
 
@@ -51,6 +52,12 @@ struct sne_store {
     sne_item_ref *merged;  /* the demand's items after the merge, header order */
     int *merged_source;    /* per merged item: arrived index j >= 0, or -1 - old index */
     size_t merged_alloc;
+    /* Bodies gathered to train the store's zstd dictionary, until it exists. */
+    sne_buf dict_samples;
+    size_t *sample_sizes;
+    size_t n_samples;
+    bool dict_failed; /* training did not work out: compress without, do not retry */
+
     const uint8_t **old_items; /* the stored items' canonical forms, header order */
     size_t *old_lens;
     size_t old_alloc;
@@ -60,6 +67,9 @@ struct sne_store {
 sne_err store_begin_batch(sne_store *s);
 /* Records an LMDB failure, aborts the open batch, returns SNE_ERR_STORE (or _BUSY/_LIMIT). */
 sne_err store_fail(sne_store *s, int mdb_rc, const char *what);
+/* Offers a body's content as a sample for the store's dictionary; trains and records it (in the
+ * open batch) once enough samples are in. */
+sne_err store_sample_for_dictionary(sne_store *s, const sne_buf *content);
 /* True when a demand with this header is inside the running export's scope. */
 bool store_in_run_scope(const sne_store *s, const sne_header *h);
 
