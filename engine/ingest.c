@@ -12,7 +12,7 @@ typedef struct ingest {
     sne_ingest_summary *sum;
     sne_unpack *unpack;
     bool started;
-    sne_export_header first; /* the first part's header (locations not kept: compared by count) */
+    sne_export_header first;   /* the first part's header (locations not kept: compared by count) */
     unsigned char *parts_seen; /* nombreParties flags */
     uint64_t since_commit;
 } ingest;

@@ -73,8 +73,8 @@ static int attr_compare(const void *a, const void *b)
     return (x->name_len > y->name_len) - (x->name_len < y->name_len);
 }
 
-sne_err sne_canon_open(sne_canon_writer *w, const char *name, size_t name_len, sne_canon_attr *attrs,
-                       size_t nattrs)
+sne_err sne_canon_open(sne_canon_writer *w, const char *name, size_t name_len,
+                       sne_canon_attr *attrs, size_t nattrs)
 {
     if (w->depth >= SNE_CANON_MAX_DEPTH)
         return SNE_ERR_LIMIT;

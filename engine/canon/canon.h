@@ -51,8 +51,8 @@ void sne_canon_writer_free(sne_canon_writer *w);
 void sne_canon_writer_reset(sne_canon_writer *w);
 /* Opens an element. `attrs` is reordered in place (sorted). Fails with SNE_ERR_LIMIT past
  * SNE_CANON_MAX_DEPTH or the item cap, SNE_ERR_INVALID on a control byte in a name or value. */
-sne_err sne_canon_open(sne_canon_writer *w, const char *name, size_t name_len, sne_canon_attr *attrs,
-                       size_t nattrs);
+sne_err sne_canon_open(sne_canon_writer *w, const char *name, size_t name_len,
+                       sne_canon_attr *attrs, size_t nattrs);
 /* Adds character data to the innermost open element. */
 sne_err sne_canon_text(sne_canon_writer *w, const uint8_t *s, size_t n);
 /* Closes the innermost element, dropping it if it turned out empty. */
@@ -65,7 +65,7 @@ static inline bool sne_canon_is_empty(const sne_canon_writer *w)
 
 /* Reading a canonical form back, token by token. */
 typedef struct sne_canon_token {
-    int kind; /* SNE_CANON_OPEN, _ATTR, _TEXT or _CLOSE */
+    int kind;         /* SNE_CANON_OPEN, _ATTR, _TEXT or _CLOSE */
     const char *name; /* OPEN and ATTR: borrowed from the input, NUL-terminated */
     size_t name_len;
     const char *value; /* ATTR and TEXT: borrowed from the input, NUL-terminated */

@@ -42,8 +42,9 @@ static sne_err print_change(void *ctx, const sne_change *ch)
 {
     sne_buf *b = ctx;
     sne_buf_reset(b);
-    sne_err rc = sne_buf_printf(b, "{\"seq\":%" PRIu64 ",\"op\":\"%s\",\"numUnique\":\"%s\","
-                                   "\"entity\":\"%s\",\"key\":",
+    sne_err rc = sne_buf_printf(b,
+                                "{\"seq\":%" PRIu64 ",\"op\":\"%s\",\"numUnique\":\"%s\","
+                                "\"entity\":\"%s\",\"key\":",
                                 ch->seq, sne_op_name(ch->op), ch->num_unique,
                                 sne_entity_info_of(ch->entity)->code);
     if (!rc)
@@ -69,9 +70,9 @@ static sne_err print_change(void *ctx, const sne_change *ch)
     if (!rc)
         rc = sne_buf_append_str(b, ",\"changed\":");
     if (!rc)
-        rc = ch->before && ch->after ? sne_render_changed_paths(ch->before, ch->before_len,
-                                                                ch->after, ch->after_len, b)
-                                     : sne_buf_append_str(b, "null");
+        rc = ch->before && ch->after
+                 ? sne_render_changed_paths(ch->before, ch->before_len, ch->after, ch->after_len, b)
+                 : sne_buf_append_str(b, "null");
     if (!rc)
         rc = sne_buf_append_str(b, "}\n");
     if (rc)
@@ -105,8 +106,8 @@ int cmd_changes(int argc, char **argv)
     sne_buf_free(&line);
     sne_store_close(store);
     if (fflush(stdout) != 0 && !rc)
-        rc = sne_error_set(&err, SNE_ERR_IO, errno, "cannot write the changes: %s",
-                           strerror(errno));
+        rc =
+            sne_error_set(&err, SNE_ERR_IO, errno, "cannot write the changes: %s", strerror(errno));
     return rc ? cli_fail(rc, &err) : EXIT_OK;
 }
 

@@ -97,8 +97,8 @@ static sne_err print_scope(void *ctx, const char *scope, const char *numero, con
 {
     scope_printer *sp = ctx;
     if (sp->json)
-        printf("%s{\"scope\":\"%s\",\"export\":\"%s\",\"dateExport\":\"%s\"}",
-               sp->first ? "" : ",", scope, numero, date);
+        printf("%s{\"scope\":\"%s\",\"export\":\"%s\",\"dateExport\":\"%s\"}", sp->first ? "" : ",",
+               scope, numero, date);
     else
         printf("  %-28s export %s of %s\n", scope, numero, date);
     sp->first = false;
@@ -125,8 +125,7 @@ static void print_stats_text(const char *dir, const sne_store_stats *st)
 {
     printf("store %s\n  demands %" PRIu64 "\n", dir, st->demands);
     for (int e = 0; e < SNE_ENTITY__COUNT; e++)
-        printf("  %-7s %" PRIu64 " items\n", sne_entity_info_of((sne_entity)e)->code,
-               st->items[e]);
+        printf("  %-7s %" PRIu64 " items\n", sne_entity_info_of((sne_entity)e)->code, st->items[e]);
     printf("  changes %" PRIu64 " held, last seq %" PRIu64 "\n", st->changes, st->last_seq);
     printf("  size    %.1f MB on disk\n", (double)st->file_bytes / 1e6);
     if (st->run_open)

@@ -20,8 +20,8 @@ typedef struct sne_buf {
 } sne_buf;
 
 void sne_buf_init(sne_buf *b, size_t cap);
-void sne_buf_free(sne_buf *b); /* accepts a zeroed buffer */
-void sne_buf_reset(sne_buf *b);  /* len = 0, keeps memory */
+void sne_buf_free(sne_buf *b);  /* accepts a zeroed buffer */
+void sne_buf_reset(sne_buf *b); /* len = 0, keeps memory */
 sne_err sne_buf_reserve(sne_buf *b, size_t extra);
 sne_err sne_buf_append(sne_buf *b, const void *p, size_t n);
 sne_err sne_buf_append_byte(sne_buf *b, uint8_t c);

@@ -11,21 +11,21 @@
 
 typedef enum sne_err {
     SNE_OK = 0,
-    SNE_ERR_NOMEM,    /* allocation failed */
-    SNE_ERR_LIMIT,    /* a configured size, depth or count limit was exceeded */
-    SNE_ERR_IO,       /* read/write/open of a file failed */
-    SNE_ERR_ARCHIVE,  /* the archive is not a readable gzip tar, or is truncated */
-    SNE_ERR_XML,      /* a document is not well-formed, or uses a forbidden construct (DTD) */
-    SNE_ERR_INVALID,  /* well-formed but violates the export contract */
+    SNE_ERR_NOMEM,      /* allocation failed */
+    SNE_ERR_LIMIT,      /* a configured size, depth or count limit was exceeded */
+    SNE_ERR_IO,         /* read/write/open of a file failed */
+    SNE_ERR_ARCHIVE,    /* the archive is not a readable gzip tar, or is truncated */
+    SNE_ERR_XML,        /* a document is not well-formed, or uses a forbidden construct (DTD) */
+    SNE_ERR_INVALID,    /* well-formed but violates the export contract */
     SNE_ERR_INCOMPLETE, /* an export that cannot be proven complete (parts, counts, sha256) */
-    SNE_ERR_STALE,    /* the export is older than the data held for its scope */
-    SNE_ERR_STORE,    /* LMDB reported an error */
-    SNE_ERR_BUSY,     /* another process holds the store's writer lock */
-    SNE_ERR_USAGE,    /* a caller passed arguments that make no sense */
-    SNE_ERR_NOTFOUND, /* the thing asked for does not exist */
-    SNE_ERR_CORRUPT,  /* stored data does not decode: the store was damaged */
-    SNE_ERR_HTTP,     /* the server answered with a final error */
-    SNE_ERR_NETWORK,  /* transport failure that retries did not cure */
+    SNE_ERR_STALE,      /* the export is older than the data held for its scope */
+    SNE_ERR_STORE,      /* LMDB reported an error */
+    SNE_ERR_BUSY,       /* another process holds the store's writer lock */
+    SNE_ERR_USAGE,      /* a caller passed arguments that make no sense */
+    SNE_ERR_NOTFOUND,   /* the thing asked for does not exist */
+    SNE_ERR_CORRUPT,    /* stored data does not decode: the store was damaged */
+    SNE_ERR_HTTP,       /* the server answered with a final error */
+    SNE_ERR_NETWORK,    /* transport failure that retries did not cure */
     SNE_ERR__COUNT
 } sne_err;
 

@@ -25,7 +25,8 @@ static bool expect(const char **p, char c)
     return true;
 }
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (Howard Hinnant's algorithm). */
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (Howard Hinnant's algorithm).
+ */
 static int64_t days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;

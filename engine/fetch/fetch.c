@@ -724,10 +724,12 @@ static sne_err run_call(sne_fetch *f, call *c, sne_buf *body, sne_error *err)
         if (failures >= f->o.max_attempts) {
             if (a.status > 0)
                 rc = sne_error_set(err, SNE_ERR_HTTP, (int)a.status,
-                                   "%s (still failing after %u attempts)", why, failures);
+                                   "%s (still failing after %u attempt%s)", why, failures,
+                                   failures > 1 ? "s" : "");
             else
                 rc = sne_error_set(err, SNE_ERR_NETWORK, a.status < 0 ? (int)-a.status : 0,
-                                   "%s (still failing after %u attempts)", why, failures);
+                                   "%s (still failing after %u attempt%s)", why, failures,
+                                   failures > 1 ? "s" : "");
             return rc;
         }
         double wait =

@@ -369,8 +369,8 @@ static void start_entete_element(sne_parser *p, const xmlChar *name, const xmlCh
 static sne_err deliver_header(sne_parser *p)
 {
     sne_export_header *h = &p->hdr;
-    if (!h->numero[0] || !h->date_export[0] || !h->partie || !h->nombre_parties ||
-        !h->entities || !p->etat_perimetre_seen)
+    if (!h->numero[0] || !h->date_export[0] || !h->partie || !h->nombre_parties || !h->entities ||
+        !p->etat_perimetre_seen)
         return sne_error_set(&p->err, SNE_ERR_INVALID, 0,
                              "entete lacks numeroExport, dateExport, partie, nombreParties, "
                              "listeEntite or etatDemande");
@@ -497,8 +497,8 @@ static void canon_open_element(sne_parser *p, const xmlChar *name, const xmlChar
             fail(p, SNE_ERR_LIMIT, 0, "attribute value or name over the size limit");
             return;
         }
-        kept[n++] = (sne_canon_attr){(const char *)a[0], attr_name_len, (const char *)a[3],
-                                     value_len};
+        kept[n++] =
+            (sne_canon_attr){(const char *)a[0], attr_name_len, (const char *)a[3], value_len};
     }
     if (p->demand.has_cerfa == false && is_sought_commune(p, name)) {
         for (size_t i = 0; i < n; i++) {
@@ -602,12 +602,9 @@ static void end_demand(sne_parser *p)
     }
     for (size_t i = 0; i < p->n_records; i++) {
         const item_record *r = &p->records[i];
-        p->items[i] = (sne_item){r->entity,
-                                 (const char *)p->arena.data + r->key_off,
-                                 r->key_len,
-                                 p->arena.data + r->canon_off,
-                                 r->canon_len,
-                                 r->hash};
+        p->items[i] = (sne_item){r->entity,    (const char *)p->arena.data + r->key_off,
+                                 r->key_len,   p->arena.data + r->canon_off,
+                                 r->canon_len, r->hash};
     }
     if (p->n_records > 1)
         qsort(p->items, p->n_records, sizeof(*p->items), item_compare);
@@ -621,7 +618,7 @@ static void end_demand(sne_parser *p)
     }
     p->demand.items = p->items;
     p->demand.n_items = p->n_records;
-    p->demand.communes = (const char(*)[SNE_COMMUNE_LEN + 1])p->communes;
+    p->demand.communes = (const char(*)[SNE_COMMUNE_LEN + 1]) p->communes;
     if (p->demand_unrequested)
         p->unrequested++;
     p->demand_count++;
@@ -932,8 +929,7 @@ sne_err sne_parser_end(sne_parser *p)
         rc = sne_error_set(&p->err, SNE_ERR_INVALID, 0, "%s: not an export document (no entete)",
                            p->member);
     else if (!p->seen_pied)
-        rc = sne_error_set(&p->err, SNE_ERR_INCOMPLETE, 0, "%s: no pied/nombreDemandes",
-                           p->member);
+        rc = sne_error_set(&p->err, SNE_ERR_INCOMPLETE, 0, "%s: no pied/nombreDemandes", p->member);
     else if (p->pied_count != p->demand_count)
         rc = sne_error_set(&p->err, SNE_ERR_INCOMPLETE, 0,
                            "%s: pied/nombreDemandes says %llu demands, the document holds %llu",

@@ -24,20 +24,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SNE_NUM_UNIQUE_LEN 18
-#define SNE_MAX_KEY_LEN 128      /* bytes of an item key (the contract's keys are <= 40) */
-#define SNE_MAX_LOCATIONS 10000  /* departements or communes in a perimetre */
-#define SNE_MAX_SOUGHT_COMMUNES 64 /* sought communes kept per demand for scope decisions */
-#define SNE_COMMUNE_LEN 5
-#define SNE_DATE_MAX 40          /* bytes of an xs:dateTime value */
+#define SNE_NUM_UNIQUE_LEN      18
+#define SNE_MAX_KEY_LEN         128   /* bytes of an item key (the contract's keys are <= 40) */
+#define SNE_MAX_LOCATIONS       10000 /* departements or communes in a perimetre */
+#define SNE_MAX_SOUGHT_COMMUNES 64    /* sought communes kept per demand for scope decisions */
+#define SNE_COMMUNE_LEN         5
+#define SNE_DATE_MAX            40 /* bytes of an xs:dateTime value */
 
 typedef struct sne_parse_limits {
-    size_t max_text;          /* bytes of one text or attribute value */
-    size_t max_item;          /* canonical bytes of one item */
-    size_t max_demand;        /* canonical bytes of all items of one demand */
-    size_t max_items;         /* items in one demand */
-    size_t max_depth;         /* element nesting in a document */
-    size_t max_name;          /* bytes of an element or attribute name */
+    size_t max_text;   /* bytes of one text or attribute value */
+    size_t max_item;   /* canonical bytes of one item */
+    size_t max_demand; /* canonical bytes of all items of one demand */
+    size_t max_items;  /* items in one demand */
+    size_t max_depth;  /* element nesting in a document */
+    size_t max_name;   /* bytes of an element or attribute name */
 } sne_parse_limits;
 
 /* The defaults: 256 KiB text, 4 MiB item, 32 MiB demand, 100000 items, depth 64, names 256. */
@@ -62,7 +62,7 @@ typedef struct sne_export_header {
     bool radiees; /* perimetre/etatDemande is RADIEE */
     sne_location_kind location;
     size_t n_locations;
-    char (*locations)[8]; /* departments ("38", "2A", "974") or communes ("38185") */
+    char (*locations)[8];    /* departments ("38", "2A", "974") or communes ("38185") */
     unsigned profondeur_drm; /* 0 when absent */
 } sne_export_header;
 

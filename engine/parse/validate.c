@@ -111,8 +111,8 @@ static sne_err validate_member(sne_validator *v, sne_unpack *u, const char *name
             if (ue->code)
                 rc = sne_error_set(err, ue->code, ue->lib_code, "%s", ue->message);
             else
-                rc = sne_error_set(err, SNE_ERR_INVALID, fe.code, "%s, line %d: %s", name,
-                                   fe.line, fe.set ? fe.message : "not valid against the schema");
+                rc = sne_error_set(err, SNE_ERR_INVALID, fe.code, "%s, line %d: %s", name, fe.line,
+                                   fe.set ? fe.message : "not valid against the schema");
         }
     }
     xmlFreeTextReader(reader);

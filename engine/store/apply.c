@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SWEEP_BATCH 512  /* absent demands deleted per transaction */
-#define SWEEP_SCAN 50000 /* headers examined per transaction at most */
+#define SWEEP_BATCH 512   /* absent demands deleted per transaction */
+#define SWEEP_SCAN  50000 /* headers examined per transaction at most */
 
 static int ref_compare(sne_entity ea, const char *ka, size_t la, sne_entity eb, const char *kb,
                        size_t lb)
@@ -127,7 +127,7 @@ static sne_err delete_key(sne_store *s, MDB_dbi db, const char *num, const char 
 typedef struct merge_plan {
     size_t n_merged;
     size_t n_changes;
-    size_t n_unchanged; /* arrived items equal to the stored ones */
+    size_t n_unchanged;  /* arrived items equal to the stored ones */
     bool needs_old_body; /* some change has a `before`, or some kept item comes from the store */
 } merge_plan;
 
@@ -146,8 +146,9 @@ static merge_plan plan_merge(sne_store *s, const sne_header *old, const sne_item
             j++;
             continue;
         }
-        int c = !o ? 1 : !a ? -1 : ref_compare(o->entity, o->key, o->key_len, a->entity, a->key,
-                                              a->key_len);
+        int c = !o   ? 1
+                : !a ? -1
+                     : ref_compare(o->entity, o->key, o->key_len, a->entity, a->key, a->key_len);
         if (c < 0) {
             if (requested & (1u << o->entity)) { /* deleted */
                 p.n_changes++;
@@ -191,27 +192,28 @@ static sne_err build_changes(sne_store *s, const sne_header *old, const sne_item
             j++;
             continue;
         }
-        int c = !o ? 1 : !a ? -1 : ref_compare(o->entity, o->key, o->key_len, a->entity, a->key,
-                                              a->key_len);
+        int c = !o   ? 1
+                : !a ? -1
+                     : ref_compare(o->entity, o->key, o->key_len, a->entity, a->key, a->key_len);
         sne_change_entry e = {0};
         if (c < 0) {
             if (requested & (1u << o->entity)) {
-                e = (sne_change_entry){SNE_OP_DELETE, o->entity, o->key, o->key_len,
-                                       s->old_items[i], s->old_lens[i], NULL, 0};
+                e = (sne_change_entry){SNE_OP_DELETE,   o->entity,      o->key, o->key_len,
+                                       s->old_items[i], s->old_lens[i], NULL,   0};
                 st->deletes++;
                 if (s->counts[o->entity])
                     s->counts[o->entity]--;
             }
             i++;
         } else if (c > 0) {
-            e = (sne_change_entry){SNE_OP_CREATE, a->entity, a->key, a->key_len, NULL, 0,
-                                   a->canon, a->canon_len};
+            e = (sne_change_entry){SNE_OP_CREATE, a->entity, a->key,   a->key_len,
+                                   NULL,          0,         a->canon, a->canon_len};
             st->creates++;
             s->counts[a->entity]++;
             j++;
         } else {
             if (o->hash != a->hash) {
-                e = (sne_change_entry){SNE_OP_UPDATE, a->entity, a->key, a->key_len,
+                e = (sne_change_entry){SNE_OP_UPDATE,   a->entity,      a->key,   a->key_len,
                                        s->old_items[i], s->old_lens[i], a->canon, a->canon_len};
                 st->updates++;
             }
@@ -265,9 +267,9 @@ static sne_err merge_demand(sne_store *s, const char *num, const sne_header *old
         sne_buf_reset(&s->new_body);
         for (size_t m = 0; !rc && m < p.n_merged; m++) {
             int src = s->merged_source[m];
-            rc = src >= 0 ? sne_body_add(&s->new_body, arrived[src].canon, arrived[src].canon_len)
-                          : sne_body_add(&s->new_body, s->old_items[-1 - src],
-                                         s->old_lens[-1 - src]);
+            rc = src >= 0
+                     ? sne_body_add(&s->new_body, arrived[src].canon, arrived[src].canon_len)
+                     : sne_body_add(&s->new_body, s->old_items[-1 - src], s->old_lens[-1 - src]);
         }
         if (rc)
             return sne_error_set(&s->err, rc, 0, "demand %s: too large", num);

@@ -341,10 +341,10 @@ sne_err sne_frame_decode(sne_frame_codec *c, const uint8_t *frame, size_t n, sne
     sne_err rc = sne_buf_reserve(out, (size_t)size);
     if (rc)
         return rc;
-    size_t got = with_dict ? ZSTD_decompress_usingDDict(c->dctx, out->data, (size_t)size,
-                                                        frame + 1, n - 1, c->ddict)
-                           : ZSTD_decompressDCtx(c->dctx, out->data, (size_t)size, frame + 1,
-                                                 n - 1);
+    size_t got = with_dict
+                     ? ZSTD_decompress_usingDDict(c->dctx, out->data, (size_t)size, frame + 1,
+                                                  n - 1, c->ddict)
+                     : ZSTD_decompressDCtx(c->dctx, out->data, (size_t)size, frame + 1, n - 1);
     if (ZSTD_isError(got) || got != size)
         return SNE_ERR_CORRUPT;
     out->len = got;

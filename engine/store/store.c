@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STORE_FORMAT 1
-#define DEFAULT_MAP_SIZE (64ull << 30)
+#define STORE_FORMAT       1
+#define DEFAULT_MAP_SIZE   (64ull << 30)
 #define DEFAULT_MAX_DEMAND (64u << 20)
 
 static const char KEY_FORMAT[] = "format";
@@ -22,8 +22,8 @@ static const char KEY_RUN[] = "run";
 static const char KEY_DICT[] = "dict";
 
 /* The dictionary: trained on the first DICT_SAMPLES demand bodies (at most DICT_SAMPLE_BYTES). */
-#define DICT_SIZE (64 * 1024)
-#define DICT_SAMPLES 1000
+#define DICT_SIZE         (64 * 1024)
+#define DICT_SAMPLES      1000
 #define DICT_SAMPLE_BYTES (8u << 20)
 
 static MDB_val cstr_val(const char *s)
@@ -116,13 +116,13 @@ sne_err store_sample_for_dictionary(sne_store *s, const sne_buf *content)
     uint8_t *dict = malloc(DICT_SIZE);
     /* Fixed fastCover parameters: the optimising search of ZDICT_trainFromBuffer costs seconds
      * for a gain of a few percent. */
-    ZDICT_fastCover_params_t params = {.k = 512, .d = 8, .f = 20, .steps = 0, .nbThreads = 1,
-                                       .splitPoint = 1.0, .accel = 1};
+    ZDICT_fastCover_params_t params = {
+        .k = 512, .d = 8, .f = 20, .steps = 0, .nbThreads = 1, .splitPoint = 1.0, .accel = 1};
     params.zParams.compressionLevel = s->codec.level;
-    size_t n = dict ? ZDICT_trainFromBuffer_fastCover(dict, DICT_SIZE, s->dict_samples.data,
-                                                      s->sample_sizes, (unsigned)s->n_samples,
-                                                      params)
-                    : 0;
+    size_t n =
+        dict ? ZDICT_trainFromBuffer_fastCover(dict, DICT_SIZE, s->dict_samples.data,
+                                               s->sample_sizes, (unsigned)s->n_samples, params)
+             : 0;
     sne_err rc = SNE_OK;
     if (!dict || ZDICT_isError(n) || sne_frame_codec_load_dict(&s->codec, dict, n) != SNE_OK) {
         s->dict_failed = true; /* plain zstd still works; only the ratio suffers */
@@ -266,9 +266,9 @@ sne_err sne_store_open(sne_store **out, const char *dir, const sne_store_options
     sne_buf_init(&s->decoded, max_group);
     sne_buf_init(&s->dict_samples, DICT_SAMPLE_BYTES);
     s->run.locations = calloc(SNE_MAX_LOCATIONS, sizeof(*s->run.locations));
-    sne_err rc = s->run.locations ? sne_frame_codec_init(&s->codec, o.zstd_level ? o.zstd_level : 3,
-                                                         max_group)
-                                  : SNE_ERR_NOMEM;
+    sne_err rc = s->run.locations
+                     ? sne_frame_codec_init(&s->codec, o.zstd_level ? o.zstd_level : 3, max_group)
+                     : SNE_ERR_NOMEM;
     if (rc) {
         sne_error_set(&s->err, rc, 0, "out of memory");
         goto out;
@@ -300,8 +300,8 @@ sne_err sne_store_open(sne_store **out, const char *dir, const sne_store_options
         /* NOMETASYNC: a system crash may lose the last batches but never the store's
          * integrity; re-running the ingest replays them (idempotence). A finished run is made
          * durable with a full sync (sne_store_run_finish). */
-        mrc = mdb_env_open(s->env, dir,
-                           MDB_NOTLS | MDB_NOMETASYNC | (s->writable ? 0 : MDB_RDONLY), 0600);
+        mrc = mdb_env_open(s->env, dir, MDB_NOTLS | MDB_NOMETASYNC | (s->writable ? 0 : MDB_RDONLY),
+                           0600);
     if (mrc) {
         rc = store_fail(s, mrc, "cannot open the environment");
         goto out;
@@ -573,8 +573,8 @@ bool store_in_run_scope(const sne_store *s, const sne_header *h)
         return true;
     for (size_t c = 0; c < h->n_communes; c++) {
         const char *commune = h->communes + c * SNE_COMMUNE_LEN;
-        size_t n = r->location == SNE_LOCATION_COMMUNES ? SNE_COMMUNE_LEN
-                                                         : department_length(commune);
+        size_t n =
+            r->location == SNE_LOCATION_COMMUNES ? SNE_COMMUNE_LEN : department_length(commune);
         for (size_t i = 0; i < r->n_locations; i++)
             if (strlen(r->locations[i]) == n && memcmp(r->locations[i], commune, n) == 0)
                 return true;
@@ -606,8 +606,7 @@ static int seek_group(MDB_cursor *c, uint64_t seq, MDB_val *k, MDB_val *v)
     return 0;
 }
 
-sne_err sne_store_changes(sne_store *s, uint64_t since, uint64_t limit, sne_change_fn fn,
-                          void *ctx)
+sne_err sne_store_changes(sne_store *s, uint64_t since, uint64_t limit, sne_change_fn fn, void *ctx)
 {
     MDB_txn *txn;
     MDB_cursor *c = NULL;
@@ -618,7 +617,8 @@ sne_err sne_store_changes(sne_store *s, uint64_t since, uint64_t limit, sne_chan
     int mrc = mdb_cursor_open(txn, s->db_change, &c);
     uint64_t emitted = 0;
     for (mrc = mrc ? mrc : seek_group(c, since + 1, &k, &v);
-         mrc == 0 && !rc && (!limit || emitted < limit); mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+         mrc == 0 && !rc && (!limit || emitted < limit);
+         mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         uint64_t seq = k.mv_size == 8 ? sne_get_u64be(k.mv_data) : 0;
         sne_group_reader g;
         sne_change_entry e;
@@ -632,10 +632,9 @@ sne_err sne_store_changes(sne_store *s, uint64_t since, uint64_t limit, sne_chan
         for (; !rc && (!limit || emitted < limit) && (more = sne_group_next(&g, &e)) == 1; seq++) {
             if (seq <= since)
                 continue;
-            sne_change ch = {seq,          e.op,         e.entity,       g.num_unique,
-                             e.key,        e.key_len,    g.numero,       g.numero_len,
-                             g.date_export, g.date_len,  e.before,       e.before_len,
-                             e.after,      e.after_len};
+            sne_change ch = {seq,       e.op,         e.entity,     g.num_unique,  e.key,
+                             e.key_len, g.numero,     g.numero_len, g.date_export, g.date_len,
+                             e.before,  e.before_len, e.after,      e.after_len};
             rc = fn(ctx, &ch);
             emitted++;
         }
@@ -780,8 +779,8 @@ sne_err sne_store_read_demand(sne_store *s, const char *num, sne_item_fn fn, voi
         size_t *lens = NULL;
         mrc = mdb_get(txn, s->db_body, &k, &bv);
         if (mrc == MDB_NOTFOUND)
-            rc = sne_error_set(&s->err, SNE_ERR_CORRUPT, 0, "demand %s: its items are missing",
-                               num);
+            rc =
+                sne_error_set(&s->err, SNE_ERR_CORRUPT, 0, "demand %s: its items are missing", num);
         else if (mrc)
             rc = store_fail(s, mrc, "cannot read a demand's items");
         else if (!(items = malloc(h.n_items * sizeof(*items))) ||
@@ -820,7 +819,8 @@ sne_err sne_store_note_put(sne_store *s, const char *name, const void *value, si
     if (rc)
         return rc;
     MDB_val k = {klen, key}, v = {n, (void *)value};
-    int mrc = value ? mdb_put(s->txn, s->db_meta, &k, &v, 0) : mdb_del(s->txn, s->db_meta, &k, NULL);
+    int mrc =
+        value ? mdb_put(s->txn, s->db_meta, &k, &v, 0) : mdb_del(s->txn, s->db_meta, &k, NULL);
     if (mrc && !(mrc == MDB_NOTFOUND && !value))
         return store_fail(s, mrc, "cannot write a note");
     return sne_store_commit(s);
@@ -867,7 +867,7 @@ sne_err sne_store_stats_get(sne_store *s, sne_store_stats *st)
         for (int e = 0; e < SNE_ENTITY__COUNT; e++)
             st->items[e] = sne_get_u64le((const uint8_t *)v.mv_data + 8 * e);
     sne_run run = {.locations = NULL};
-    char (*locations)[8] = calloc(SNE_MAX_LOCATIONS, sizeof(*locations));
+    char(*locations)[8] = calloc(SNE_MAX_LOCATIONS, sizeof(*locations));
     run.locations = locations;
     if (locations && load_run(s, txn, &run) == SNE_OK && run.state == RUN_STARTED) {
         st->run_open = true;

@@ -29,9 +29,9 @@ typedef struct sne_store sne_store;
 
 typedef struct sne_store_options {
     bool writable;
-    uint64_t map_size;    /* 0: 64 GiB (address space only; the file grows as used) */
-    int zstd_level;       /* 0: 3 */
-    size_t max_demand;    /* largest canonical content of one demand (0: 64 MiB) */
+    uint64_t map_size; /* 0: 64 GiB (address space only; the file grows as used) */
+    int zstd_level;    /* 0: 3 */
+    size_t max_demand; /* largest canonical content of one demand (0: 64 MiB) */
 } sne_store_options;
 
 /* Opens (creating when writable) the store in `dir` (0700 directory, 0600 files). */
@@ -119,10 +119,10 @@ typedef struct sne_store_stats {
     uint64_t demands;
     uint64_t items[SNE_ENTITY__COUNT];
     uint64_t last_seq;
-    uint64_t changes;       /* changes held (not yet pruned) */
-    uint64_t file_bytes;    /* size of the LMDB data file */
+    uint64_t changes;    /* changes held (not yet pruned) */
+    uint64_t file_bytes; /* size of the LMDB data file */
     uint64_t map_size;
-    bool run_open;          /* an ingest was interrupted and not finished */
+    bool run_open; /* an ingest was interrupted and not finished */
     char run_export[41];
 } sne_store_stats;
 

@@ -44,13 +44,13 @@ struct sne_store {
     sne_header_scratch old_scratch;
     sne_buf old_header; /* copy of the stored header being replaced */
     sne_buf new_header;
-    sne_buf old_body;   /* decoded content of the stored body */
-    sne_buf new_body;   /* content of the body being written */
-    sne_buf group;      /* content of the change group being written */
-    sne_buf frame;      /* an encoded frame, on its way into LMDB */
-    sne_buf decoded;    /* a decoded frame for readers */
-    sne_item_ref *merged;  /* the demand's items after the merge, header order */
-    int *merged_source;    /* per merged item: arrived index j >= 0, or -1 - old index */
+    sne_buf old_body;     /* decoded content of the stored body */
+    sne_buf new_body;     /* content of the body being written */
+    sne_buf group;        /* content of the change group being written */
+    sne_buf frame;        /* an encoded frame, on its way into LMDB */
+    sne_buf decoded;      /* a decoded frame for readers */
+    sne_item_ref *merged; /* the demand's items after the merge, header order */
+    int *merged_source;   /* per merged item: arrived index j >= 0, or -1 - old index */
     size_t merged_alloc;
     /* Bodies gathered to train the store's zstd dictionary, until it exists. */
     sne_buf dict_samples;

@@ -89,8 +89,9 @@ static char *doc_of(const char *head, const char *body, int count)
 {
     size_t n = strlen(head) + strlen(body) + 200;
     char *d = malloc(n);
-    snprintf(d, n, "%s%s<ns1:pied><ns1:nombreDemandes>%d</ns1:nombreDemandes></ns1:pied>"
-                   "</ns1:exportNuu>\n",
+    snprintf(d, n,
+             "%s%s<ns1:pied><ns1:nombreDemandes>%d</ns1:nombreDemandes></ns1:pied>"
+             "</ns1:exportNuu>\n",
              head, body, count);
     return d;
 }
@@ -116,7 +117,8 @@ static const char *DEMAND_A =
  * character references, CDATA, comments, PIs, keyed list order, an empty element dropped, an
  * extension namespace. Same data. */
 static const char *DEMAND_A_REWRITTEN =
-    "<demande xmlns=\"" NS "\" xmlns:x=\"urn:ext\">\n  <numUnique> 0380000000001G1226 </numUnique>\n"
+    "<demande xmlns=\"" NS
+    "\" xmlns:x=\"urn:ext\">\n  <numUnique> 0380000000001G1226 </numUnique>\n"
     "  <etatDemande>ACTIVE</etatDemande>\n"
     "  <dateDerniereModification>2026-10-01T10:00:00Z</dateDerniereModification>\n"
     "  <listeEvenement>\n"
@@ -139,8 +141,8 @@ static void test_header_and_items(void)
     char *doc = doc_of(HEAD, DEMAND_A, 1);
     CHECK_EQ_INT(parse(doc, 1 << 20, &c, NULL), SNE_OK);
     CHECK_EQ_STR(c.header.numero, "T1");
-    CHECK_EQ_INT(c.header.entities, (1u << SNE_ENTITY_CERFA) | (1u << SNE_ENTITY_EVT) |
-                                        (1u << SNE_ENTITY_DALO));
+    CHECK_EQ_INT(c.header.entities,
+                 (1u << SNE_ENTITY_CERFA) | (1u << SNE_ENTITY_EVT) | (1u << SNE_ENTITY_DALO));
     CHECK_EQ_INT(c.header.location, SNE_LOCATION_DEPARTEMENTS);
     CHECK_EQ_INT(c.header.n_locations, 1);
     CHECK_EQ_STR(c.locations[0], "38");
@@ -263,7 +265,8 @@ static void test_bad_documents(void)
     free(dup_key);
 
     char *no_key = strdup(DEMAND_A);
-    memcpy(strstr(no_key, "idEvenement>E2</ns1:idEvenement"), "idEvenemenX>E2</ns1:idEvenemenX", 31);
+    memcpy(strstr(no_key, "idEvenement>E2</ns1:idEvenement"), "idEvenemenX>E2</ns1:idEvenemenX",
+           31);
     doc = doc_of(HEAD, no_key, 1);
     expect_failure("item without key", doc, SNE_ERR_INVALID);
     free(doc);
@@ -279,9 +282,9 @@ static void test_bad_documents(void)
         "<ns1:exportNuu xmlns:ns1=\"" NS "\">&lol2;</ns1:exportNuu>";
     expect_failure("entity bomb", bomb, SNE_ERR_XML);
 
-    const char *xxe = "<?xml version=\"1.0\"?>\n<!DOCTYPE x [<!ENTITY e SYSTEM "
-                      "\"file:///etc/passwd\">]>\n<ns1:exportNuu xmlns:ns1=\"" NS
-                      "\">&e;</ns1:exportNuu>";
+    const char *xxe =
+        "<?xml version=\"1.0\"?>\n<!DOCTYPE x [<!ENTITY e SYSTEM "
+        "\"file:///etc/passwd\">]>\n<ns1:exportNuu xmlns:ns1=\"" NS "\">&e;</ns1:exportNuu>";
     expect_failure("external entity", xxe, SNE_ERR_XML);
 
     const char *undeclared = "<ns1:exportNuu xmlns:ns1=\"" NS "\">&e;</ns1:exportNuu>";

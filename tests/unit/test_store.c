@@ -25,7 +25,7 @@ static void fake_init(fake_demand *f, const char *num, const char *commune)
     snprintf(f->d.num_unique, sizeof(f->d.num_unique), "%s", num);
     snprintf(f->d.date_modification, sizeof(f->d.date_modification), "2026-10-01T00:00:00Z");
     snprintf(f->communes[0], sizeof(f->communes[0]), "%s", commune);
-    f->d.communes = (const char(*)[SNE_COMMUNE_LEN + 1])f->communes;
+    f->d.communes = (const char(*)[SNE_COMMUNE_LEN + 1]) f->communes;
     f->d.items = f->items;
 }
 
@@ -43,7 +43,11 @@ static void fake_item(fake_demand *f, sne_entity e, const char *key, const char 
     size_t i = f->d.n_items++;
     f->canon[i] = w.out; /* take the buffer */
     sne_buf_free(&w.text);
-    f->items[i] = (sne_item){e, key, strlen(key), f->canon[i].data, f->canon[i].len,
+    f->items[i] = (sne_item){e,
+                             key,
+                             strlen(key),
+                             f->canon[i].data,
+                             f->canon[i].len,
                              XXH3_64bits(f->canon[i].data, f->canon[i].len)};
     if (e == SNE_ENTITY_CERFA) {
         f->d.has_cerfa = true;
@@ -290,10 +294,10 @@ static void test_codecs(void)
     sne_buf g;
     sne_buf_init(&g, 1 << 16);
     CHECK_EQ_INT(sne_group_begin(&g, "0380000000001G1226", "X1", 2, "2026", 4), SNE_OK);
-    sne_change_entry in1 = {SNE_OP_CREATE, SNE_ENTITY_EVT, "E1", 2, NULL, 0,
-                            (const uint8_t *)"after", 5};
-    sne_change_entry in2 = {SNE_OP_DELETE, SNE_ENTITY_CERFA, "", 0, (const uint8_t *)"b", 1,
-                            NULL, 0};
+    sne_change_entry in1 = {
+        SNE_OP_CREATE, SNE_ENTITY_EVT, "E1", 2, NULL, 0, (const uint8_t *)"after", 5};
+    sne_change_entry in2 = {
+        SNE_OP_DELETE, SNE_ENTITY_CERFA, "", 0, (const uint8_t *)"b", 1, NULL, 0};
     CHECK_EQ_INT(sne_group_add(&g, &in1), SNE_OK);
     CHECK_EQ_INT(sne_group_add(&g, &in2), SNE_OK);
     CHECK_EQ_INT(sne_group_count(&g), 2);
