@@ -178,9 +178,12 @@ static sne_err split_server(sne_fetch *f, const char *server, sne_error *err)
             server[i] == '#')
             return sne_error_set(err, SNE_ERR_USAGE, 0,
                                  "the server URL holds a space, control character, '?' or '#'");
-    while (n > 0 && server[n - 1] == '/')
-        n--;
     const char *host = scheme_end + 3;
+    size_t host_at = (size_t)(host - server);
+    while (n > host_at && server[n - 1] == '/')
+        n--;
+    if (n <= host_at || *host == '/')
+        return sne_error_set(err, SNE_ERR_USAGE, 0, "the server URL has no host");
     const char *slash = memchr(host, '/', n - (size_t)(host - server));
     size_t origin_len = slash ? (size_t)(slash - server) : n;
     if (origin_len == (size_t)(host - server))

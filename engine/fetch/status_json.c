@@ -628,10 +628,16 @@ static sne_err on_problem(jcur *c, void *ctx, const char *key, bool key_cut)
     if (key_cut)
         return jvalue_skip(c);
     if (strcmp(key, "status") == 0) {
+        /* Lenient: a wrong status must not hide the detail that comes with it. */
         int64_t v = -1;
-        if ((rc = once(c, &x->seen, 1)) || (rc = get_int(c, &v, 100, 599)))
+        bool is_int;
+        if ((rc = once(c, &x->seen, 1)))
             return rc;
-        x->pb->status = (int)v;
+        if (take_null(c))
+            return SNE_OK;
+        if ((rc = jnumber(c, &v, &is_int)))
+            return rc;
+        x->pb->status = is_int && v >= 100 && v <= 599 ? (int)v : -1;
         return SNE_OK;
     }
     if (strcmp(key, "title") == 0) {
