@@ -557,6 +557,10 @@ static int run_job(int argc, char **argv, bool drm)
     }
     o.progress = show_progress;
     o.progress_ctx = &ps;
+    /* Test hook: smaller ingest transactions, so that a small export commits mid-way. */
+    const char *batch = getenv("SNESYNC_TEST_BATCH_DEMANDS");
+    if (batch && cli_parse_u64(batch, &v) && v > 0 && v < 1000000)
+        o.batch_demands = (size_t)v;
 
     sne_sync_summary sum;
     memset(&sum, 0, sizeof(sum));

@@ -24,7 +24,7 @@ check "the archive is the one announced" "$(jfield sha256)" \
     "$(sha256sum "$T/s.work/sync/"EXPORT_*.tar.gz | cut -d' ' -f1)"
 check "the export was DELETEd" 1 "$(count_log 'DELETE /v1.0/exports/.* -> 204')"
 # the same as `snesync ingest` of the same register's export
-"$SIM" export --data "$T/r1" --out "$T/e1.tar.gz" --entities $ALL --etat ACTIVE --numero L1 >/dev/null
+sim export --data "$T/r1" --out "$T/e1.tar.gz" --entities $ALL --etat ACTIVE --numero L1 >/dev/null
 "$SNESYNC" ingest --store "$T/local" "$T/e1.tar.gz" >/dev/null
 check "sync stores what a local ingest stores" "$(state "$T/local" | sed 's/"dateExport":"[^"]*",//' | md5sum)" \
     "$(state "$T/s" | sed 's/"dateExport":"[^"]*",//' | md5sum)"

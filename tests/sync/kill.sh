@@ -4,8 +4,10 @@
 # same command: it picks up the same export (one POST in all) and ends in the state of a run that
 # was never interrupted, with no change emitted twice. The kill points are reached through the
 # test hook SNESYNC_TEST_KILL_AT=PHASE[:N] (the process raises SIGKILL itself, so the point is
-# exact); one more kill comes from outside, while polling.
-DEMANDS=${SYNC_TEST_DEMANDS:-2500} # more than one ingest batch (2000 demands)
+# exact; SNESYNC_TEST_BATCH_DEMANDS makes the ingest commit mid-way); one more kill comes from
+# outside, while polling.
+DEMANDS=${SYNC_TEST_DEMANDS:-1500}
+export SNESYNC_TEST_BATCH_DEMANDS=1000 # a commit mid-way through the ingest
 . "$(dirname "$0")/lib.sh"
 
 make_registers
@@ -66,7 +68,7 @@ check "$NAME: the rest came with a Range (206)" 1 "$(count_log 'fichier -> 206')
 check "$NAME: on disk + downloaded = the archive" "$SIZE" "$(($(jfield resumedFrom) + $(jfield downloadedBytes)))"
 stop_server
 
-killed ingest ingesting:2000
+killed ingest ingesting:1000
 check_match "$NAME: the store holds an interrupted run" '"interruptedExport":"X' \
     "$("$SNESYNC" stats --store "$S" --json)"
 restarted
