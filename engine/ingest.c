@@ -1,5 +1,7 @@
 #include "ingest.h"
 
+#include "unpack/readahead.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +12,7 @@ typedef struct ingest {
     sne_store *store;
     const sne_ingest_options *opt;
     sne_ingest_summary *sum;
-    sne_unpack *unpack;
+    sne_readahead *unpack; /* the archive, decompressed on a thread of its own */
     bool started;
     sne_export_header first;   /* the first part's header (locations not kept: compared by count) */
     unsigned char *parts_seen; /* nombreParties flags */
@@ -29,7 +31,7 @@ static void report(ingest *g, const char *phase)
 {
     if (!g->opt->progress)
         return;
-    sne_ingest_progress p = {sne_unpack_raw_bytes(g->unpack), g->sum->xml_bytes,
+    sne_ingest_progress p = {sne_readahead_raw_bytes(g->unpack), g->sum->xml_bytes,
                              g->sum->stats.demands, phase};
     g->opt->progress(g->opt->progress_ctx, &p);
 }
@@ -103,9 +105,9 @@ static sne_err parse_member(ingest *g, sne_parser *p, const char *name, uint8_t 
 {
     sne_err rc = sne_parser_begin(p, name);
     for (;;) {
-        ptrdiff_t n = sne_unpack_read(g->unpack, buf, READ_CHUNK);
+        ptrdiff_t n = sne_readahead_read(g->unpack, buf, READ_CHUNK);
         if (n < 0) {
-            *err = *sne_unpack_error(g->unpack);
+            *err = *sne_readahead_error(g->unpack);
             return err->code ? err->code : SNE_ERR_ARCHIVE;
         }
         if (n == 0)
@@ -145,7 +147,7 @@ static sne_err check_complete(ingest *g, sne_error *err)
                                  g->first.nombre_parties, g->first.numero);
     uint8_t digest[32];
     uint64_t size;
-    sne_err rc = sne_unpack_digest(g->unpack, digest, &size);
+    sne_err rc = sne_readahead_digest(g->unpack, digest, &size);
     if (rc)
         return sne_error_set(err, rc, 0, "the archive's digest is not available");
     to_hex(digest, sizeof(digest), g->sum->sha256);
@@ -178,15 +180,17 @@ sne_err sne_ingest(sne_store *s, sne_unpack_read_fn read, void *read_ctx,
         rc = sne_error_set(err, SNE_ERR_NOMEM, 0, "out of memory");
         goto out;
     }
-    if ((rc = sne_unpack_open(&g.unpack, read, read_ctx, o->unpack_limits, err)))
+    sne_unpack *u;
+    if ((rc = sne_unpack_open(&u, read, read_ctx, o->unpack_limits, err)) ||
+        (rc = sne_readahead_start(&g.unpack, u, 0, 0, err)))
         goto out;
     const char *name;
-    while ((rc = sne_unpack_next(g.unpack, &name)) == SNE_OK) {
+    while ((rc = sne_readahead_next(g.unpack, &name)) == SNE_OK) {
         if (is_export_document(name) && (rc = parse_member(&g, p, name, buf, err)))
             goto out;
     }
     if (rc != SNE_ERR_NOTFOUND) {
-        *err = *sne_unpack_error(g.unpack);
+        *err = *sne_readahead_error(g.unpack);
         goto out;
     }
     if ((rc = sne_store_commit(s))) {
@@ -204,8 +208,9 @@ sne_err sne_ingest(sne_store *s, sne_unpack_read_fn read, void *read_ctx,
 out:
     if (rc)
         sne_store_abort(s);
-    sum->raw_bytes = g.unpack ? sne_unpack_raw_bytes(g.unpack) : 0;
-    sne_unpack_free(g.unpack);
+    if (!sum->raw_bytes)
+        sum->raw_bytes = g.unpack ? sne_readahead_raw_bytes(g.unpack) : 0;
+    sne_readahead_free(g.unpack);
     sne_parser_free(p);
     free(g.parts_seen);
     free(buf);
