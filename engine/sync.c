@@ -759,7 +759,10 @@ sne_err sne_sync_run(sne_store *s, const sne_sync_options *o, sne_sync_summary *
         }
         if (j.nt.phase == PH_READY) {
             snprintf(sum->numero, sizeof(sum->numero), "%s", j.nt.numero);
+            double t_ready = sne_fetch_now(j.f);
+            sum->seconds_waiting = t_ready - t0;
             dl_verdict dv = download_and_ingest(&j, &rc);
+            sum->seconds_transfer = sne_fetch_now(j.f) - t_ready;
             if (dv == DL_GONE) {
                 fmt(sum->warning, sizeof(sum->warning),
                     "export %s expired before it was downloaded; a new one was requested",

@@ -97,7 +97,9 @@ typedef struct sne_sync_summary {
     bool released;             /* the export was DELETEd on the server */
     char warning[256];         /* something that did not stop the job (a failed DELETE) */
     char archive_path[1024];   /* the archive kept on disk, "" if none */
-    double seconds;
+    double seconds;            /* the whole run */
+    double seconds_waiting;    /* requesting and polling, until the export was TERMINE */
+    double seconds_transfer;   /* downloading and ingesting at once, verification included */
 } sne_sync_summary;
 
 /* Runs the job against the writable store `s` until the export is ingested and released, or an

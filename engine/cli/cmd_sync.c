@@ -390,7 +390,8 @@ static void print_summary(const char *job, const sne_sync_summary *s, bool json)
             json_str(s->warning);
         else
             fputs("null", stdout);
-        printf(",\"seconds\":%.3f}\n", s->seconds);
+        printf(",\"seconds\":%.3f,\"secondsWaiting\":%.3f,\"secondsTransfer\":%.3f}\n", s->seconds,
+               s->seconds_waiting, s->seconds_transfer);
         return;
     }
     if (!s->ingested) {

@@ -2,6 +2,7 @@
 # flow.sh SNESYNC SIM: first sync; resync after `evolve` equal to the simulator's ground truth;
 # a second resync emits nothing; DRM refresh (national and by department) touches DRM only and,
 # with the full resync after it, adds up to the ground truth; the config file; usage errors.
+DEMANDS=${SYNC_TEST_DEMANDS:-1500}
 . "$(dirname "$0")/lib.sh"
 
 make_registers
