@@ -12,6 +12,13 @@
 #define SWEEP_BATCH 512   /* absent demands deleted per transaction */
 #define SWEEP_SCAN  50000 /* headers examined per transaction at most */
 
+/* One change the merge found: indexes into the stored and the arrived items. */
+typedef struct planned_change {
+    sne_op op;
+    size_t old_index;     /* update, delete */
+    size_t arrived_index; /* create, update */
+} planned_change;
+
 static int ref_compare(sne_entity ea, const char *ka, size_t la, sne_entity eb, const char *kb,
                        size_t lb)
 {
@@ -36,7 +43,8 @@ static sne_err reserve(sne_store *s, size_t merged, size_t old)
     sne_err rc = SNE_OK;
     if (merged > s->merged_alloc) {
         if (!(rc = grow(s, (void **)&s->merged, sizeof(*s->merged), merged)) &&
-            !(rc = grow(s, (void **)&s->merged_source, sizeof(*s->merged_source), merged)))
+            !(rc = grow(s, (void **)&s->merged_source, sizeof(*s->merged_source), merged)) &&
+            !(rc = grow(s, (void **)&s->planned, sizeof(*s->planned), merged)))
             s->merged_alloc = merged;
     }
     if (!rc && old > s->old_alloc) {
@@ -123,7 +131,7 @@ static sne_err delete_key(sne_store *s, MDB_dbi db, const char *num, const char 
 }
 
 /* The plan of one demand's merge: the items it will hold (s->merged, with where each comes from)
- * and the changes, in (entity, key) order. */
+ * and the changes (s->planned), both in (entity, key) order. */
 typedef struct merge_plan {
     size_t n_merged;
     size_t n_changes;
@@ -150,26 +158,24 @@ static merge_plan plan_merge(sne_store *s, const sne_header *old, const sne_item
                 : !a ? -1
                      : ref_compare(o->entity, o->key, o->key_len, a->entity, a->key, a->key_len);
         if (c < 0) {
-            if (requested & (1u << o->entity)) { /* deleted */
-                p.n_changes++;
-                p.needs_old_body = true;
+            if (requested & (1u << o->entity)) {
+                s->planned[p.n_changes++] = (planned_change){SNE_OP_DELETE, i, 0};
             } else { /* kept as stored */
                 s->merged[p.n_merged] = *o;
                 s->merged_source[p.n_merged++] = -1 - (int)i;
-                p.needs_old_body = true;
             }
+            p.needs_old_body = true;
             i++;
             continue;
         }
-        if (c > 0) {
-            p.n_changes++; /* created */
-        } else {
-            if (o->hash != a->hash) { /* updated */
-                p.n_changes++;
-                p.needs_old_body = true;
-            } else {
-                p.n_unchanged++;
-            }
+        if (c > 0)
+            s->planned[p.n_changes++] = (planned_change){SNE_OP_CREATE, 0, j};
+        else if (o->hash != a->hash)
+            s->planned[p.n_changes++] = (planned_change){SNE_OP_UPDATE, i, j};
+        else
+            p.n_unchanged++;
+        if (c == 0) {
+            p.needs_old_body |= o->hash != a->hash;
             i++;
         }
         s->merged[p.n_merged] = (sne_item_ref){a->entity, a->key, a->key_len, a->hash};
@@ -179,48 +185,39 @@ static merge_plan plan_merge(sne_store *s, const sne_header *old, const sne_item
     return p;
 }
 
-/* Appends the changes of the merge to s->group, walking the same merge again. */
-static sne_err build_changes(sne_store *s, const sne_header *old, const sne_item *arrived,
-                             size_t n_arrived, sne_entity_set requested, sne_apply_stats *st)
+/* Writes the planned changes into s->group and counts them. */
+static sne_err build_changes(sne_store *s, const merge_plan *p, const sne_header *old,
+                             const sne_item *arrived, sne_apply_stats *st)
 {
     sne_err rc = SNE_OK;
-    size_t i = 0, j = 0;
-    while (!rc && (i < old->n_items || j < n_arrived)) {
-        const sne_item_ref *o = i < old->n_items ? &old->items[i] : NULL;
-        const sne_item *a = j < n_arrived ? &arrived[j] : NULL;
-        if (a && !(requested & (1u << a->entity))) {
-            j++;
-            continue;
+    for (size_t c = 0; !rc && c < p->n_changes; c++) {
+        const planned_change *pc = &s->planned[c];
+        sne_change_entry e = {.op = pc->op};
+        if (pc->op != SNE_OP_DELETE) {
+            const sne_item *a = &arrived[pc->arrived_index];
+            e.entity = a->entity, e.key = a->key, e.key_len = a->key_len;
+            e.after = a->canon, e.after_len = a->canon_len;
         }
-        int c = !o   ? 1
-                : !a ? -1
-                     : ref_compare(o->entity, o->key, o->key_len, a->entity, a->key, a->key_len);
-        sne_change_entry e = {0};
-        if (c < 0) {
-            if (requested & (1u << o->entity)) {
-                e = (sne_change_entry){SNE_OP_DELETE,   o->entity,      o->key, o->key_len,
-                                       s->old_items[i], s->old_lens[i], NULL,   0};
-                st->deletes++;
-                if (s->counts[o->entity])
-                    s->counts[o->entity]--;
-            }
-            i++;
-        } else if (c > 0) {
-            e = (sne_change_entry){SNE_OP_CREATE, a->entity, a->key,   a->key_len,
-                                   NULL,          0,         a->canon, a->canon_len};
+        if (pc->op != SNE_OP_CREATE) {
+            const sne_item_ref *o = &old->items[pc->old_index];
+            e.entity = o->entity, e.key = o->key, e.key_len = o->key_len;
+            e.before = s->old_items[pc->old_index], e.before_len = s->old_lens[pc->old_index];
+        }
+        switch (pc->op) {
+        case SNE_OP_CREATE:
             st->creates++;
-            s->counts[a->entity]++;
-            j++;
-        } else {
-            if (o->hash != a->hash) {
-                e = (sne_change_entry){SNE_OP_UPDATE,   a->entity,      a->key,   a->key_len,
-                                       s->old_items[i], s->old_lens[i], a->canon, a->canon_len};
-                st->updates++;
-            }
-            i++, j++;
+            s->counts[e.entity]++;
+            break;
+        case SNE_OP_UPDATE:
+            st->updates++;
+            break;
+        case SNE_OP_DELETE:
+            st->deletes++;
+            if (s->counts[e.entity])
+                s->counts[e.entity]--;
+            break;
         }
-        if (e.op)
-            rc = sne_group_add(&s->group, &e);
+        rc = sne_group_add(&s->group, &e);
     }
     return rc ? sne_error_set(&s->err, rc, 0, "change group too large") : SNE_OK;
 }
@@ -249,7 +246,7 @@ static sne_err merge_demand(sne_store *s, const char *num, const sne_header *old
     rc = sne_group_begin(&s->group, num, r->numero, strlen(r->numero), r->date_export,
                          strlen(r->date_export));
     if (!rc)
-        rc = build_changes(s, old, arrived, n_arrived, requested, st);
+        rc = build_changes(s, &p, old, arrived, st);
     if (rc)
         return rc;
     uint32_t n_changes = sne_group_count(&s->group);

@@ -236,6 +236,7 @@ static void store_free(sne_store *s)
     free(s->sample_sizes);
     free(s->merged);
     free(s->merged_source);
+    free(s->planned);
     free(s->old_items);
     free(s->old_lens);
     free(s->run.locations);

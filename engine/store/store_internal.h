@@ -7,6 +7,8 @@
 
 #include <lmdb.h>
 
+struct planned_change;
+
 typedef enum run_state { RUN_NONE = 0, RUN_STARTED = 1, RUN_DONE = 3 } run_state;
 
 /* The export being ingested, as recorded in meta "run". */
@@ -44,14 +46,15 @@ struct sne_store {
     sne_header_scratch old_scratch;
     sne_buf old_header; /* copy of the stored header being replaced */
     sne_buf new_header;
-    sne_buf old_body;     /* decoded content of the stored body */
-    sne_buf new_body;     /* content of the body being written */
-    sne_buf group;        /* content of the change group being written */
-    sne_buf frame;        /* an encoded frame, on its way into LMDB */
-    sne_buf decoded;      /* a decoded frame for readers */
-    sne_item_ref *merged; /* the demand's items after the merge, header order */
-    int *merged_source;   /* per merged item: arrived index j >= 0, or -1 - old index */
-    size_t merged_alloc;
+    sne_buf old_body;               /* decoded content of the stored body */
+    sne_buf new_body;               /* content of the body being written */
+    sne_buf group;                  /* content of the change group being written */
+    sne_buf frame;                  /* an encoded frame, on its way into LMDB */
+    sne_buf decoded;                /* a decoded frame for readers */
+    sne_item_ref *merged;           /* the demand's items after the merge, header order */
+    int *merged_source;             /* per merged item: arrived index j >= 0, or -1 - old index */
+    struct planned_change *planned; /* the merge's changes (apply.c) */
+    size_t merged_alloc;            /* capacity of merged, merged_source and planned */
     /* Bodies gathered to train the store's zstd dictionary, until it exists. */
     sne_buf dict_samples;
     size_t *sample_sizes;
