@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define READ_CHUNK (256 * 1024)
+#define READ_CHUNK     (256 * 1024)
+#define PROGRESS_BYTES (16u << 20)
 
 typedef struct ingest {
     sne_store *store;
@@ -112,6 +113,10 @@ static sne_err parse_member(ingest *g, sne_parser *p, const char *name, uint8_t 
         }
         if (n == 0)
             break;
+        /* Progress between commits too: every PROGRESS_BYTES of XML. */
+        if ((g->sum->xml_bytes + (uint64_t)n) / PROGRESS_BYTES !=
+            g->sum->xml_bytes / PROGRESS_BYTES)
+            report(g, "reading");
         g->sum->xml_bytes += (uint64_t)n;
         if ((rc = sne_parser_feed(p, buf, (size_t)n)))
             break;

@@ -1,5 +1,6 @@
 /* sync.c: the sync job (sync.h): request, poll, download while ingesting, release. */
 #include "sync.h"
+#include "common/format.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -15,16 +16,6 @@
 #define NOTE_MAX      (64 * 1024)
 #define LOCATIONS_MAX 2000
 
-/* snprintf that says whether everything fitted (and keeps GCC from guessing at lengths). */
-static bool fmt(char *dst, size_t cap, const char *f, ...) __attribute__((format(printf, 3, 4)));
-static bool fmt(char *dst, size_t cap, const char *f, ...)
-{
-    va_list ap;
-    va_start(ap, f);
-    int n = vsnprintf(dst, cap, f, ap);
-    va_end(ap);
-    return n >= 0 && (size_t)n < cap;
-}
 
 const char *sne_sync_phase_name(sne_sync_phase p)
 {
@@ -549,7 +540,7 @@ static bool release(job *j, const char *numero)
     sne_err rc = sne_fetch_delete(j->f, numero, &e);
     if (!rc || (rc == SNE_ERR_HTTP && (e.lib_code == 404 || e.lib_code == 410)))
         return true;
-    fmt(j->sum->warning, sizeof(j->sum->warning), "export %s not released: %s", numero, e.message);
+    sne_format(j->sum->warning, sizeof(j->sum->warning), "export %s not released: %s", numero, e.message);
     return false;
 }
 
@@ -619,13 +610,13 @@ static poll_verdict poll_export(job *j, sne_err *out_rc)
             j->nt.phase = PH_READY;
             j->nt.taille = st.taille;
             snprintf(j->nt.sha256, sizeof(j->nt.sha256), "%s", st.sha256);
-            fmt(j->nt.url, sizeof(j->nt.url), "%s", strlen(st.url) < 512 ? st.url : "");
+            sne_format(j->nt.url, sizeof(j->nt.url), "%s", strlen(st.url) < 512 ? st.url : "");
             snprintf(j->nt.date_export, sizeof(j->nt.date_export), "%s",
                      one_line(st.date_export) ? st.date_export : "");
             *out_rc = note_save(j->store, j->o->job, &j->nt, j->err);
             return *out_rc ? POLL_ERROR : POLL_READY;
         case SNE_STATUT_ECHEC:
-            fmt(j->sum->warning, sizeof(j->sum->warning),
+            sne_format(j->sum->warning, sizeof(j->sum->warning),
                 "export %s failed on the server (%s%s%s); a new one was requested", j->nt.numero,
                 st.erreur_code[0] ? st.erreur_code : "no code", st.erreur_message[0] ? ": " : "",
                 st.erreur_message);
@@ -672,7 +663,7 @@ static sne_err finish(job *j)
     archive_path(j, j->nt.numero, ".part", part, sizeof(part));
     archive_path(j, j->nt.numero, "", done, sizeof(done));
     if (rename(part, done) == 0 || access(done, F_OK) == 0) {
-        fmt(j->sum->archive_path, sizeof(j->sum->archive_path), "%s", done);
+        sne_format(j->sum->archive_path, sizeof(j->sum->archive_path), "%s", done);
         remove_other_archives(j, strrchr(done, '/') + 1);
     }
     memset(&j->nt, 0, sizeof(j->nt));
@@ -724,7 +715,7 @@ sne_err sne_sync_run(sne_store *s, const sne_sync_options *o, sne_sync_summary *
         if (j.nt.phase != PH_NONE &&
             (strcmp(j.nt.server, o->fetch.server) != 0 || strcmp(j.nt.request, j.request) != 0)) {
             /* Another request's export: release it, then start afresh. */
-            fmt(sum->warning, sizeof(sum->warning),
+            sne_format(sum->warning, sizeof(sum->warning),
                 "pending export %s was for another request; released", j.nt.numero);
             if (strcmp(j.nt.server, o->fetch.server) == 0)
                 release(&j, j.nt.numero);
@@ -764,7 +755,7 @@ sne_err sne_sync_run(sne_store *s, const sne_sync_options *o, sne_sync_summary *
             dl_verdict dv = download_and_ingest(&j, &rc);
             sum->seconds_transfer = sne_fetch_now(j.f) - t_ready;
             if (dv == DL_GONE) {
-                fmt(sum->warning, sizeof(sum->warning),
+                sne_format(sum->warning, sizeof(sum->warning),
                     "export %s expired before it was downloaded; a new one was requested",
                     j.nt.numero);
                 if ((rc = drop_pending(&j, false)))
@@ -776,7 +767,7 @@ sne_err sne_sync_run(sne_store *s, const sne_sync_options *o, sne_sync_summary *
                 archive_path(&j, j.nt.numero, ".part", part, sizeof(part));
                 archive_path(&j, j.nt.numero, ".bad", bad, sizeof(bad));
                 if (dv == DL_BAD && rename(part, bad) == 0)
-                    fmt(sum->archive_path, sizeof(sum->archive_path), "%s", bad);
+                    sne_format(sum->archive_path, sizeof(sum->archive_path), "%s", bad);
                 sne_error keep = *err;
                 release(&j, j.nt.numero);
                 unlink(part);

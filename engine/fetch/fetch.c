@@ -1,6 +1,7 @@
 /* fetch.c: the export service's HTTP client (fetch.h): one curl easy handle, a retry loop, and
  * the per-attempt bookkeeping of headers, JSON bodies and resumable downloads. */
 #include "fetch.h"
+#include "../common/format.h"
 
 #include "../common/buffer.h"
 
@@ -21,16 +22,6 @@
 #define JSON_MAX  SNE_JSON_MAX_INPUT
 #define HDR_VALUE 256
 
-/* snprintf that says whether everything fitted (and keeps GCC from guessing at lengths). */
-static bool fmt(char *dst, size_t cap, const char *f, ...) __attribute__((format(printf, 3, 4)));
-static bool fmt(char *dst, size_t cap, const char *f, ...)
-{
-    va_list ap;
-    va_start(ap, f);
-    int n = vsnprintf(dst, cap, f, ap);
-    va_end(ap);
-    return n >= 0 && (size_t)n < cap;
-}
 
 struct sne_fetch {
     sne_fetch_options o;
@@ -771,7 +762,7 @@ sne_err sne_fetch_post_export(sne_fetch *f, const char *request_json, sne_export
 {
     call c = {.method = "POST", .json = request_json};
     sne_buf body = {0};
-    fmt(c.url, sizeof(c.url), "%s/exports", f->api);
+    sne_format(c.url, sizeof(c.url), "%s/exports", f->api);
     snprintf(c.what, sizeof(c.what), "POST /exports");
     sne_err rc = run_call(f, &c, &body, err);
     if (!rc)
@@ -789,7 +780,7 @@ sne_err sne_fetch_status(sne_fetch *f, const char *numero, sne_export_status *st
         return sne_error_set(err, SNE_ERR_USAGE, 0, "bad export number");
     call c = {.method = "GET"};
     sne_buf body = {0};
-    fmt(c.url, sizeof(c.url), "%s/exports/%s", f->api, numero);
+    sne_format(c.url, sizeof(c.url), "%s/exports/%s", f->api, numero);
     snprintf(c.what, sizeof(c.what), "GET /exports/%s", numero);
     sne_err rc = run_call(f, &c, &body, err);
     if (!rc)
@@ -805,7 +796,7 @@ sne_err sne_fetch_delete(sne_fetch *f, const char *numero, sne_error *err)
     if (!safe_segment(numero))
         return sne_error_set(err, SNE_ERR_USAGE, 0, "bad export number");
     call c = {.method = "DELETE"};
-    fmt(c.url, sizeof(c.url), "%s/exports/%s", f->api, numero);
+    sne_format(c.url, sizeof(c.url), "%s/exports/%s", f->api, numero);
     snprintf(c.what, sizeof(c.what), "DELETE /exports/%s", numero);
     return run_call(f, &c, NULL, err);
 }
@@ -827,9 +818,9 @@ sne_err sne_fetch_download(sne_fetch *f, const char *numero, const char *path, u
         if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '#' || *p == '\\')
             path_ok = false;
     if (path_ok)
-        fmt(c.url, sizeof(c.url), "%s%s", f->origin, path);
+        sne_format(c.url, sizeof(c.url), "%s%s", f->origin, path);
     else
-        fmt(c.url, sizeof(c.url), "%s/exports/%s/fichier", f->api, numero);
+        sne_format(c.url, sizeof(c.url), "%s/exports/%s/fichier", f->api, numero);
     snprintf(c.what, sizeof(c.what), "GET /exports/%s/fichier", numero);
     if (offset == size)
         return SNE_OK;
