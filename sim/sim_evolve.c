@@ -677,7 +677,11 @@ out:
     free(nj.v);
     free(out.off);
     sim_buf_free(&out.text);
-    free(df);
+    if (df) {
+        sim_buf_free(&df->bo);
+        sim_buf_free(&df->bn);
+        free(df);
+    }
     sim_numbering_free(&nb);
     sim_register_close(&r);
     return rc;
