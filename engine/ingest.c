@@ -24,7 +24,7 @@ void sne_ingest_options_default(sne_ingest_options *o)
 {
     memset(o, 0, sizeof(*o));
     o->batch_demands = 10000;
-    o->batch_bytes = 16u << 20;
+    o->batch_bytes = 8u << 20;
     o->expect_size = -1;
 }
 
