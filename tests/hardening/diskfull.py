@@ -7,10 +7,10 @@ another, larger register, which cannot fit. Checks:
   - the ingest of B fails with exit 6 and a message saying the disk is full;
   - the store still opens: `stats` and `changes` work, and it holds exactly its last committed
     state: its change log is a prefix of the uninterrupted run's (A1 then B on a roomy disk) and
-    holds no deletion from B, and `show` of every demand equals that of the store after A1 for
-    every demand the log does not go past;
+    holds no deletion from B, and every demand the log does not name is as it was after A1 (its
+    stored state, hlib.snapshot);
   - once the tmpfs is enlarged (remount size=256m), running the same ingest again completes and the
-    store equals the uninterrupted run's (change log byte for byte, `show` of every demand).
+    store equals the uninterrupted run's (hlib.snapshot: change log byte for byte, every demand).
 environment: HARDENING_SEED (replay).
 """
 import json
@@ -63,8 +63,13 @@ def scenario(d, rng, mnt):
     err = p.stderr.decode(errors="replace")
     log(f"ingest of B on the full disk: exit {p.returncode}: {err.strip()[:400]}")
     check(p.returncode == hlib.EXIT_STORE, f"ingest on a full disk: exit {p.returncode}, expected 6")
-    check(re.search(r"(?i)no space|disk (is )?full|ENOSPC|disk", err),
-          f"the message does not say the disk is full: {err!r}")
+    # The store's path is left out: it may itself hold the word "disk".
+    bare = err.replace(store, "STORE").replace(d.path, "TMP")
+    unclear = None
+    if not re.search(r"(?i)no space|disk (is )?full|ENOSPC|space left|full", bare):
+        # Reported at the end, so that the other properties are still checked.
+        unclear = f"the message does not say the disk is full: {err.strip()!r}"
+        log("  " + unclear)
 
     st = hlib.sne(store, "stats", timeout=120)
     check(st.returncode == 0, f"stats on the store after the failure: exit {st.returncode}: "
@@ -78,7 +83,7 @@ def scenario(d, rng, mnt):
     touched = {c["numUnique"] for c in new}
     for n, v in got[1].items():
         if n not in touched:
-            check(v == after_a1[1].get(n), f"show {n} changed without a change record")
+            check(v == after_a1[1].get(n, "-\n"), f"demand {n} changed without a change record")
     log(f"after the failure: {len(got[0])} changes, the store is at its last commit")
 
     m = hlib.run(["mount", "-o", "remount,size=256m", mnt], timeout=30)
@@ -89,6 +94,8 @@ def scenario(d, rng, mnt):
     got = hlib.snapshot(store, nums)
     hlib.compare_snapshots(got, want, "after freeing space")
     log("after freeing space the re-run reached the uninterrupted run's state")
+    if unclear:
+        raise Failure(unclear)
 
 
 if __name__ == "__main__":

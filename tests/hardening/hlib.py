@@ -6,8 +6,12 @@ Each test drives the real binaries, in its own temporary directory, within a tim
   HARDENING_TMP where temporary directories go (default: $TMPDIR, else /tmp)
   HARDENING_KEEP=1 keeps the temporary directory of a failed test for inspection
 
+  SNESYNC_HTOOL the hardening_vg_driver binary  (default build-hard/tests/hardening/...)
+
 Snapshots: a store is compared with another by the full output of `snesync changes --since 0`
-(seq included) and by `snesync show` of every demand it may hold (shows run a few at a time).
+(seq included), by the stored state of every demand it may hold (header and every item as JSON,
+read through the library by `hardening_vg_driver --dump` in one process, since a `snesync show`
+per demand costs a process start each), and by `snesync show` of a sample of 40 demands.
 """
 import concurrent.futures
 import gzip
@@ -27,6 +31,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 SNESYNC = os.environ.get("SNESYNC", os.path.join(ROOT, "build-hard", "engine", "snesync"))
 SIM = os.environ.get("SNESYNC_SIM", os.path.join(ROOT, "build-hard", "sim", "snesync-sim"))
+TOOL = os.environ.get("SNESYNC_HTOOL", os.path.join(ROOT, "build-hard", "tests", "hardening",
+                                                    "hardening_vg_driver"))
 SKIP = 77  # CTest SKIP_RETURN_CODE
 
 EXIT_BAD_EXPORT, EXIT_STALE, EXIT_BUSY, EXIT_STORE = 3, 4, 5, 6
@@ -162,12 +168,23 @@ def numbers_in_changes(lines):
     return {json.loads(l)["numUnique"] for l in lines}
 
 
-def snapshot(store, extra_nums=(), show_nums=None):
-    """(change lines, {num: show}) of a store. show_nums limits the shows (None: every demand named
-    in the change log or in extra_nums)."""
+def dump(store, nums):
+    """{num: stored state as text (header line, one line per item), or '-' when unknown}."""
+    p = run([TOOL, "--dump", store], input_bytes="".join(n + "\n" for n in sorted(nums)).encode(),
+            timeout=600, check_rc=0)
+    out = {}
+    for line in p.stdout.decode().splitlines():
+        n, rest = line.split(" ", 1)
+        out[n] = out.get(n, "") + rest + "\n"
+    return out
+
+
+def snapshot(store, nums, show_sample=40):
+    """(change lines, dump of nums, {num: show} of a sample of nums) of a store."""
     lines = changes(store)
-    nums = numbers_in_changes(lines) | set(extra_nums) if show_nums is None else set(show_nums)
-    return lines, shows(store, nums)
+    allnums = sorted(set(nums) | numbers_in_changes(lines))
+    step = max(1, len(allnums) // show_sample)
+    return lines, dump(store, allnums), shows(store, allnums[::step])
 
 
 def diff_lines(got, want, what):
@@ -184,13 +201,12 @@ def diff_lines(got, want, what):
 
 def compare_snapshots(got, want, what):
     diff_lines(got[0], want[0], what + ": change log")
-    gs, ws = got[1], want[1]
-    for n in sorted(set(gs) | set(ws)):
-        if n not in gs or n not in ws:
-            continue
-        if gs[n] != ws[n]:
-            raise Failure(f"{what}: show {n} differs\n  got  {(gs[n] or b'<unknown>')[:300]!r}\n"
-                          f"  want {(ws[n] or b'<unknown>')[:300]!r}")
+    for i, kind in ((1, "stored demand"), (2, "show")):
+        gs, ws = got[i], want[i]
+        for n in sorted(set(gs) | set(ws)):
+            if gs.get(n, "-\n") != ws.get(n, "-\n") and (n in gs and n in ws or i == 1):
+                raise Failure(f"{what}: {kind} {n} differs\n  got  {str(gs.get(n))[:300]}\n"
+                              f"  want {str(ws.get(n))[:300]}")
 
 
 def copy_store(src, dst):

@@ -5,7 +5,12 @@
  * store fails to open under valgrind: see README.md), so this driver does what `snesync ingest`,
  * `snesync changes --since 0` and `snesync show` do for every demand, through the same library
  * calls, in one process. usage: vg_driver STORE_DIR ARCHIVE
- * Exit 0 when everything succeeded; the output (counts) goes to stdout. */
+ * Exit 0 when everything succeeded; the output (counts) goes to stdout.
+ *
+ * Second use, by the Python tests: `vg_driver --dump STORE_DIR < numbers` prints, for each demand
+ * number read from stdin (one a line), one line "NUM STATE DATE" then one line per item
+ * "NUM ENTITY KEY JSON", or "NUM -" when the store does not hold it: the whole stored state of many
+ * demands in one process (a `snesync show` per demand costs a process start each). */
 #include "snesync.h"
 
 #include <errno.h>
@@ -67,8 +72,61 @@ static sne_err on_item(void *ctx, const sne_header *h, const sne_stored_item *it
     return it ? sne_render_json(it->canon, it->canon_len, &w->json) : SNE_OK;
 }
 
+static sne_err dump_item(void *ctx, const sne_header *h, const sne_stored_item *it)
+{
+    walk *w = ctx;
+    const char *num = (const char *)w->nums;
+    if (!w->changes++)
+        printf("%s %s %.*s\n", num, h->radiee ? "RADIEE" : "ACTIVE", (int)h->date_len,
+               h->date_modification);
+    if (!it)
+        return SNE_OK;
+    sne_buf_reset(&w->json);
+    sne_err rc = sne_render_json(it->canon, it->canon_len, &w->json);
+    if (!rc)
+        printf("%s %s %.*s %.*s\n", num, sne_entity_info_of(it->entity)->code, (int)it->key_len,
+               it->key, (int)w->json.len, (const char *)w->json.data);
+    return rc;
+}
+
+static int dump(const char *dir)
+{
+    sne_store *s = NULL;
+    sne_error err = {0};
+    sne_store_options so = {.writable = false};
+    if (sne_store_open(&s, dir, &so, &err) != SNE_OK) {
+        fprintf(stderr, "open: %s\n", err.message);
+        return 1;
+    }
+    walk w = {0};
+    sne_buf_init(&w.json, 256u << 20);
+    char line[256];
+    int status = 0;
+    while (fgets(line, sizeof line, stdin)) {
+        line[strcspn(line, "\r\n")] = 0;
+        if (!line[0])
+            continue;
+        w.changes = 0;
+        w.nums = (void *)line;
+        sne_err rc = sne_store_read_demand(s, line, dump_item, &w);
+        if (rc == SNE_ERR_NOTFOUND) {
+            printf("%s -\n", line);
+        } else if (rc) {
+            fprintf(stderr, "read %s: %s\n", line, sne_strerror(rc));
+            status = 1;
+            break;
+        }
+    }
+    w.nums = NULL;
+    sne_buf_free(&w.json);
+    sne_store_close(s);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--dump") == 0)
+        return dump(argv[2]);
     if (argc != 3) {
         fprintf(stderr, "usage: %s STORE_DIR ARCHIVE\n", argv[0]);
         return 2;
