@@ -11,7 +11,7 @@ Each test drives the real binaries, in its own temporary directory, within a tim
 Snapshots: a store is compared with another by the full output of `snesync changes --since 0`
 (seq included), by the stored state of every demand it may hold (header and every item as JSON,
 read through the library by `hardening_vg_driver --dump` in one process, since a `snesync show`
-per demand costs a process start each), and by `snesync show` of a sample of 40 demands.
+per demand costs a process start each), and by `snesync show` of a sample of 20 demands.
 """
 import concurrent.futures
 import gzip
@@ -179,7 +179,7 @@ def dump(store, nums):
     return out
 
 
-def snapshot(store, nums, show_sample=40):
+def snapshot(store, nums, show_sample=20):
     """(change lines, dump of nums, {num: show} of a sample of nums) of a store."""
     lines = changes(store)
     allnums = sorted(set(nums) | numbers_in_changes(lines))

@@ -83,7 +83,7 @@ def body(d):
     seed = hlib.seed_from_env()
     rng = random.Random(seed)
     full = os.environ.get("HARDENING_FULL") == "1"
-    demands = int(os.environ.get("HARDENING_DEMANDS", 24000 if full else 2600))
+    demands = int(os.environ.get("HARDENING_DEMANDS", 24000 if full else 2000))
     points = int(os.environ.get("HARDENING_KILL_POINTS", 100 if full else 26))
     log(f"{demands} demands, {points} kill points")
 
