@@ -36,6 +36,97 @@ typedef enum field {
 
 typedef enum section { S_NONE, S_ENTETE, S_DEMANDE, S_PIED } section;
 
+/* libxml2 2.9 reads a whole start tag, comparing its attributes pairwise, before any callback
+ * runs: a tag with 500000 attributes costs minutes of CPU before the limit in canon_open_element
+ * could apply. So the raw bytes are scanned first, and a start tag with more than MAX_ATTRIBUTES
+ * '=' signs outside quotes is refused. Comments, CDATA sections and processing instructions are
+ * skipped whole (their '=' are text); the scan is a few states, run with memchr over text. */
+#define MAX_ATTRIBUTES 64
+
+typedef enum scan_state {
+    SCAN_TEXT,
+    SCAN_LT,      /* after '<' */
+    SCAN_BANG,    /* after "<!" */
+    SCAN_BANG2,   /* after "<!-" or "<![" */
+    SCAN_TAG,     /* inside a start or end tag */
+    SCAN_QUOTED,  /* inside an attribute value */
+    SCAN_COMMENT, /* until "-->" */
+    SCAN_CDATA,   /* until "]]>" */
+    SCAN_PI,      /* until "?>" */
+    SCAN_DECL     /* "<!DOCTYPE" and the like, until '>' (the parser refuses them anyway) */
+} scan_state;
+
+typedef struct markup_scan {
+    scan_state state;
+    uint8_t quote;   /* the quote that opened the value */
+    uint8_t last[2]; /* the two bytes before, for "-->", "]]>" and "?>" */
+    uint8_t bang;    /* '-' or '[' in SCAN_BANG2 */
+    unsigned equals; /* '=' in the current tag */
+} markup_scan;
+
+/* Scans `n` bytes; false when a start tag has too many attributes. */
+static bool scan_markup(markup_scan *m, const uint8_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = b[i];
+        switch (m->state) {
+        case SCAN_TEXT: {
+            const uint8_t *lt = memchr(b + i, '<', n - i);
+            if (!lt)
+                return true;
+            i = (size_t)(lt - b);
+            m->state = SCAN_LT;
+            continue;
+        }
+        case SCAN_LT:
+            m->state = c == '!' ? SCAN_BANG : c == '?' ? SCAN_PI : SCAN_TAG;
+            m->equals = 0;
+            break;
+        case SCAN_BANG:
+            m->bang = c;
+            m->state = c == '-' || c == '[' ? SCAN_BANG2 : c == '>' ? SCAN_TEXT : SCAN_DECL;
+            break;
+        case SCAN_BANG2:
+            m->state = m->bang == '-' && c == '-'   ? SCAN_COMMENT
+                       : m->bang == '[' && c == 'C' ? SCAN_CDATA
+                       : c == '>'                   ? SCAN_TEXT
+                                                    : SCAN_DECL;
+            break;
+        case SCAN_TAG:
+            if (c == '"' || c == '\'') {
+                m->quote = c;
+                m->state = SCAN_QUOTED;
+            } else if (c == '=' && ++m->equals > MAX_ATTRIBUTES) {
+                return false;
+            } else if (c == '>') {
+                m->state = SCAN_TEXT;
+            }
+            break;
+        case SCAN_QUOTED: {
+            const uint8_t *q = memchr(b + i, m->quote, n - i);
+            if (!q)
+                return true;
+            i = (size_t)(q - b);
+            m->state = SCAN_TAG;
+            break;
+        }
+        case SCAN_COMMENT:
+        case SCAN_CDATA:
+        case SCAN_PI:
+        case SCAN_DECL:
+            if (c == '>' && (m->state == SCAN_DECL ||
+                             (m->state == SCAN_COMMENT && m->last[0] == '-' && m->last[1] == '-') ||
+                             (m->state == SCAN_CDATA && m->last[0] == ']' && m->last[1] == ']') ||
+                             (m->state == SCAN_PI && m->last[1] == '?')))
+                m->state = SCAN_TEXT;
+            break;
+        }
+        m->last[0] = m->last[1];
+        m->last[1] = c;
+    }
+    return true;
+}
+
 /* An item while its demand is being read: offsets into the demand's arena, which may move. */
 typedef struct item_record {
     sne_entity entity;
@@ -51,6 +142,7 @@ struct sne_parser {
     xmlSAXHandler sax;
     xmlParserCtxtPtr xml; /* owned; one per document */
     uint8_t prefix[4];    /* first bytes of a document, held until the encoding can be sniffed */
+    markup_scan scan;     /* attribute count of start tags, before libxml2 sees them */
     size_t prefix_len;
     char member[256];
     sne_error err;
@@ -476,7 +568,7 @@ static bool is_sought_commune(const sne_parser *p, const xmlChar *name)
 static void canon_open_element(sne_parser *p, const xmlChar *name, const xmlChar **attrs,
                                int nattrs)
 {
-    sne_canon_attr kept[32];
+    sne_canon_attr kept[MAX_ATTRIBUTES];
     size_t n = 0;
     size_t name_len = strlen((const char *)name);
     if (name_len > p->lim.max_name) {
@@ -488,7 +580,7 @@ static void canon_open_element(sne_parser *p, const xmlChar *name, const xmlChar
         if (a[2] != NULL)
             continue; /* attributes of other namespaces (xsi:, extensions) carry no data */
         if (n == sizeof(kept) / sizeof(kept[0])) {
-            fail(p, SNE_ERR_LIMIT, 0, "element with more than 32 attributes");
+            fail(p, SNE_ERR_LIMIT, 0, "element with more than %d attributes", MAX_ATTRIBUTES);
             return;
         }
         size_t value_len = (size_t)(a[4] - a[3]);
@@ -846,6 +938,7 @@ sne_err sne_parser_begin(sne_parser *p, const char *member)
     sne_error_clear(&p->err);
     p->failed = false;
     p->prefix_len = 0;
+    memset(&p->scan, 0, sizeof(p->scan));
     p->depth = p->skip_depth = 0;
     p->section = S_NONE;
     p->seen_root = p->seen_entete = p->seen_pied = false;
@@ -882,10 +975,10 @@ static sne_err chunk(sne_parser *p, const void *data, size_t n, int terminate)
             fail(p, SNE_ERR_XML, rc, "malformed XML");
             return p->err.code;
         }
-        data = (const uint8_t *)data + part;
         n -= (size_t)part;
         if (n == 0)
             break;
+        data = (const uint8_t *)data + part;
     }
     return SNE_OK;
 }
@@ -894,6 +987,10 @@ sne_err sne_parser_feed(sne_parser *p, const void *data, size_t n)
 {
     if (p->failed)
         return p->err.code;
+    if (!scan_markup(&p->scan, data, n)) {
+        fail(p, SNE_ERR_LIMIT, 0, "a start tag with more than %d attributes", MAX_ATTRIBUTES);
+        return p->err.code;
+    }
     if (!p->xml) {
         size_t take = sizeof(p->prefix) - p->prefix_len;
         if (take > n)

@@ -9,10 +9,13 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define STORE_FORMAT       1
 #define DEFAULT_MAP_SIZE   (64ull << 30)
+#define SMALLEST_MAP_SIZE  (256ull << 20) /* the last try when address space is short */
+#define DISK_FULL_MARGIN   (4u << 20) /* less free space after a failed write: the disk is full */
 #define DEFAULT_MAX_DEMAND (64u << 20)
 
 static const char KEY_FORMAT[] = "format";
@@ -31,19 +34,33 @@ static MDB_val cstr_val(const char *s)
     return (MDB_val){strlen(s), (void *)s};
 }
 
+/* A write that failed with EIO or ENOSPC: says so when the store's filesystem is (nearly) full,
+ * since LMDB reports a short write as EIO. */
+static void disk_full_hint(const sne_store *s, int rc, char *hint, size_t size)
+{
+    struct statvfs fs;
+    hint[0] = '\0';
+    if (rc == ENOSPC) {
+        snprintf(hint, size, " (the disk holding the store is full)");
+    } else if (rc == EIO && statvfs(s->dir, &fs) == 0 &&
+               (uint64_t)fs.f_bavail * fs.f_frsize < DISK_FULL_MARGIN) {
+        snprintf(hint, size, " (the disk holding the store is full: %llu KiB left)",
+                 (unsigned long long)fs.f_bavail * fs.f_frsize / 1024);
+    }
+}
+
 sne_err store_fail(sne_store *s, int mdb_rc, const char *what)
 {
     if (s->txn) {
         mdb_txn_abort(s->txn);
         s->txn = NULL;
     }
-    sne_err code = SNE_ERR_STORE;
+    char hint[96];
     if (mdb_rc == MDB_MAP_FULL)
-        code = SNE_ERR_LIMIT;
-    const char *hint = mdb_rc == MDB_MAP_FULL ? " (the store's map is full)"
-                       : mdb_rc == ENOSPC     ? " (the disk is full)"
-                                              : "";
-    return sne_error_set(&s->err, code, mdb_rc, "store %s: %s: %s%s", s->dir, what,
+        snprintf(hint, sizeof(hint), " (the store's map is full: set SNESYNC_MAP_SIZE higher)");
+    else
+        disk_full_hint(s, mdb_rc, hint, sizeof(hint));
+    return sne_error_set(&s->err, SNE_ERR_STORE, mdb_rc, "store %s: %s: %s%s", s->dir, what,
                          mdb_strerror(mdb_rc), hint);
 }
 
@@ -215,6 +232,48 @@ static sne_err open_databases(sne_store *s)
     return rc ? store_fail(s, rc, "cannot initialise") : SNE_OK;
 }
 
+/* The map size asked for: the option, else $SNESYNC_MAP_SIZE (bytes, or with a K, M or G
+ * suffix), else 0 for "the default, smaller if the address space is short". */
+static uint64_t map_size(const sne_store_options *o)
+{
+    if (o->map_size)
+        return o->map_size;
+    const char *env = getenv("SNESYNC_MAP_SIZE");
+    char *end;
+    if (!env || !*env)
+        return 0;
+    unsigned long long v = strtoull(env, &end, 10);
+    int shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+    return v << shift;
+}
+
+/* Opens the LMDB environment. Without an explicit size, a map the address space cannot hold
+ * (ulimit -v, valgrind) is retried at half the size, down to SMALLEST_MAP_SIZE: the map is only
+ * address space, the file grows as data comes. */
+static int open_environment(sne_store *s, const char *dir, uint64_t asked)
+{
+    uint64_t size = asked ? asked : DEFAULT_MAP_SIZE;
+    for (;;) {
+        int mrc = mdb_env_create(&s->env);
+        if (!mrc)
+            mrc = mdb_env_set_maxdbs(s->env, 8);
+        if (!mrc)
+            mrc = mdb_env_set_mapsize(s->env, size);
+        /* NOMETASYNC: a system crash may lose the last batches but never the store's
+         * integrity; re-running the ingest replays them (idempotence). A finished run is made
+         * durable with a full sync (sne_store_run_finish). */
+        if (!mrc)
+            mrc = mdb_env_open(s->env, dir,
+                               MDB_NOTLS | MDB_NOMETASYNC | (s->writable ? 0 : MDB_RDONLY), 0600);
+        bool no_room = mrc == ENOMEM || mrc == EINVAL;
+        if (!mrc || asked || !no_room || size <= SMALLEST_MAP_SIZE)
+            return mrc;
+        mdb_env_close(s->env);
+        s->env = NULL;
+        size /= 2;
+    }
+}
+
 static void store_free(sne_store *s)
 {
     if (s->txn)
@@ -292,17 +351,7 @@ sne_err sne_store_open(sne_store **out, const char *dir, const sne_store_options
     }
     if (s->writable && (rc = take_writer_lock(s)))
         goto out;
-    int mrc = mdb_env_create(&s->env);
-    if (!mrc)
-        mrc = mdb_env_set_maxdbs(s->env, 8);
-    if (!mrc)
-        mrc = mdb_env_set_mapsize(s->env, o.map_size ? o.map_size : DEFAULT_MAP_SIZE);
-    if (!mrc)
-        /* NOMETASYNC: a system crash may lose the last batches but never the store's
-         * integrity; re-running the ingest replays them (idempotence). A finished run is made
-         * durable with a full sync (sne_store_run_finish). */
-        mrc = mdb_env_open(s->env, dir, MDB_NOTLS | MDB_NOMETASYNC | (s->writable ? 0 : MDB_RDONLY),
-                           0600);
+    int mrc = open_environment(s, dir, map_size(&o));
     if (mrc) {
         rc = store_fail(s, mrc, "cannot open the environment");
         goto out;

@@ -29,7 +29,8 @@ typedef struct sne_store sne_store;
 
 typedef struct sne_store_options {
     bool writable;
-    uint64_t map_size; /* 0: 64 GiB (address space only; the file grows as used) */
+    uint64_t map_size; /* 0: $SNESYNC_MAP_SIZE, else 64 GiB, halved while the address space
+                          cannot hold it (address space only: the file grows as used) */
     int zstd_level;    /* 0: 3 */
     size_t max_demand; /* largest canonical content of one demand (0: 64 MiB) */
 } sne_store_options;

@@ -313,6 +313,35 @@ static void test_bad_documents(void)
     expect_failure("deep nesting", deep, SNE_ERR_LIMIT);
 }
 
+/* A start tag with thousands of attributes is refused before libxml2 compares them pairwise;
+ * '=' signs in comments, CDATA, PIs and attribute values are not attributes. */
+static void test_attribute_flood(void)
+{
+    size_t cap = 200000;
+    char *body = malloc(cap);
+    size_t pos = (size_t)snprintf(body, cap, "<ns1:demande><ns1:numUnique a0=\"1\"");
+    for (int i = 1; i < 5000; i++)
+        pos += (size_t)snprintf(body + pos, cap - pos, " a%d=\"1\"", i);
+    snprintf(body + pos, cap - pos, ">X</ns1:numUnique></ns1:demande>");
+    char *doc = doc_of(HEAD, body, 1);
+    expect_failure("attribute flood", doc, SNE_ERR_LIMIT);
+    free(doc);
+
+    char equals[400];
+    memset(equals, '=', sizeof(equals) - 1);
+    equals[sizeof(equals) - 1] = '\0';
+    char *quiet = strdup(DEMAND_A);
+    snprintf(body, cap, "<!-- %s --><?pi %s?>%.*s<![CDATA[%s]]>%s", equals, equals,
+             (int)(strstr(quiet, "</ns1:libelle>") - quiet), quiet, equals,
+             strstr(quiet, "</ns1:libelle>"));
+    doc = doc_of(HEAD, body, 1);
+    capture c = {0};
+    CHECK_EQ_INT(parse(doc, 5, &c, NULL), SNE_OK);
+    free(doc);
+    free(quiet);
+    free(body);
+}
+
 static void test_callback_error_is_located(void)
 {
     capture c = {0};
@@ -332,6 +361,7 @@ int main(void)
     test_latin1_document();
     test_changed_value_changes_hash();
     test_bad_documents();
+    test_attribute_flood();
     test_callback_error_is_located();
     return TEST_SUMMARY();
 }
