@@ -39,7 +39,7 @@ def body(d):
     reads, refused, shows = [], 0, []
     busy_msgs = set()
     while p.poll() is None:
-        w = hlib.sne(store, *rng.choice([["ingest", a1], ["prune", "--upto", "1"]]), timeout=60)
+        w = hlib.sne(store, *rng.choice([["ingest", a1], ["prune", "--upto", "0"]]), timeout=60)
         if p.poll() is not None and w.returncode == 0:
             break  # the first writer had just finished: the second was legitimately alone
         msg = w.stderr.decode(errors="replace").strip()
