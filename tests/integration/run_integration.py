@@ -1030,6 +1030,21 @@ def t_prune(ctx):
     ctx.eq("prune without --upto exits 2", 2, p.returncode)
 
 
+def holds_lock(pid, path, timeout):
+    """True once process `pid` holds a lock on `path` (per /proc/locks), within `timeout` s."""
+    ino = os.stat(path).st_ino
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with open("/proc/locks") as f:
+            for line in f:
+                fields = line.split()
+                # "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"
+                if len(fields) >= 6 and fields[4] == str(pid) and fields[5].split(":")[-1] == str(ino):
+                    return True
+        time.sleep(0.01)
+    return False
+
+
 def t_concurrent_writers(ctx):
     sc = scenario()
     store, model = loaded(ctx, sc)
@@ -1040,6 +1055,10 @@ def t_concurrent_writers(ctx):
     try:
         pr.stdin.write(raw[:len(raw) // 2])
         pr.stdin.flush()
+        # Probing with another writer before the first holds the lock would make the *first* one
+        # the refused writer: wait until /proc/locks shows it holding the store's lock file.
+        ctx.check(holds_lock(pr.pid, os.path.join(ctx.tmp, store, "writer.lock"), 20),
+                  "the first writer takes the store's lock", "lock held", "not within 20s")
         busy = None
         deadline = time.time() + 20
         while time.time() < deadline:  # poll: a writer command that changes nothing
