@@ -139,42 +139,6 @@ enum MHD_Result serve_reply_ex(struct MHD_Connection *c, unsigned status, const 
     return ret;
 }
 
-static const char *reason(unsigned status)
-{
-    switch (status) {
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 409:
-        return "Conflict";
-    case 410:
-        return "Gone";
-    case 413:
-        return "Content Too Large";
-    case 416:
-        return "Range Not Satisfiable";
-    case 429:
-        return "Too Many Requests";
-    case 500:
-        return "Internal Server Error";
-    case 502:
-        return "Bad Gateway";
-    case 503:
-        return "Service Unavailable";
-    case 504:
-        return "Gateway Timeout";
-    default:
-        return status >= 500 ? "Server Error" : "Client Error";
-    }
-}
-
 enum MHD_Result serve_problem(struct MHD_Connection *c, unsigned status, unsigned retry_after,
                               const char *detail)
 {
@@ -187,7 +151,7 @@ enum MHD_Result serve_problem_ex(struct MHD_Connection *c, unsigned status, unsi
     serve_buf b;
     serve_buf_init(&b, 4096);
     serve_buf_str(&b, "{\"type\":\"about:blank\",\"title\":");
-    serve_buf_json(&b, reason(status));
+    serve_buf_json(&b, MHD_get_reason_phrase_for(status));
     serve_buf_printf(&b, ",\"status\":%u", status);
     if (detail != NULL) {
         serve_buf_str(&b, ",\"detail\":");
