@@ -59,70 +59,118 @@ typedef enum scan_state {
 typedef struct markup_scan {
     scan_state state;
     uint8_t quote;   /* the quote that opened the value */
-    uint8_t last[2]; /* the two bytes before, for "-->", "]]>" and "?>" */
+    uint8_t last[2]; /* the last two bytes of the previous chunk, for "-->", "]]>" and "?>" */
     uint8_t bang;    /* '-' or '[' in SCAN_BANG2 */
     unsigned equals; /* '=' in the current tag */
 } markup_scan;
 
-/* Scans `n` bytes; false when a start tag has too many attributes. */
+/* The bytes that change the state inside a tag. */
+static const bool tag_special[256] = {['"'] = true, ['\''] = true, ['='] = true, ['>'] = true};
+
+/* The byte `back` (1 or 2) places before b[at], reaching into the previous chunk. */
+static uint8_t byte_before(const markup_scan *m, const uint8_t *b, size_t at, size_t back)
+{
+    return at >= back ? b[at - back] : m->last[2 + at - back];
+}
+
+/* Whether the '>' at b[at] ends the comment, CDATA section, PI or declaration being skipped. */
+static bool ends_skipped(const markup_scan *m, const uint8_t *b, size_t at)
+{
+    uint8_t p1 = byte_before(m, b, at, 1), p2 = byte_before(m, b, at, 2);
+    switch (m->state) {
+    case SCAN_COMMENT:
+        return p1 == '-' && p2 == '-';
+    case SCAN_CDATA:
+        return p1 == ']' && p2 == ']';
+    case SCAN_PI:
+        return p1 == '?';
+    default:
+        return true;
+    }
+}
+
+/* Scans `n` bytes; false when a start tag has too many attributes. Text, attribute values and
+ * skipped sections are crossed with memchr, tags with a table: this runs over every byte of the
+ * export before libxml2 does. */
 static bool scan_markup(markup_scan *m, const uint8_t *b, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = b[i];
+    size_t i = 0;
+    while (i < n) {
         switch (m->state) {
         case SCAN_TEXT: {
             const uint8_t *lt = memchr(b + i, '<', n - i);
-            if (!lt)
-                return true;
-            i = (size_t)(lt - b);
-            m->state = SCAN_LT;
-            continue;
+            i = lt ? (size_t)(lt - b) + 1 : n;
+            if (lt)
+                m->state = SCAN_LT;
+            break;
         }
-        case SCAN_LT:
+        case SCAN_LT: {
+            uint8_t c = b[i++];
             m->state = c == '!' ? SCAN_BANG : c == '?' ? SCAN_PI : SCAN_TAG;
             m->equals = 0;
             break;
-        case SCAN_BANG:
+        }
+        case SCAN_BANG: {
+            uint8_t c = b[i++];
             m->bang = c;
             m->state = c == '-' || c == '[' ? SCAN_BANG2 : c == '>' ? SCAN_TEXT : SCAN_DECL;
             break;
-        case SCAN_BANG2:
+        }
+        case SCAN_BANG2: {
+            uint8_t c = b[i++];
             m->state = m->bang == '-' && c == '-'   ? SCAN_COMMENT
                        : m->bang == '[' && c == 'C' ? SCAN_CDATA
                        : c == '>'                   ? SCAN_TEXT
                                                     : SCAN_DECL;
             break;
-        case SCAN_TAG:
+        }
+        case SCAN_TAG: {
+            while (i < n && !tag_special[b[i]])
+                i++;
+            if (i == n)
+                break;
+            uint8_t c = b[i++];
             if (c == '"' || c == '\'') {
                 m->quote = c;
                 m->state = SCAN_QUOTED;
-            } else if (c == '=' && ++m->equals > MAX_ATTRIBUTES) {
-                return false;
-            } else if (c == '>') {
+            } else if (c == '=') {
+                if (++m->equals > MAX_ATTRIBUTES)
+                    return false;
+            } else {
                 m->state = SCAN_TEXT;
             }
             break;
+        }
         case SCAN_QUOTED: {
             const uint8_t *q = memchr(b + i, m->quote, n - i);
-            if (!q)
-                return true;
-            i = (size_t)(q - b);
-            m->state = SCAN_TAG;
+            i = q ? (size_t)(q - b) + 1 : n;
+            if (q)
+                m->state = SCAN_TAG;
             break;
         }
         case SCAN_COMMENT:
         case SCAN_CDATA:
         case SCAN_PI:
-        case SCAN_DECL:
-            if (c == '>' && (m->state == SCAN_DECL ||
-                             (m->state == SCAN_COMMENT && m->last[0] == '-' && m->last[1] == '-') ||
-                             (m->state == SCAN_CDATA && m->last[0] == ']' && m->last[1] == ']') ||
-                             (m->state == SCAN_PI && m->last[1] == '?')))
+        case SCAN_DECL: {
+            const uint8_t *gt = memchr(b + i, '>', n - i);
+            if (!gt) {
+                i = n;
+                break;
+            }
+            size_t at = (size_t)(gt - b);
+            if (ends_skipped(m, b, at))
                 m->state = SCAN_TEXT;
+            i = at + 1;
             break;
         }
+        }
+    }
+    if (n >= 2) {
+        m->last[0] = b[n - 2];
+        m->last[1] = b[n - 1];
+    } else if (n == 1) {
         m->last[0] = m->last[1];
-        m->last[1] = c;
+        m->last[1] = b[0];
     }
     return true;
 }

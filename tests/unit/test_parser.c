@@ -335,8 +335,9 @@ static void test_attribute_flood(void)
              (int)(strstr(quiet, "</ns1:libelle>") - quiet), quiet, equals,
              strstr(quiet, "</ns1:libelle>"));
     doc = doc_of(HEAD, body, 1);
-    capture c = {0};
+    capture c = {0}, bytewise = {0};
     CHECK_EQ_INT(parse(doc, 5, &c, NULL), SNE_OK);
+    CHECK_EQ_INT(parse(doc, 1, &bytewise, NULL), SNE_OK); /* every "-->" split across chunks */
     free(doc);
     free(quiet);
     free(body);
