@@ -1,5 +1,6 @@
 #include "ingest.h"
 
+#include "applier.h"
 #include "unpack/readahead.h"
 
 #include <stdio.h>
@@ -14,10 +15,14 @@ typedef struct ingest {
     const sne_ingest_options *opt;
     sne_ingest_summary *sum;
     sne_readahead *unpack; /* the archive, decompressed on a thread of its own */
+    sne_applier *applier;  /* the store's side, on a thread of its own once the run has begun */
+    const char *member;    /* the document being parsed */
+    uint64_t demands_read;
+    bool applier_failed;   /* the parse stopped on the applier's error, kept in applier_err */
+    sne_error applier_err;
     bool started;
     sne_export_header first;   /* the first part's header (locations not kept: compared by count) */
     unsigned char *parts_seen; /* nombreParties flags */
-    uint64_t since_commit;
 } ingest;
 
 void sne_ingest_options_default(sne_ingest_options *o)
@@ -33,7 +38,7 @@ static void report(ingest *g, const char *phase)
     if (!g->opt->progress)
         return;
     sne_ingest_progress p = {sne_readahead_raw_bytes(g->unpack), g->sum->xml_bytes,
-                             g->sum->stats.demands, phase};
+                             g->demands_read, phase};
     g->opt->progress(g->opt->progress_ctx, &p);
 }
 
@@ -60,6 +65,10 @@ static sne_err on_header(void *ctx, const sne_export_header *h, sne_error *err)
             *err = *sne_store_error(g->store);
             return rc;
         }
+        rc = sne_applier_start(&g->applier, g->store, g->opt->batch_demands,
+                               g->opt->batch_bytes, &g->sum->stats, err);
+        if (rc)
+            return rc;
         g->first = *h;
         g->first.locations = NULL;
         g->parts_seen = calloc(h->nombre_parties, 1);
@@ -83,15 +92,12 @@ static sne_err on_header(void *ctx, const sne_export_header *h, sne_error *err)
 static sne_err on_demand(void *ctx, const sne_demand *d, sne_error *err)
 {
     ingest *g = ctx;
-    sne_err rc = sne_store_apply(g->store, d, &g->sum->stats);
-    if (!rc && (++g->since_commit >= g->opt->batch_demands ||
-                sne_store_batch_bytes(g->store) >= g->opt->batch_bytes)) {
-        rc = sne_store_commit(g->store);
-        g->since_commit = 0;
-        report(g, "reading");
+    g->demands_read++;
+    sne_err rc = sne_applier_push(g->applier, g->member, d, &g->applier_err);
+    if (rc) { /* already located: the parser must not locate it again */
+        g->applier_failed = true;
+        *err = g->applier_err;
     }
-    if (rc)
-        *err = *sne_store_error(g->store);
     return rc;
 }
 
@@ -105,6 +111,7 @@ static sne_err parse_member(ingest *g, sne_parser *p, const char *name, uint8_t 
                             sne_error *err)
 {
     sne_err rc = sne_parser_begin(p, name);
+    g->member = name;
     for (;;) {
         ptrdiff_t n = sne_readahead_read(g->unpack, buf, READ_CHUNK);
         if (n < 0) {
@@ -124,7 +131,7 @@ static sne_err parse_member(ingest *g, sne_parser *p, const char *name, uint8_t 
     if (!rc)
         rc = sne_parser_end(p);
     if (rc)
-        *err = *sne_parser_error(p);
+        *err = g->applier_failed ? g->applier_err : *sne_parser_error(p);
     else
         g->sum->unrequested += sne_parser_unrequested_count(p);
     return rc;
@@ -198,9 +205,12 @@ sne_err sne_ingest(sne_store *s, sne_unpack_read_fn read, void *read_ctx,
         *err = *sne_readahead_error(g.unpack);
         goto out;
     }
-    if ((rc = sne_store_commit(s))) {
-        *err = *sne_store_error(s);
-        goto out;
+    if (g.applier) {
+        rc = sne_applier_finish(g.applier, err);
+        sne_applier_free(g.applier);
+        g.applier = NULL;
+        if (rc)
+            goto out;
     }
     if ((rc = check_complete(&g, err)))
         goto out;
@@ -211,6 +221,7 @@ sne_err sne_ingest(sne_store *s, sne_unpack_read_fn read, void *read_ctx,
     if (rc)
         *err = *sne_store_error(s);
 out:
+    sne_applier_free(g.applier); /* before the store is touched again: it was the thread's */
     if (rc)
         sne_store_abort(s);
     if (!sum->raw_bytes)

@@ -1,7 +1,8 @@
 /* ingest.h: one export archive in, the store and its change log brought up to date.
  *
- * The stages run in a stream: raw archive bytes -> unpack (gzip tar) -> parser (SAX, canonical
- * items) -> store (hash compare, batched LMDB writes, change records). Nothing is deleted until
+ * The stages run in a stream, on three threads: raw archive bytes -> unpack (gzip tar, on
+ * sne_readahead's thread) -> parser (SAX, canonical items, on the calling thread) -> store (hash
+ * compare, batched LMDB writes, change records, on sne_applier's thread). Nothing is deleted until
  * the archive has been read to its end, every part 1..nombreParties has arrived exactly once with
  * a matching pied/nombreDemandes, and (when given) the size and sha256 match; then the sweep
  * deletes what the export's scope no longer holds. Killing the process at any point and running
@@ -30,7 +31,7 @@ typedef struct sne_ingest_options {
     int64_t expect_size;       /* bytes the archive must have, or -1 */
     const sne_parse_limits *limits;         /* NULL: the defaults */
     const sne_unpack_limits *unpack_limits; /* NULL: the defaults */
-    /* Called after each batch, every 16 MiB of XML and at phase changes; may be NULL. */
+    /* Called every 16 MiB of XML and at phase changes, on the calling thread; may be NULL. */
     void (*progress)(void *ctx, const sne_ingest_progress *p);
     void *progress_ctx;
 } sne_ingest_options;
