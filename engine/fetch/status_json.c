@@ -380,7 +380,7 @@ static sne_err jvalue_skip(jcur *c)
     case 'n':
         return jliteral(c, "null");
     default: {
-        bool is_int;
+        bool is_int = false;
         return jnumber(c, NULL, &is_int);
     }
     }
@@ -406,7 +406,7 @@ static sne_err get_int(jcur *c, int64_t *out, int64_t min, int64_t max)
 {
     if (take_null(c))
         return SNE_OK;
-    bool is_int;
+    bool is_int = false; /* set by jnumber() on success; GCC -O3 cannot see it */
     int64_t v = 0;
     sne_err rc = jnumber(c, &v, &is_int);
     if (rc)
