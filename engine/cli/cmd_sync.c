@@ -17,7 +17,8 @@ static const char sync_usage[] =
     "Usage: snesync sync --server URL --entities CODE,... --etat ACTIVE|RADIEE\n"
     "                    [--departements 38,26 | --communes 38185,...] [--depth 1..3]\n"
     "                    [--cert F --key F] [--cacert F] [--token-file F] [--config FILE]\n"
-    "                    [--work-dir DIR] [--max-wait S] [--retries N] [--store DIR] [--json]\n"
+    "                    [--work-dir DIR] [--max-wait S] [--retries N] [--stall-timeout S]\n"
+    "                    [--min-speed B] [--store DIR] [--json]\n"
     "\n"
     "Requests an export from the service, polls it (honouring Retry-After), downloads it while\n"
     "ingesting it, verifies its size and sha256 before anything is deleted, then releases it.\n"
@@ -33,13 +34,16 @@ static const char sync_usage[] =
     "  --token-file F      bearer token, first line of F (else $SNESYNC_TOKEN); never an option\n"
     "  --config FILE       'key = value' lines: server, cert, key, cacert, token-file, store,\n"
     "                      entities, etat, departements, communes, depth, work-dir, max-wait,\n"
-    "                      retries (relative paths are taken from FILE's directory);\n"
-    "                      options given on the command line win\n"
+    "                      retries, stall-timeout, min-speed (relative paths are taken from\n"
+    "                      FILE's directory); options given on the command line win\n"
     "  --work-dir DIR      where archives are downloaded (default STORE.work); the last one is\n"
     "                      kept there for audit\n"
     "  --max-wait S        give up polling after S seconds (default 86400); run again to resume\n"
     "  --retries N         retries of a request on 429/503/network errors (default 7), waiting\n"
     "                      Retry-After or 1, 2, 4... 60 s with jitter\n"
+    "  --stall-timeout S   a transfer slower than --min-speed for S seconds (default 60) is\n"
+    "                      stopped and retried (a failed attempt)\n"
+    "  --min-speed B       bytes per second (default 1024)\n"
     "  --json              print the summary as one JSON object\n"
     "  --store DIR         the store (default $SNESYNC_STORE, else ./snesync.store)\n";
 
@@ -47,7 +51,8 @@ static const char drm_usage[] =
     "Usage: snesync drm-refresh --server URL [--departements 38,26 | --communes ...]\n"
     "                           [--depth 1..3] [--etat ACTIVE|RADIEE] [--cert F --key F]\n"
     "                           [--cacert F] [--token-file F] [--config FILE] [--work-dir DIR]\n"
-    "                           [--max-wait S] [--retries N] [--store DIR] [--json]\n"
+    "                           [--max-wait S] [--retries N] [--stall-timeout S]\n"
+    "                           [--min-speed B] [--store DIR] [--json]\n"
     "\n"
     "The monthly DRM refresh: a DRM-only export (monthly resources, --depth months, default 3),\n"
     "requested, downloaded and ingested like `snesync sync`. It changes DRM items only: every\n"
@@ -70,6 +75,8 @@ enum {
     OPT_WORK_DIR,
     OPT_MAX_WAIT,
     OPT_RETRIES,
+    OPT_STALL_TIMEOUT,
+    OPT_MIN_SPEED,
 };
 
 /* Every setting, as text, from the command line or the config file. */
@@ -88,11 +95,14 @@ enum {
     K_MAX_WAIT,
     K_STORE,
     K_RETRIES,
+    K_STALL_TIMEOUT,
+    K_MIN_SPEED,
     K__COUNT
 };
 static const char *const key_names[K__COUNT] = {
     "server", "entities", "etat",       "departements", "communes", "depth", "cert",
-    "key",    "cacert",   "token-file", "work-dir",     "max-wait", "store", "retries"};
+    "key",    "cacert",   "token-file", "work-dir",     "max-wait", "store", "retries",
+    "stall-timeout", "min-speed"};
 /* Settings that name a file: relative ones in a config file are taken from its directory. */
 static const bool key_is_path[K__COUNT] = {
     [K_CERT] = true,       [K_KEY] = true,      [K_CACERT] = true,
@@ -127,7 +137,7 @@ static int on_option(void *ctx, int opt, const char *arg)
         s->cli[K_ENTITIES] = arg;
         return 0;
     default:
-        if (opt >= OPT_SERVER && opt <= OPT_RETRIES) {
+        if (opt >= OPT_SERVER && opt <= OPT_MIN_SPEED) {
             static const int map[] = {
                 [OPT_SERVER - OPT_SERVER] = K_SERVER,
                 [OPT_ETAT - OPT_SERVER] = K_ETAT,
@@ -141,6 +151,8 @@ static int on_option(void *ctx, int opt, const char *arg)
                 [OPT_WORK_DIR - OPT_SERVER] = K_WORK_DIR,
                 [OPT_MAX_WAIT - OPT_SERVER] = K_MAX_WAIT,
                 [OPT_RETRIES - OPT_SERVER] = K_RETRIES,
+                [OPT_STALL_TIMEOUT - OPT_SERVER] = K_STALL_TIMEOUT,
+                [OPT_MIN_SPEED - OPT_SERVER] = K_MIN_SPEED,
             };
             s->cli[map[opt - OPT_SERVER]] = arg;
             return 0;
@@ -429,6 +441,8 @@ static int run_job(int argc, char **argv, bool drm)
         {"work-dir", required_argument, NULL, OPT_WORK_DIR},
         {"max-wait", required_argument, NULL, OPT_MAX_WAIT},
         {"retries", required_argument, NULL, OPT_RETRIES},
+        {"stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT},
+        {"min-speed", required_argument, NULL, OPT_MIN_SPEED},
         {NULL, 0, NULL, 0},
     };
     const char *name = drm ? "drm-refresh" : "sync";
@@ -514,6 +528,20 @@ static int run_job(int argc, char **argv, bool drm)
             goto out;
         }
         o.fetch.max_attempts = (unsigned)v + 1;
+    }
+    if (get(&set, K_STALL_TIMEOUT)) {
+        if (!cli_parse_u64(get(&set, K_STALL_TIMEOUT), &v) || v == 0 || v > 3600) {
+            fprintf(stderr, "snesync %s: --stall-timeout takes seconds (1..3600)\n", name);
+            goto out;
+        }
+        o.fetch.low_speed_time = (long)v;
+    }
+    if (get(&set, K_MIN_SPEED)) {
+        if (!cli_parse_u64(get(&set, K_MIN_SPEED), &v) || v == 0 || v > (1u << 30)) {
+            fprintf(stderr, "snesync %s: --min-speed takes bytes per second (1..2^30)\n", name);
+            goto out;
+        }
+        o.fetch.low_speed_limit = (long)v;
     }
     o.fetch.cert = get(&set, K_CERT);
     o.fetch.key = get(&set, K_KEY);

@@ -211,7 +211,7 @@ sne_err sne_fetch_new(sne_fetch **out, const sne_fetch_options *o, sne_error *er
     if (!f->o.low_speed_time)
         f->o.low_speed_time = 60;
     if (!f->o.low_speed_limit)
-        f->o.low_speed_limit = 1;
+        f->o.low_speed_limit = 1024;
     if (!f->o.request_timeout)
         f->o.request_timeout = 120;
     if (!f->o.max_attempts)
@@ -283,6 +283,7 @@ typedef struct attempt {
     char content_range[HDR_VALUE];
     sne_buf body; /* JSON body (or the error body of a download) */
     bool body_over;
+    bool too_slow; /* stopped by the low-speed limit or the request timeout */
     download *dl;
     sne_error *err;
 } attempt;
@@ -330,6 +331,14 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *ud)
         header_value(a->content_range, v, vn);
     }
     return n;
+}
+
+/* A JSON answer's type: none (the parser decides), application/json or any +json. */
+static bool is_json_type(const char *ct)
+{
+    size_t n = strcspn(ct, "; ");
+    return n == 0 || (n >= 4 && strncasecmp(ct + n - 4, "json", 4) == 0 &&
+                      (n == 4 || ct[n - 5] == '/' || ct[n - 5] == '+'));
 }
 
 static bool is_archive_type(const char *ct)
@@ -553,6 +562,7 @@ static outcome attempt_once(sne_fetch *f, call *c, attempt *a, char *why, size_t
     CURL *h = f->curl;
     struct curl_slist *hdrs = NULL;
     char auth[2048 + 32], range[96], ifrange[80];
+    char curl_msg[CURL_ERROR_SIZE] = "";
     outcome out = OUT_FINAL;
     curl_easy_reset(h);
     curl_easy_setopt(h, CURLOPT_URL, c->url);
@@ -586,6 +596,7 @@ static outcome attempt_once(sne_fetch *f, call *c, attempt *a, char *why, size_t
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, a);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_msg); /* for timeouts: which one, how long */
 
     hdrs = curl_slist_append(hdrs, c->dl ? "Accept: application/gzip, application/problem+json"
                                          : "Accept: application/json, application/problem+json");
@@ -620,7 +631,12 @@ static outcome attempt_once(sne_fetch *f, call *c, attempt *a, char *why, size_t
 
     CURLcode cc = curl_easy_perform(h);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
     curl_slist_free_all(hdrs);
+    /* A timeout's own text says which limit was hit ("Operation too slow. Less than 1024
+     * bytes/sec transferred the last 60 seconds"); curl's other texts are kept generic. */
+    a->too_slow = cc == CURLE_OPERATION_TIMEDOUT;
+    const char *cerr = a->too_slow && curl_msg[0] ? curl_msg : curl_easy_strerror(cc);
     if (cc == CURLE_OK || cc == CURLE_WRITE_ERROR || cc == CURLE_PARTIAL_FILE)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a->status);
     f->stats.last_status = (int)a->status;
@@ -640,13 +656,17 @@ static outcome attempt_once(sne_fetch *f, call *c, attempt *a, char *why, size_t
         return OUT_FINAL;
     }
     if (cc != CURLE_OK && !(c->dl && c->dl->got > 0 && a->status / 100 == 2)) {
-        snprintf(why, whylen, "%s: %s", c->what, curl_easy_strerror(cc));
+        snprintf(why, whylen, "%s: %s", c->what, cerr);
         a->status = -(long)cc; /* remembered as a network failure */
         return curl_final(cc) ? OUT_FINAL : OUT_RETRY;
     }
     if (cc != CURLE_OK) { /* a download cut after some progress: resume */
-        snprintf(why, whylen, "%s: %s after %llu bytes", c->what, curl_easy_strerror(cc),
+        if (c->dl->next == c->dl->size)
+            return OUT_OK; /* every announced byte is here (the server's Content-Length was
+                              larger): the size and sha256 checks of the caller decide */
+        snprintf(why, whylen, "%s: %s after %llu bytes", c->what, cerr,
                  (unsigned long long)c->dl->got);
+        a->status = -(long)cc; /* a network failure, should the retries run out */
         return OUT_RETRY;
     }
 
@@ -656,6 +676,11 @@ static outcome attempt_once(sne_fetch *f, call *c, attempt *a, char *why, size_t
         if (c->dl && c->dl->next < c->dl->size) {
             snprintf(why, whylen, "%s: the answer ended at byte %llu of %llu", c->what,
                      (unsigned long long)c->dl->next, (unsigned long long)c->dl->size);
+            return OUT_RETRY;
+        }
+        if (!c->dl && !is_json_type(a->content_type)) { /* a proxy's page: like a 503 */
+            snprintf(why, whylen, "%s: the answer is not JSON (Content-Type '%.60s')", c->what,
+                     a->content_type);
             return OUT_RETRY;
         }
         return OUT_OK;
@@ -712,8 +737,11 @@ static sne_err run_call(sne_fetch *f, call *c, sne_buf *body, sne_error *err)
                                  why);
         }
         /* OUT_RETRY */
-        if (c->dl && c->dl->got > 0)
-            failures = 0; /* progress was made: a cut is not a dead server */
+        if (c->dl && c->dl->got > 0 &&
+            (!a.too_slow ||
+             c->dl->got >= (uint64_t)f->o.low_speed_limit * (uint64_t)f->o.low_speed_time))
+            failures = 0; /* progress was made: a cut is not a dead server (but a trickle that
+                             the low-speed limit stopped is a failure, whatever it brought) */
         failures++;
         if (failures >= f->o.max_attempts) {
             if (a.status > 0)

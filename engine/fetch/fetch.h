@@ -59,7 +59,7 @@ typedef struct sne_fetch_options {
     const char *token;      /* bearer token, or NULL; borrowed, never copied into a message */
     long connect_timeout;   /* seconds; 0: 30 */
     long low_speed_time;    /* abort a transfer slower than low_speed_limit for this long; 0: 60 */
-    long low_speed_limit;   /* bytes per second; 0: 1 */
+    long low_speed_limit;   /* bytes per second; 0: 1024 */
     long request_timeout;   /* whole-request cap for the small JSON calls, seconds; 0: 120 */
     unsigned max_attempts;  /* per call, the first included; 0: 8 */
     double backoff_base;    /* seconds before the first retry (then doubled); 0: 1 */
@@ -120,7 +120,11 @@ typedef sne_err (*sne_fetch_sink_fn)(void *ctx, const void *data, size_t n);
  * content type, as a proxy's error page; no gzip magic at offset 0) is retried like a 503.
  * Every byte reaches `sink` once and in order; the call ends when `size` bytes have been given,
  * and fails with SNE_ERR_INCOMPLETE when the server sends more than announced or another file
- * (its ETag changed). */
+ * (its ETag changed). A transfer that the low-speed limit stops counts as a failed attempt even
+ * when it brought some bytes (fewer than low_speed_limit x low_speed_time): a server that
+ * trickles forever ends in SNE_ERR_NETWORK after max_attempts. A connection closed after every
+ * announced byte (a Content-Length larger than the file) is a success: the caller's size and
+ * sha256 checks decide. */
 sne_err sne_fetch_download(sne_fetch *f, const char *numero, const char *path, uint64_t offset,
                            uint64_t size, const char *etag_sha256, sne_fetch_sink_fn sink,
                            void *sink_ctx, sne_error *err);

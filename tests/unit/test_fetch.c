@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_REPLIES 12
@@ -32,6 +33,7 @@ typedef struct server {
     size_t n;
     char requests[MAX_REPLIES][4096];
     size_t nreq;
+    unsigned trickle_ms; /* bodies go one byte every trickle_ms (real time); 0: at once */
 } server;
 
 static void *serve(void *arg)
@@ -70,9 +72,29 @@ static void *serve(void *arg)
         char head[1024];
         int hn = snprintf(head, sizeof(head), "%sContent-Length: %zu\r\nConnection: close\r\n\r\n",
                           rp->head, blen);
+        const char *range = strstr(req, "\r\nRange: bytes=");
+        size_t from = 0;
+        if (s->trickle_ms && range) { /* a resume: the rest of the body (206) */
+            from = (size_t)atoi(range + strlen("\r\nRange: bytes="));
+            from = from < blen ? from : blen;
+            hn = snprintf(head, sizeof(head),
+                          "HTTP/1.1 206 Partial Content\r\nContent-Type: application/gzip\r\n"
+                          "Content-Range: bytes %zu-%zu/%zu\r\nContent-Length: %zu\r\n"
+                          "Connection: close\r\n\r\n",
+                          from, blen - 1, blen, blen - from);
+        }
         send(c, head, (size_t)hn, MSG_NOSIGNAL);
-        if (blen)
-            send(c, rp->body, rp->cut ? rp->cut : blen, MSG_NOSIGNAL);
+        size_t send_len = rp->cut ? rp->cut : blen;
+        if (s->trickle_ms) {
+            for (size_t k = from; k < send_len; k++) {
+                struct timespec ts = {0, (long)s->trickle_ms * 1000000L};
+                nanosleep(&ts, NULL);
+                if (send(c, rp->body + k, 1, MSG_NOSIGNAL) != 1)
+                    break; /* the client gave up */
+            }
+        } else if (blen) {
+            send(c, rp->body, send_len, MSG_NOSIGNAL);
+        }
         shutdown(c, SHUT_RDWR);
         close(c);
     }
@@ -419,13 +441,13 @@ static sne_err sink(void *ctx, const void *p, size_t n)
     return SNE_OK;
 }
 
-static unsigned char archive[1000];
+static unsigned char archive[1100]; /* 1000 bytes of archive, then room for a longer answer */
 
 static void make_archive(void)
 {
     archive[0] = 0x1f;
     archive[1] = 0x8b;
-    for (size_t i = 2; i < sizeof(archive); i++)
+    for (size_t i = 2; i < 1000; i++)
         archive[i] = (unsigned char)(i * 7 + 3);
 }
 
@@ -551,6 +573,86 @@ static void test_download_inconsistent(void)
     fixture_close(&x);
 }
 
+/* A 2xx JSON answer that is not JSON (a proxy's page) is retried like a 503. */
+static void test_json_not_json(void)
+{
+    fixture x;
+    fixture_open(&x, 3);
+    add(&x, (reply){"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n", "<html>maintenance</html>", 0,
+                    0});
+    add(&x, (reply){"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n",
+                    status_json, 0, 0});
+    sne_export_status st;
+    sne_error err = {0};
+    CHECK_EQ_INT(sne_fetch_status(x.f, "X1", &st, NULL, &err), SNE_OK);
+    CHECK_EQ_INT(st.progression, 40);
+    CHECK_EQ_INT(sne_fetch_last_stats(x.f)->attempts, 2);
+    fixture_close(&x);
+
+    fixture_open(&x, 2);
+    for (int i = 0; i < 2; i++)
+        add(&x, (reply){"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n", "<html/>", 0, 0});
+    CHECK_EQ_INT(sne_fetch_status(x.f, "X1", &st, NULL, &err), SNE_ERR_HTTP);
+    CHECK(strstr(err.message, "not JSON") != NULL);
+    fixture_close(&x);
+}
+
+/* A Content-Length larger than the file: every announced byte came, then the connection closed.
+ * That is the whole archive (the caller checks its size and sha256): no second request. */
+static void test_download_longer_length(void)
+{
+    fixture x;
+    fixture_open(&x, 4);
+    add(&x, (reply){GZ_HEAD("200 OK"), (const char *)archive, 1010, 1000});
+    sink_buf b = {.len = 0};
+    sne_error err = {0};
+    CHECK_EQ_INT(sne_fetch_download(x.f, "X1", NULL, 0, 1000, SHA, sink, &b, &err), SNE_OK);
+    CHECK_EQ_INT(b.len, 1000);
+    CHECK(memcmp(b.data, archive, 1000) == 0);
+    CHECK_EQ_INT(sne_fetch_last_stats(x.f)->attempts, 1);
+    fixture_close(&x);
+}
+
+/* A server that trickles (a byte every 150 ms, under the 1000 bytes/s asked for 1 s; a resume
+ * gets the rest, 206): each attempt is stopped by the low-speed limit and counts as a failure
+ * although it brought bytes (counted as progress, the download would take 150 s), so the
+ * download ends after max_attempts with a network error that says why (real time: ~3 s). */
+static void test_download_trickle(void)
+{
+    server srv;
+    memset(&srv, 0, sizeof(srv));
+    server_start(&srv);
+    fake_clock fc = {.rnd = 0};
+    sne_fetch_clock clock = {fc_now, fc_sleep, fc_random, &fc};
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", srv.port);
+    sne_fetch_options o;
+    sne_fetch_options_default(&o);
+    o.server = url;
+    o.clock = &clock;
+    o.max_attempts = 3;
+    o.low_speed_time = 1;
+    o.low_speed_limit = 1000;
+    srv.trickle_ms = 150;
+    for (int i = 0; i < MAX_REPLIES; i++)
+        srv.replies[srv.n++] = (reply){GZ_HEAD("200 OK"), (const char *)archive, 1000, 0};
+    sne_fetch *f;
+    sne_error err = {0};
+    CHECK_EQ_INT(sne_fetch_new(&f, &o, &err), SNE_OK);
+    sink_buf b = {.len = 0};
+    CHECK_EQ_INT(sne_fetch_download(f, "X1", NULL, 0, 1000, SHA, sink, &b, &err), SNE_ERR_NETWORK);
+    CHECK_EQ_INT(err.lib_code, 28); /* CURLE_OPERATION_TIMEDOUT */
+    CHECK(strstr(err.message, "too slow") != NULL);
+    if (!strstr(err.message, "too slow"))
+        fprintf(stderr, "trickle: %s\n", err.message);
+    CHECK_EQ_INT(sne_fetch_last_stats(f)->attempts, 3);
+    CHECK(strstr(err.message, "after 3 attempts") != NULL);
+    CHECK(b.len > 10 && b.len < 100); /* every attempt brought some */ /* it did bring bytes, kept for the resume */
+    CHECK(memcmp(b.data, archive, b.len) == 0);
+    sne_fetch_free(f);
+    server_stop(&srv);
+}
+
 int main(void)
 {
     test_post_and_headers();
@@ -564,5 +666,8 @@ int main(void)
     test_download_from_offset();
     test_download_not_archive();
     test_download_inconsistent();
+    test_json_not_json();
+    test_download_longer_length();
+    test_download_trickle();
     return TEST_SUMMARY();
 }
