@@ -5,37 +5,19 @@
 DEMANDS=${SYNC_TEST_DEMANDS:-800}
 . "$(dirname "$0")/lib.sh"
 
-make_registers
-start_server "$T/r1" || finish
-sync_all "$T/base"
-check "base store (r1) loaded" 0 "$RC"
-stop_server
-BASE_SEQ=$(last_seq "$T/base")
-
-# The reference: the fault-free resync.
-start_server "$T/r2" || finish
-cp -r "$T/base" "$T/ref"
-sync_all "$T/ref"
-check "fault-free resync exits 0" 0 "$RC"
-REF=$(state_since "$T/ref" "$BASE_SEQ" | md5sum)
+make_base_and_ref # the reference: the fault-free resync
 LC_ALL=C sort "$T/r2/changes.tsv" | sed '/^$/d' >"$T/want.tsv"
-stop_server
 
 # scenario NAME FAULTS [sync args]: fresh copy of the base store, server with FAULTS, one sync.
 scenario() {
     NAME=$1
     local faults=$2
     shift 2
-    S=$T/s-$NAME
-    rm -rf "$S" "$S.work"
-    cp -r "$T/base" "$S"
+    fresh_store "$NAME"
     start_server "$T/r2" --faults "$faults" || return 1
     local t0=$EPOCHREALTIME
     sync_all "$S" "$@"
-    ELAPSED=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%d", (b-a)*1000}')
-}
-same_as_ref() {
-    check "$NAME: end state equals the fault-free resync" "$REF" "$(state_since "$S" "$BASE_SEQ" | md5sum)"
+    ELAPSED=$(ms_since "$t0")
 }
 # What a failed run applied is true data of the snapshot (demands it held, whole), never the
 # sweep of the demands it did not hold: no demand lost its form, and every change it made is

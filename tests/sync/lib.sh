@@ -8,29 +8,12 @@ SNESYNC=${1:?usage: $0 PATH/TO/snesync PATH/TO/snesync-sim}
 SIM=${2:?usage: $0 PATH/TO/snesync PATH/TO/snesync-sim}
 SNESYNC=$(cd "$(dirname "$SNESYNC")" && pwd)/$(basename "$SNESYNC")
 SIM=$(cd "$(dirname "$SIM")" && pwd)/$(basename "$SIM")
-T=$(mktemp -d "${TMPDIR:-/tmp}/sync-test.XXXXXX")
-PASSED=0
-FAILED=0
-SRV_PID=
-SRV_FD=
-URL=
+. "$(dirname "${BASH_SOURCE[0]}")/../sim-serve/common.sh"
+common_init sync-test
 ALL=CERFA,DALO,EVT,CONT,ATTRIB,PRIO,COTA,PJ,DRM
 DEMANDS=${DEMANDS:-${SYNC_TEST_DEMANDS:-3000}}
 SEED=${SYNC_TEST_SEED:-21}
 echo "# seed $SEED, $DEMANDS demands (SYNC_TEST_SEED / SYNC_TEST_DEMANDS replay it)"
-
-cleanup() {
-    [ -n "${KEEP_T:-}" ] && cp -r "$T" "$KEEP_T"
-    stop_server
-    rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
-not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
-check() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1: expected '$2', got '$3'"; fi; }
-check_match() { if [[ "$3" =~ $2 ]]; then ok "$1"; else not_ok "$1: '$3' does not match '$2'"; fi; }
 
 # Two registers: r1, and r2 = r1 evolved by 30 days (r2/changes.tsv is the ground truth of a
 # national ACTIVE export with all nine entities).
@@ -46,37 +29,10 @@ make_registers() {
 
 # start_server DATA_DIR ARGS...: `snesync-sim serve` on a free port, short Retry-After; sets URL.
 start_server() {
-    local data=$1 line=
+    local data=$1
     shift
     : >"$T/server.log"
-    exec {SRV_FD}< <(exec "$SIM" serve --data "$data" --port 0 --retry-after 1 --min-poll 1 \
-        --work-dir "$T/srvwork" "$@" 2>>"$T/server.log")
-    SRV_PID=$!
-    if ! read -r -t 30 -u "$SRV_FD" line; then
-        not_ok "server ready: $(tail -n 5 "$T/server.log")"
-        SRV_PID=
-        return 1
-    fi
-    URL=${line#listening on }
-    return 0
-}
-
-stop_server() {
-    if [ -n "$SRV_PID" ]; then
-        kill -TERM "$SRV_PID" 2>/dev/null
-        local i
-        for i in $(seq 100); do
-            kill -0 "$SRV_PID" 2>/dev/null || break
-            sleep 0.1 # bounded wait for the server's own exit, not a synchronisation
-        done
-        kill -0 "$SRV_PID" 2>/dev/null && kill -KILL "$SRV_PID" 2>/dev/null
-        wait "$SRV_PID" 2>/dev/null
-        SRV_PID=
-    fi
-    if [ -n "$SRV_FD" ]; then
-        exec {SRV_FD}<&-
-        SRV_FD=
-    fi
+    serve --data "$data" --port 0 --retry-after 1 --min-poll 1 --work-dir "$T/srvwork" "$@"
 }
 
 # sync STORE ARGS...: runs `snesync sync` (national, ACTIVE, all entities unless ARGS say
@@ -126,9 +82,33 @@ state_since() {
 # count_log PATTERN: lines of the server log matching PATTERN.
 count_log() { grep -c -- "$1" "$T/server.log"; }
 
-finish() {
+# make_base_and_ref: the registers; the base store (r1 loaded by a sync) and the reference (the
+# base resynced, uninterrupted and fault-free, against r2). Sets BASE_SEQ, REF (the digest of
+# the reference's changes after BASE_SEQ, seq and export number aside) and SIZE (r2's archive).
+make_base_and_ref() {
+    make_registers
+    start_server "$T/r1" || finish
+    sync_all "$T/base"
+    check "base store (r1) loaded" 0 "$RC"
     stop_server
-    echo "$PASSED passed, $FAILED failed"
-    [ "$FAILED" -eq 0 ]
-    exit $?
+    BASE_SEQ=$(last_seq "$T/base")
+    start_server "$T/r2" || finish
+    cp -r "$T/base" "$T/ref"
+    sync_all "$T/ref"
+    check "uninterrupted resync exits 0" 0 "$RC"
+    REF=$(state_since "$T/ref" "$BASE_SEQ" | md5sum)
+    SIZE=$(jfield archiveBytes)
+    stop_server
+}
+
+# fresh_store NAME: S=$T/s-NAME, a new copy of the base store (no work directory).
+fresh_store() {
+    S=$T/s-$1
+    rm -rf "$S" "$S.work"
+    cp -r "$T/base" "$S"
+}
+
+same_as_ref() {
+    check "$NAME: end state equals the uninterrupted resync (no change lost or twice)" "$REF" \
+        "$(state_since "$S" "$BASE_SEQ" | md5sum)"
 }
