@@ -72,8 +72,9 @@ static const char usage_text[] =
     "  --work-dir D             where archives are written (default: a private temp dir)\n"
     "  --gdm-page-size N        movements per GDM page (default 1000, at most 10000)\n"
     "Fault grammar: POINT:ACTION[@N][*COUNT|*always][+SKIP] with POINT post, status, file,\n"
-    "delete, gdm (ACTION 400..599 or delay@MS; at file also cut@BYTES, notgzip) or export\n"
-    "(echec, slow@S, truncate[@BYTES], badsha). See sim/README.md.\n";
+    "delete, gdm (ACTION 400..599, delay@MS, trickle[@MS], html; at file also cut@BYTES,\n"
+    "notgzip, longer[@N], shorter[@N]) or export (echec, slow@S, truncate[@BYTES], badsha).\n"
+    "See sim/README.md.\n";
 
 static int parse_num(const char *s, double max, double *out)
 {
@@ -191,7 +192,20 @@ static char *read_pem(const char *path)
 /* The fault a request meets on arrival; returns 1 when a reply was queued instead. */
 static int arrival_fault(server *s, struct MHD_Connection *c, serve_point pt, enum MHD_Result *ret)
 {
-    serve_fault f = serve_faults_take(s->faults, pt, SERVE_FM_ARRIVAL);
+    /* trickle at `file` is a body fault (serve_download), taken only when the archive is sent */
+    unsigned mask = SERVE_FM_ARRIVAL | (pt != SERVE_PT_FILE ? SERVE_FM(SERVE_FA_TRICKLE) : 0);
+    serve_fault f = serve_faults_take(s->faults, pt, mask);
+    if (f.action == SERVE_FA_TRICKLE) {
+        unsigned ms = f.arg ? (unsigned)f.arg : 1000;
+        serve_log("%s: fault trickle@%u injected", serve_point_name(pt), ms);
+        serve_reply_trickle(ms); /* the answer below, one byte every ms */
+        return 0;
+    }
+    if (f.action == SERVE_FA_HTML) {
+        serve_log("%s: fault html injected", serve_point_name(pt));
+        *ret = serve_html_page(c);
+        return 1;
+    }
     if (f.action == SERVE_FA_DELAY) {
         serve_log("%s: fault delay@%llu injected", serve_point_name(pt), (unsigned long long)f.arg);
         serve_sleep((double)f.arg / 1000.0);
@@ -484,6 +498,7 @@ int sim_serve_main(int argc, char **argv)
     int sig = 0;
     sigwait(&sigs, &sig);
     serve_log("signal %d: stopping", sig);
+    serve_set_stopping(); /* trickling answers give up */
     rc = 0;
 out:
     if (d != NULL)

@@ -23,9 +23,15 @@
  *     400..599        answer with that status (problem+json) instead of handling the request;
  *                     429 and 503 carry Retry-After: @S seconds, default --retry-after
  *     delay@MS        wait MS milliseconds, then handle the request normally
+ *     trickle[@MS]    handle the request normally, but send the body one byte every MS
+ *                     milliseconds (default 1000); at `file` only when the archive is sent
+ *     html            answer 200 text/html (a proxy's maintenance page) instead
  *   ACTION at `file`, taken only when the archive itself would be sent (200 or 206):
  *     cut@BYTES       send BYTES bytes of the body, then close the connection mid-download
  *     notgzip         answer 200 text/html (a proxy's error page) instead of the archive
+ *     longer[@N]      Content-Length N bytes more than the body (default 1): the whole body,
+ *                     then the connection is closed
+ *     shorter[@N]     Content-Length N bytes short of the body (default half), which stops there
  *   ACTION at `export`:
  *     echec           the export ends ECHEC (erreur.code "ERREUR_SIMULEE")
  *     slow@S          generation takes S more seconds (watch EN_ATTENTE / EN_COURS)

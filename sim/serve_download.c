@@ -18,6 +18,7 @@ typedef struct body {
     uint64_t offset; /* file offset of the first byte sent */
     uint64_t length; /* bytes announced */
     uint64_t cut;    /* bytes sent before closing (UINT64_MAX: none) */
+    unsigned trickle_ms; /* one byte every trickle_ms (0: full speed) */
 } body;
 
 static ssize_t read_body(void *cls, uint64_t pos, char *buf, size_t max)
@@ -31,6 +32,11 @@ static ssize_t read_body(void *cls, uint64_t pos, char *buf, size_t max)
     if (left == 0)
         return MHD_CONTENT_READER_END_OF_STREAM;
     size_t n = max < left ? max : (size_t)left;
+    if (b->trickle_ms > 0) {
+        if (serve_trickle_wait(b->trickle_ms) != 0)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        n = 1;
+    }
     ssize_t got;
     do
         got = pread(b->fd, buf, n, (off_t)(b->offset + pos));
@@ -140,13 +146,9 @@ enum MHD_Result serve_download(serve_exports *x, serve_faults *faults, struct MH
 
     serve_fault fault = serve_faults_take(faults, SERVE_PT_FILE, SERVE_FM_BODY);
     if (fault.action == SERVE_FA_NOTGZIP) {
-        static const char page[] =
-            "<!DOCTYPE html>\n<html><head><title>Maintenance</title></head>\n"
-            "<body><h1>Service temporarily unavailable</h1><p>Please retry later.</p></body>"
-            "</html>\n";
         close(f.fd);
         serve_log("export %s: fault notgzip injected", id);
-        return serve_reply(c, 200, "text/html; charset=utf-8", page, sizeof(page) - 1, 0, NULL);
+        return serve_html_page(c);
     }
 
     body *b = malloc(sizeof(*b));
@@ -158,12 +160,27 @@ enum MHD_Result serve_download(serve_exports *x, serve_faults *faults, struct MH
     b->offset = first;
     b->length = f.size ? last - first + 1 : 0;
     b->cut = UINT64_MAX;
+    b->trickle_ms = 0;
+    uint64_t announced = b->length; /* Content-Length */
     if (fault.action == SERVE_FA_CUT) {
         b->cut = fault.arg;
         serve_log("export %s: fault cut@%" PRIu64 " injected", id, fault.arg);
+    } else if (fault.action == SERVE_FA_LONGER) {
+        uint64_t more = fault.arg ? fault.arg : 1;
+        announced = b->length + more;
+        b->cut = b->length; /* the whole body, then the connection is closed */
+        serve_log("export %s: fault longer@%" PRIu64 " injected", id, more);
+    } else if (fault.action == SERVE_FA_SHORTER) {
+        uint64_t less = fault.arg ? fault.arg : (b->length + 1) / 2;
+        announced = less < b->length ? b->length - less : 0;
+        b->length = announced;
+        serve_log("export %s: fault shorter@%" PRIu64 " injected", id, less);
+    } else if (fault.action == SERVE_FA_TRICKLE) {
+        b->trickle_ms = fault.arg ? (unsigned)fault.arg : 1000;
+        serve_log("export %s: fault trickle@%u injected", id, b->trickle_ms);
     }
-    struct MHD_Response *r =
-        MHD_create_response_from_callback(b->length, BLOCK_SIZE, read_body, b, free_body);
+    struct MHD_Response *r = MHD_create_response_from_callback(
+        announced, b->trickle_ms ? 1 : BLOCK_SIZE, read_body, b, free_body);
     if (r == NULL) {
         free_body(b);
         return MHD_NO;

@@ -50,6 +50,14 @@ const char *serve_fault_name(serve_fault_action a)
         return "truncate";
     case SERVE_FA_BADSHA:
         return "badsha";
+    case SERVE_FA_LONGER:
+        return "longer";
+    case SERVE_FA_SHORTER:
+        return "shorter";
+    case SERVE_FA_TRICKLE:
+        return "trickle";
+    case SERVE_FA_HTML:
+        return "html";
     default:
         return "none";
     }
@@ -137,6 +145,17 @@ static int parse_rule(const char *s, const char *end, rule *r, char *err, size_t
         need_arg = 1;
     } else if (word_is(a, an, "notgzip") && pt == SERVE_PT_FILE) {
         r->fault.action = SERVE_FA_NOTGZIP;
+    } else if (word_is(a, an, "longer") && pt == SERVE_PT_FILE) {
+        r->fault.action = SERVE_FA_LONGER;
+        opt_arg = 1;
+    } else if (word_is(a, an, "shorter") && pt == SERVE_PT_FILE) {
+        r->fault.action = SERVE_FA_SHORTER;
+        opt_arg = 1;
+    } else if (word_is(a, an, "trickle") && is_http) {
+        r->fault.action = SERVE_FA_TRICKLE;
+        opt_arg = 1;
+    } else if (word_is(a, an, "html") && is_http) {
+        r->fault.action = SERVE_FA_HTML;
     } else if (word_is(a, an, "echec") && !is_http) {
         r->fault.action = SERVE_FA_ECHEC;
     } else if (word_is(a, an, "slow") && !is_http) {

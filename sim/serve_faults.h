@@ -29,12 +29,18 @@ typedef enum serve_fault_action {
     SERVE_FA_SLOW,     /* arg: extra seconds of generation */
     SERVE_FA_TRUNCATE, /* arg: bytes kept, 0 for half */
     SERVE_FA_BADSHA,   /* no arg */
+    SERVE_FA_LONGER,   /* arg: Content-Length announces this many bytes more than sent (0: 1) */
+    SERVE_FA_SHORTER,  /* arg: Content-Length (and the body) this many bytes short (0: half) */
+    SERVE_FA_TRICKLE,  /* arg: milliseconds between two bytes of the body (0: 1000) */
+    SERVE_FA_HTML,     /* no arg: 200 text/html (a proxy's page) instead of the answer */
 } serve_fault_action;
 
 /* Masks for serve_faults_take(). */
 #define SERVE_FM(a)      (1u << (a))
-#define SERVE_FM_ARRIVAL (SERVE_FM(SERVE_FA_CODE) | SERVE_FM(SERVE_FA_DELAY))
-#define SERVE_FM_BODY    (SERVE_FM(SERVE_FA_CUT) | SERVE_FM(SERVE_FA_NOTGZIP))
+#define SERVE_FM_ARRIVAL (SERVE_FM(SERVE_FA_CODE) | SERVE_FM(SERVE_FA_DELAY) | SERVE_FM(SERVE_FA_HTML))
+#define SERVE_FM_BODY                                                                              \
+    (SERVE_FM(SERVE_FA_CUT) | SERVE_FM(SERVE_FA_NOTGZIP) | SERVE_FM(SERVE_FA_LONGER) |             \
+     SERVE_FM(SERVE_FA_SHORTER) | SERVE_FM(SERVE_FA_TRICKLE))
 #define SERVE_FM_EXPORT                                                                            \
     (SERVE_FM(SERVE_FA_ECHEC) | SERVE_FM(SERVE_FA_SLOW) | SERVE_FM(SERVE_FA_TRUNCATE) |            \
      SERVE_FM(SERVE_FA_BADSHA))

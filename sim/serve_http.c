@@ -3,6 +3,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +91,48 @@ void serve_buf_json(serve_buf *b, const char *s)
 }
 
 static _Thread_local unsigned last_status;
+static _Thread_local unsigned trickle_ms;
+static atomic_int stopping;
+
+void serve_set_stopping(void)
+{
+    atomic_store(&stopping, 1);
+}
+
+int serve_trickle_wait(unsigned ms)
+{
+    double until = serve_now() + ms / 1000.0;
+    for (;;) {
+        if (atomic_load(&stopping))
+            return -1;
+        double left = until - serve_now();
+        if (left <= 0)
+            return 0;
+        serve_sleep(left < 0.05 ? left : 0.05);
+    }
+}
+
+void serve_reply_trickle(unsigned ms)
+{
+    trickle_ms = ms;
+}
+
+typedef struct trickle_body {
+    size_t len;
+    unsigned ms;
+    char data[];
+} trickle_body;
+
+static ssize_t read_trickle(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    trickle_body *t = cls;
+    if (pos >= t->len)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (max == 0 || serve_trickle_wait(t->ms) != 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    buf[0] = t->data[pos];
+    return 1;
+}
 
 unsigned serve_last_status(void)
 {
@@ -117,8 +161,21 @@ enum MHD_Result serve_reply_ex(struct MHD_Connection *c, unsigned status, const 
                                const char *body, size_t len, unsigned retry_after,
                                const char *hname, const char *hvalue)
 {
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, (void *)(body ? body : ""), MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r;
+    if (trickle_ms > 0 && len > 0) {
+        trickle_body *t = malloc(sizeof(*t) + len);
+        if (t == NULL)
+            return MHD_NO;
+        t->len = len;
+        t->ms = trickle_ms;
+        memcpy(t->data, body, len);
+        r = MHD_create_response_from_callback(len, 1, read_trickle, t, free);
+        if (r == NULL)
+            free(t);
+    } else {
+        r = MHD_create_response_from_buffer(len, (void *)(body ? body : ""), MHD_RESPMEM_MUST_COPY);
+    }
+    trickle_ms = 0;
     if (r == NULL)
         return MHD_NO;
     if (ctype != NULL)
@@ -167,6 +224,15 @@ enum MHD_Result serve_problem_ex(struct MHD_Connection *c, unsigned status, unsi
                              hvalue);
     serve_buf_free(&b);
     return ret;
+}
+
+enum MHD_Result serve_html_page(struct MHD_Connection *c)
+{
+    static const char page[] =
+        "<!DOCTYPE html>\n<html><head><title>Maintenance</title></head>\n"
+        "<body><h1>Service temporarily unavailable</h1><p>Please retry later.</p></body>"
+        "</html>\n";
+    return serve_reply(c, 200, "text/html; charset=utf-8", page, sizeof(page) - 1, 0, NULL);
 }
 
 void serve_log(const char *fmt, ...)

@@ -40,6 +40,17 @@ enum MHD_Result serve_problem(struct MHD_Connection *c, unsigned status, unsigne
 /* serve_problem() with one extra header (Allow, Content-Range...). */
 enum MHD_Result serve_problem_ex(struct MHD_Connection *c, unsigned status, unsigned retry_after,
                                  const char *detail, const char *hname, const char *hvalue);
+/* The next reply queued by this thread sends its body one byte every `ms` milliseconds (the
+ * fault trickle@MS); the headers go at once. */
+void serve_reply_trickle(unsigned ms);
+/* Queues 200 text/html: a proxy's maintenance page (the faults html and notgzip). */
+enum MHD_Result serve_html_page(struct MHD_Connection *c);
+/* Waits `ms` milliseconds in short slices; returns -1 (at once) when the server is stopping, so
+ * that a trickling answer does not hold up the shutdown. */
+int serve_trickle_wait(unsigned ms);
+/* The server is stopping (set once, on SIGINT/SIGTERM). */
+void serve_set_stopping(void);
+
 /* The status of the last reply queued by this thread (0 if none). */
 unsigned serve_last_status(void);
 void serve_last_status_reset(void);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # faults.sh EXE: every fault of the plan (grammar in sim/serve.h): 503/429 with Retry-After at
 # each point, delay, a cut mid-download then a resume, a body that is not gzip, a truncated
-# archive, a wrong sha256, an ECHEC export, a slow generation, *always, +skip, --faults-file.
+# archive, a wrong sha256, an ECHEC export, a slow generation, *always, +skip, --faults-file, an
+# HTML page instead of JSON, a body that trickles, a Content-Length longer or shorter than the
+# body.
 . "$(dirname "$0")/lib.sh"
 
 make_data "$T/data"
@@ -141,9 +143,71 @@ req GET /v1.0/exports/X1
 check "then the status answers normally (404)" 404 "$CODE"
 stop_server
 
+# --- answers that are not what they say: an HTML page instead of JSON, a body that trickles, a
+# Content-Length longer or shorter than the body
+start_server --data "$T/data" --port 0 --retry-after 1 --min-poll 0 \
+    --faults "post:html,status:html,status:trickle@100,file:longer@100,file:shorter,file:trickle@200*2" ||
+    finish
+new_export
+check "post:html: 200 instead of 202" 200 "$CODE"
+check_match "post:html: text/html" '^text/html' "$(header Content-Type)"
+check_match "post:html: a page" '<html>' "$BODY"
+new_export
+check "then the POST passes" 202 "$CODE"
+req GET "/v1.0/exports/$ID"
+check "status:html: 200" 200 "$CODE"
+check_match "status:html: text/html, not JSON" '^text/html' "$(header Content-Type)"
+t0=$(now_ms)
+req GET "/v1.0/exports/$ID" --max-time 1
+t1=$(now_ms)
+check "status:trickle: curl gives up after its 1 s (28)" 28 "$CURL_RC"
+check "status:trickle: the headers came at once" 200 "$CODE"
+check_match "status:trickle: a few bytes of the JSON in 1 s" '^\{"(n(u(m(e(r(o(E(x(p)?)?)?)?)?)?)?)?)?)?$' "$BODY"
+check "status:trickle: curl stopped at its limit, not later" 1 "$(( t1 - t0 < 3000 ? 1 : 0 ))"
+wait_state "$ID" TERMINE ECHEC
+check "then the status answers at full speed" TERMINE "$STATE"
+SIZE=$(jfield taille)
+SHA=$(jfield sha256)
+req GET "/v1.0/exports/$ID/fichier" -o "$T/long.tgz"
+check "file:longer: curl reports a partial transfer (18)" 18 "$CURL_RC"
+check "file:longer: Content-Length is 100 bytes more than the file" "$((SIZE + 100))" \
+    "$(header Content-Length)"
+check "file:longer: the whole file came, then the connection closed" "$SHA" \
+    "$(sha256sum "$T/long.tgz" | cut -d' ' -f1)"
+req GET "/v1.0/exports/$ID/fichier" -o "$T/short.tgz"
+HALF=$((SIZE - (SIZE + 1) / 2))
+check "file:shorter: a sound answer for curl (0)" "0 200" "$CURL_RC $CODE"
+check "file:shorter: Content-Length is half the file" "$HALF" "$(header Content-Length)"
+check "file:shorter: that many bytes, the file's first" "$HALF $(head -c "$HALF" "$T/long.tgz" | md5sum)" \
+    "$(stat -c %s "$T/short.tgz") $(md5sum <"$T/short.tgz")"
+t0=$(now_ms)
+req GET "/v1.0/exports/$ID/fichier" -o "$T/trickle.tgz" --max-time 2
+t1=$(now_ms)
+got=$(stat -c %s "$T/trickle.tgz" 2>/dev/null || echo 0)
+check "file:trickle: curl gives up after its 2 s (28)" 28 "$CURL_RC"
+check "file:trickle: Content-Length announces the whole file" "$SIZE" "$(header Content-Length)"
+check "file:trickle: a byte every 200 ms (3 to 15 in 2 s)" 1 "$(( got >= 3 && got <= 15 ? 1 : 0 ))"
+check "file:trickle: the archive's own first bytes" "$(head -c "$got" "$T/long.tgz" | md5sum)" \
+    "$(md5sum <"$T/trickle.tgz")"
+# a trickle still running when the server is asked to stop does not hold it up
+curl -s -o /dev/null --max-time 60 "$URL/v1.0/exports/$ID/fichier" &
+curl_pid=$!
+for i in $(seq 100); do # bounded wait for the second trickle to be under way
+    [ "$(grep -c 'fault trickle@200 injected' "$T/server.log")" -ge 2 ] && break
+    sleep 0.05
+done
+t0=$(now_ms)
+stop_server
+t1=$(now_ms)
+check "a stop during a trickle: clean (exit 0)" 0 "$SRV_RC"
+check "a stop during a trickle: within 5 s" 1 "$(( t1 - t0 < 5000 ? 1 : 0 ))"
+wait "$curl_pid" 2>/dev/null
+check "the trickle was cut by the stop (curl 18)" 18 "$?"
+
 # --- bad plans are refused at start
 for spec in "post" "post:cut@5" "file:cut" "export:503" "status:200" "nowhere:503" \
-    "post:503*0" "post:503*x" "export:slow" "file:notgzip@3"; do
+    "post:503*0" "post:503*x" "export:slow" "file:notgzip@3" "post:longer" "status:shorter" \
+    "file:shorter@x" "export:trickle" "export:html" "status:html@2"; do
     "$EXE" serve --data "$T/data" --port 0 --faults "$spec" >/dev/null 2>"$T/bad.log"
     check "bad fault spec '$spec': exit 2" 2 "$?"
 done
