@@ -39,7 +39,7 @@ struct sne_applier {
     sne_store *store;
     sne_apply_stats *stats;
     size_t batch_demands;
-    uint64_t batch_bytes;
+    uint64_t batch_dirty;
 
     pthread_t thread;
     bool thread_started;
@@ -119,7 +119,7 @@ static sne_err apply_demand(sne_applier *a, const sne_demand *d)
 {
     sne_err rc = sne_store_apply(a->store, d, a->stats);
     if (!rc && (++a->since_commit >= a->batch_demands ||
-                sne_store_batch_bytes(a->store) >= a->batch_bytes)) {
+                sne_store_batch_dirty(a->store) >= a->batch_dirty)) {
         a->since_commit = 0;
         rc = sne_store_commit(a->store);
     }
@@ -185,7 +185,7 @@ static void *apply_loop(void *arg)
 /* ---- the producer ---- */
 
 sne_err sne_applier_start(sne_applier **out, sne_store *s, size_t batch_demands,
-                          uint64_t batch_bytes, sne_apply_stats *stats, sne_error *err)
+                          uint64_t batch_dirty, sne_apply_stats *stats, sne_error *err)
 {
     *out = NULL;
     sne_applier *a = calloc(1, sizeof(*a));
@@ -194,7 +194,7 @@ sne_err sne_applier_start(sne_applier **out, sne_store *s, size_t batch_demands,
     a->store = s;
     a->stats = stats;
     a->batch_demands = batch_demands;
-    a->batch_bytes = batch_bytes;
+    a->batch_dirty = batch_dirty;
     /* No cap of its own: a parcel holds APPLIER_PARCEL_BYTES plus one demand, which the parser
      * caps (sne_parse_limits.max_demand). */
     for (size_t i = 0; i < APPLIER_PARCELS; i++)

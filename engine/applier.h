@@ -5,8 +5,8 @@
  * runs the storing on a second thread so that the two overlap (DESIGN-NOTES §5). The parser's
  * callback copies each demand into a parcel (its pointers are borrowed for the callback only) and
  * hands full parcels over a bounded queue; the applier thread applies them in arrival order with
- * sne_store_apply and commits a batch once it holds `batch_demands` demands or `batch_bytes`
- * bytes, exactly as one thread doing both would.
+ * sne_store_apply and commits a batch once it holds `batch_demands` demands or has dirtied
+ * `batch_dirty` bytes of pages (sne_store_batch_dirty), exactly as one thread doing both would.
  *
  * Ownership: from sne_applier_start until sne_applier_finish or sne_applier_free returns, the
  * store and `stats` belong to the applier thread (an LMDB write transaction stays on the thread
@@ -30,7 +30,7 @@ typedef struct sne_applier sne_applier;
 
 /* Starts the thread that applies demands to `s` (writable, its run begun). */
 sne_err sne_applier_start(sne_applier **out, sne_store *s, size_t batch_demands,
-                          uint64_t batch_bytes, sne_apply_stats *stats, sne_error *err);
+                          uint64_t batch_dirty, sne_apply_stats *stats, sne_error *err);
 /* Copies `d`, read from `member`, for the applier; blocks while the queue is full. Returns the
  * applier's error once it has failed. */
 sne_err sne_applier_push(sne_applier *a, const char *member, const sne_demand *d,

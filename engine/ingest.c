@@ -9,6 +9,8 @@
 
 #define READ_CHUNK     (256 * 1024)
 #define PROGRESS_BYTES (16u << 20)
+#define BATCH_DEMANDS  10000
+#define BATCH_DIRTY    (8u << 20)
 
 typedef struct ingest {
     sne_store *store;
@@ -28,8 +30,8 @@ typedef struct ingest {
 void sne_ingest_options_default(sne_ingest_options *o)
 {
     memset(o, 0, sizeof(*o));
-    o->batch_demands = 10000;
-    o->batch_bytes = 8u << 20;
+    o->batch_demands = BATCH_DEMANDS;
+    o->batch_dirty = BATCH_DIRTY;
     o->expect_size = -1;
 }
 
@@ -65,8 +67,10 @@ static sne_err on_header(void *ctx, const sne_export_header *h, sne_error *err)
             *err = *sne_store_error(g->store);
             return rc;
         }
-        rc = sne_applier_start(&g->applier, g->store, g->opt->batch_demands,
-                               g->opt->batch_bytes, &g->sum->stats, err);
+        const sne_ingest_options *o = g->opt;
+        rc = sne_applier_start(&g->applier, g->store,
+                               o->batch_demands ? o->batch_demands : BATCH_DEMANDS,
+                               o->batch_dirty ? o->batch_dirty : BATCH_DIRTY, &g->sum->stats, err);
         if (rc)
             return rc;
         g->first = *h;

@@ -104,7 +104,7 @@ static sne_err put_frame(sne_store *s, MDB_dbi db, MDB_val *k, const sne_buf *co
         return sne_error_set(&s->err, rc, 0, "cannot encode %s", what);
     MDB_val v = {s->frame.len, s->frame.data};
     int mrc = mdb_put(s->txn, db, k, &v, flags);
-    s->batch_bytes += v.mv_size;
+    store_count_write(s, v.mv_size, flags & MDB_APPEND);
     return mrc ? store_fail(s, mrc, what) : SNE_OK;
 }
 
@@ -120,6 +120,7 @@ static sne_err put_header(sne_store *s, const char *num, const sne_header *h, bo
         return SNE_OK;
     MDB_val k = {SNE_NUM_UNIQUE_LEN, (void *)num}, v = {s->new_header.len, s->new_header.data};
     int mrc = mdb_put(s->txn, s->db_demand, &k, &v, 0);
+    store_count_write(s, v.mv_size, false);
     return mrc ? store_fail(s, mrc, "cannot write a demand header") : SNE_OK;
 }
 
@@ -127,6 +128,7 @@ static sne_err delete_key(sne_store *s, MDB_dbi db, const char *num, const char 
 {
     MDB_val k = {SNE_NUM_UNIQUE_LEN, (void *)num};
     int mrc = mdb_del(s->txn, db, &k, NULL);
+    store_count_write(s, 0, false);
     return mrc && mrc != MDB_NOTFOUND ? store_fail(s, mrc, what) : SNE_OK;
 }
 
@@ -291,6 +293,7 @@ static sne_err mark_seen(sne_store *s, const char *num)
     sne_put_u64le(attempt, s->run.attempt);
     v = (MDB_val){8, attempt};
     mrc = mdb_put(s->txn, s->db_seen, &k, &v, 0);
+    store_count_write(s, v.mv_size, false);
     return mrc ? store_fail(s, mrc, "cannot record a seen demand") : SNE_OK;
 }
 

@@ -15,6 +15,7 @@
 #define STORE_FORMAT       1
 #define DEFAULT_MAP_SIZE   (64ull << 30)
 #define SMALLEST_MAP_SIZE  (256ull << 20) /* the last try when address space is short */
+#define MAP_HEADROOM       (256ull << 20) /* room kept free in the map before each batch */
 #define DISK_FULL_MARGIN   (4u << 20) /* less free space after a failed write: the disk is full */
 #define DEFAULT_MAX_DEMAND (64u << 20)
 
@@ -57,7 +58,8 @@ sne_err store_fail(sne_store *s, int mdb_rc, const char *what)
     }
     char hint[96];
     if (mdb_rc == MDB_MAP_FULL)
-        snprintf(hint, sizeof(hint), " (the store's map is full: set SNESYNC_MAP_SIZE higher)");
+        snprintf(hint, sizeof(hint),
+                 " (the map could not grow: the address space is short; see SNESYNC_MAP_SIZE)");
     else
         disk_full_hint(s, mdb_rc, hint, sizeof(hint));
     return sne_error_set(&s->err, SNE_ERR_STORE, mdb_rc, "store %s: %s: %s%s", s->dir, what,
@@ -80,16 +82,37 @@ static int put_u64_meta(MDB_txn *txn, MDB_dbi db, const char *key, uint64_t valu
     return mdb_put(txn, db, &k, &v, 0);
 }
 
+/* Grows the map, between transactions, while less than MAP_HEADROOM (or an eighth of the map)
+ * of it is left: a batch never finds it full unless the address space cannot hold more. The map
+ * is address space only; the file grows as pages are used. */
+static void grow_map_if_short(sne_store *s)
+{
+    MDB_envinfo info;
+    if (mdb_env_info(s->env, &info) != 0)
+        return;
+    uint64_t used = ((uint64_t)info.me_last_pgno + 1) * s->page_size;
+    uint64_t size = info.me_mapsize;
+    while (size - used < MAP_HEADROOM || size - used < size / 8) {
+        if (size > UINT64_MAX / 2)
+            return;
+        size *= 2;
+    }
+    if (size != info.me_mapsize)
+        mdb_env_set_mapsize(s->env, size); /* on failure the map stays as it is: MAP_FULL later
+                                              says so */
+}
+
 sne_err store_begin_batch(sne_store *s)
 {
     if (s->txn)
         return SNE_OK;
     if (!s->writable)
         return sne_error_set(&s->err, SNE_ERR_USAGE, 0, "store %s is open read-only", s->dir);
+    grow_map_if_short(s);
     int rc = mdb_txn_begin(s->env, NULL, 0, &s->txn);
     if (rc)
         return store_fail(s, rc, "cannot begin a transaction");
-    s->batch_bytes = 0;
+    s->batch_dirty = 0;
     s->seq = get_u64_meta(s->txn, s->db_meta, KEY_SEQ);
     MDB_val k = cstr_val(KEY_COUNTS), v;
     memset(s->counts, 0, sizeof(s->counts));
@@ -157,9 +180,18 @@ sne_err store_sample_for_dictionary(sne_store *s, const sne_buf *content)
     return rc;
 }
 
-uint64_t sne_store_batch_bytes(const sne_store *s)
+void store_count_write(sne_store *s, size_t value_len, bool append)
 {
-    return s->txn ? s->batch_bytes : 0;
+    size_t page = s->page_size;
+    if (value_len > s->max_node) /* an overflow value: pages of its own, and a node in a leaf */
+        s->batch_dirty += (value_len + page - 1) / page * page + (append ? 0 : page);
+    else
+        s->batch_dirty += append ? value_len : page;
+}
+
+uint64_t sne_store_batch_dirty(const sne_store *s)
+{
+    return s->txn ? s->batch_dirty : 0;
 }
 
 void sne_store_abort(sne_store *s)
@@ -352,10 +384,15 @@ sne_err sne_store_open(sne_store **out, const char *dir, const sne_store_options
     if (s->writable && (rc = take_writer_lock(s)))
         goto out;
     int mrc = open_environment(s, dir, map_size(&o));
+    MDB_stat ms;
+    if (!mrc)
+        mrc = mdb_env_stat(s->env, &ms);
     if (mrc) {
         rc = store_fail(s, mrc, "cannot open the environment");
         goto out;
     }
+    s->page_size = ms.ms_psize;
+    s->max_node = ms.ms_psize / 2 - 64; /* LMDB's node limit, less its headers and our keys */
     rc = open_databases(s);
 out:
     if (rc) {
@@ -637,6 +674,11 @@ bool store_in_run_scope(const sne_store *s, const sne_header *h)
 static sne_err begin_read(sne_store *s, MDB_txn **txn)
 {
     int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
+    if (rc == MDB_MAP_RESIZED && !s->txn) { /* a writer grew the map since we opened it */
+        rc = mdb_env_set_mapsize(s->env, 0);
+        if (!rc)
+            rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
+    }
     return rc ? store_fail(s, rc, "cannot begin a read transaction") : SNE_OK;
 }
 

@@ -58,9 +58,10 @@ sne_err sne_store_run_begin(sne_store *s, const sne_export_header *h, bool force
 sne_err sne_store_apply(sne_store *s, const sne_demand *d, sne_apply_stats *st);
 /* Commits the current batch, if any. */
 sne_err sne_store_commit(sne_store *s);
-/* Bytes of demand bodies and change groups written by the open batch: callers commit before a
- * batch holds too much (its dirty pages live in memory until the commit). */
-uint64_t sne_store_batch_bytes(const sne_store *s);
+/* Bytes of pages the open batch has dirtied (an estimate, see store_count_write): they live in
+ * memory until the commit, so callers commit before a batch holds too much. Unlike the bytes
+ * written, this does not depend on how large the store already is. */
+uint64_t sne_store_batch_dirty(const sne_store *s);
 /* Drops the current batch, if any: the store stays at its last commit. */
 void sne_store_abort(sne_store *s);
 /* Deletes the requested entities of every demand of the run's scope that the export did not

@@ -36,7 +36,8 @@ struct sne_store {
     sne_frame_codec codec;
 
     /* Valid while a batch is open; written back on commit. */
-    uint64_t batch_bytes; /* bytes of bodies and change groups written in the batch */
+    size_t page_size, max_node; /* LMDB's page, and the largest value sharing a leaf */
+    uint64_t batch_dirty; /* bytes of pages the batch has dirtied, estimated (store_count_write) */
     uint64_t seq;
     uint64_t counts[SNE_ENTITY__COUNT];
 
@@ -66,6 +67,11 @@ struct sne_store {
     size_t old_alloc;
 };
 
+/* Adds to s->batch_dirty what one write of a `value_len`-byte value costs in dirty pages. LMDB
+ * does not tell, so it is estimated: a random key dirties a leaf page of its own (keys arrive in
+ * no particular order, so a batch rarely writes two into one leaf of a large tree), an appended
+ * key shares the last leaf, and a value too large to share a leaf gets pages of its own. */
+void store_count_write(sne_store *s, size_t value_len, bool append);
 /* Opens the write batch if none is open. */
 sne_err store_begin_batch(sne_store *s);
 /* Records an LMDB failure, aborts the open batch, returns SNE_ERR_STORE (or _BUSY/_LIMIT). */

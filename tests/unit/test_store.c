@@ -343,6 +343,57 @@ static void test_codecs(void)
     sne_frame_codec_free(&c);
 }
 
+/* A store opened with a 1 MiB map takes in several MiB: the map grows between batches. */
+static void test_map_grows(void)
+{
+    char dir[] = "/tmp/snesync-test-map-XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(false);
+        return;
+    }
+    sne_store *s = NULL;
+    sne_error err = {0};
+    sne_store_options o = {.writable = true, .map_size = 1u << 20};
+    CHECK_EQ_INT(sne_store_open(&s, dir, &o, &err), SNE_OK);
+    if (!s)
+        return;
+    sne_export_header h = header("G1", "2026-10-01T00:00:00Z", 1000, CERFA_EVT, NULL, 0);
+    bool resumed;
+    sne_apply_stats st = {0};
+    CHECK_EQ_INT(sne_store_run_begin(s, &h, false, &resumed), SNE_OK);
+    char text[2049];
+    uint64_t x = 88172645463325252ull; /* xorshift: text zstd cannot shrink much */
+    for (int i = 0; i < 3000; i++) {
+        for (size_t c = 0; c + 1 < sizeof(text); c++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            text[c] = (char)('0' + x % 64);
+        }
+        text[sizeof(text) - 1] = '\0';
+        char num[SNE_NUM_UNIQUE_LEN + 1];
+        snprintf(num, sizeof(num), "038%09dG1226", i);
+        fake_demand d;
+        fake_init(&d, num, "38185");
+        fake_item(&d, SNE_ENTITY_CERFA, "", text);
+        CHECK_EQ_INT(sne_store_apply(s, &d.d, &st), SNE_OK);
+        fake_free(&d);
+        if (i % 200 == 199)
+            CHECK_EQ_INT(sne_store_commit(s), SNE_OK);
+    }
+    CHECK_EQ_INT(sne_store_commit(s), SNE_OK);
+    CHECK_EQ_INT(sne_store_sweep(s, &st), SNE_OK);
+    CHECK_EQ_INT(sne_store_run_finish(s), SNE_OK);
+    sne_store_stats ss;
+    CHECK_EQ_INT(sne_store_stats_get(s, &ss), SNE_OK);
+    CHECK(ss.demands == 3000);
+    CHECK(ss.file_bytes > (4u << 20));
+    CHECK(ss.map_size > ss.file_bytes);
+    sne_store_close(s);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+}
+
 int main(void)
 {
     if (!mkdtemp(store_dir)) {
@@ -353,6 +404,7 @@ int main(void)
     test_lifecycle();
     test_seen_set_and_attempts();
     test_codecs();
+    test_map_grows();
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", store_dir);
     if (system(cmd) != 0)
