@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # faults.sh SNESYNC SIM: every fault the simulator injects, on a resync (store loaded with r1,
 # server on r2). Transient faults: the end state equals the fault-free resync's. Bad data: a
-# clear non-zero exit, nothing deleted, and the next run ends in the fault-free state.
+# clear non-zero exit, nothing deleted, and the next run ends in the fault-free state. A server
+# that trickles, answers HTML, or sends a wrong Content-Length: retried, or a clear error within
+# a bound (exit 7, nothing deleted), and the next run converges.
 DEMANDS=${SYNC_TEST_DEMANDS:-800}
 . "$(dirname "$0")/lib.sh"
 
@@ -122,6 +124,90 @@ scenario notgzip-always 'file:notgzip*always' --retries 2
 check "$NAME: exit 7 once retries are spent" 7 "$RC"
 check_match "$NAME: message says it is not the archive" 'not the archive' "$ERR"
 no_deletes
+stop_server
+
+# --- answers that are not what they say, and servers that trickle. The transfers are watched
+# with --stall-timeout 2 (a transfer under --min-speed, 1024 bytes/s by default, for 2 s is
+# stopped and counts as a failed attempt) so that each case takes seconds.
+STALL=(--stall-timeout 2)
+# rerun: the same command against the same server, whose faults are spent by now.
+rerun() {
+    sync_all "$S" "${STALL[@]}"
+    check "$NAME: the next run exits 0" 0 "$RC"
+    check "$NAME: it picked up the same export" "true 0" "$(jfield resumed) $(jfield exportsRequested)"
+    same_as_ref
+}
+
+scenario longer 'file:longer@100' "${STALL[@]}"
+check "$NAME: exit 0 (Content-Length 100 bytes past the archive, then the connection closed)" 0 "$RC"
+check "$NAME: one request for the file: every announced byte had come" 1 "$(count_log 'fichier -> ')"
+check "$NAME: nothing fetched twice" "$(jfield archiveBytes)" "$(jfield downloadedBytes)"
+same_as_ref
+stop_server
+
+scenario shorter 'file:shorter' "${STALL[@]}"
+check "$NAME: exit 0 (Content-Length half the archive, the answer ended there)" 0 "$RC"
+check "$NAME: the rest came with a Range (206)" "1 1" "$(count_log 'fichier -> 200') $(count_log 'fichier -> 206')"
+check "$NAME: nothing fetched twice" "$(jfield archiveBytes)" "$(jfield downloadedBytes)"
+same_as_ref
+stop_server
+
+# Always 1000 bytes short: the first answer brings all but 1000 bytes, the next ones nothing.
+scenario shorter-always 'file:shorter@1000*always' "${STALL[@]}" --retries 2
+check "$NAME: exit 7 once retries are spent" 7 "$RC"
+check_match "$NAME: message says where the answers end" 'answer ended at byte [0-9]+ of [0-9]+' "$ERR"
+check "$NAME: within 30 s" 1 "$((ELAPSED < 30000 ? 1 : 0))"
+no_deletes
+check "$NAME: all but 1000 bytes are on disk, for the next run" "$((SIZE - 1000))" \
+    "$(stat -c %s "$S.work/sync/"*.part)"
+stop_server
+start_server "$T/r2" || finish # the pending export is gone with that server: a new one
+sync_all "$S" "${STALL[@]}"
+check "$NAME: against a sound server, the next run exits 0" 0 "$RC"
+check "$NAME: it requested a new export (the server no longer knew the pending one)" 1 \
+    "$(jfield exportsRequested)"
+same_as_ref
+stop_server
+
+scenario trickle-once 'file:trickle@500' "${STALL[@]}"
+check "$NAME: exit 0 (a byte every 500 ms, stopped after 2 s, then resumed)" 0 "$RC"
+check "$NAME: two requests for the file, the second from where the first stopped" "1 1" \
+    "$(count_log 'fichier -> 200') $(count_log 'fichier -> 206')"
+check "$NAME: nothing fetched twice" "$(jfield archiveBytes)" "$(jfield downloadedBytes)"
+same_as_ref
+stop_server
+
+scenario trickle 'file:trickle@500*3' "${STALL[@]}" --retries 2
+check "$NAME: exit 7 (a server that trickles forever)" 7 "$RC"
+check_match "$NAME: message says it was too slow, and for how long" \
+    'fichier: Operation too slow\. Less than 1024 bytes/sec transferred the last 2 seconds.*3 attempts' "$ERR"
+check "$NAME: bounded: 3 attempts of 2 s and the waits between them, under 15 s" 1 \
+    "$((ELAPSED >= 6000 && ELAPSED < 15000 ? 1 : 0))"
+no_deletes
+check "$NAME: the store is as it was" "$BASE_SEQ" "$(last_seq "$S")"
+rerun
+stop_server
+
+scenario trickle-status 'status:trickle@500*3' "${STALL[@]}" --retries 2
+check "$NAME: exit 7 (the status answer trickles)" 7 "$RC"
+check_match "$NAME: message says it was too slow" 'GET /exports/[A-Z0-9]+: Operation too slow' "$ERR"
+check "$NAME: bounded, under 15 s" 1 "$((ELAPSED < 15000 ? 1 : 0))"
+check "$NAME: the store is as it was" "$BASE_SEQ" "$(last_seq "$S")"
+rerun
+stop_server
+
+scenario html 'post:html,status:html*2,file:notgzip' "${STALL[@]}"
+check "$NAME: exit 0 (a proxy's HTML page for the POST, twice for the status, once for the file)" 0 "$RC"
+check "$NAME: every page was retried" "2 3 2" "$(count_log 'POST /v1.0/exports -> ') \
+$(count_log 'GET /v1.0/exports/[A-Z0-9]* -> 200') $(count_log 'fichier -> 200')"
+check "$NAME: one export requested" 1 "$(jfield exportsRequested)"
+same_as_ref
+stop_server
+
+scenario html-always 'status:html*always' "${STALL[@]}" --retries 1
+check "$NAME: exit 7" 7 "$RC"
+check_match "$NAME: message says the answer is not JSON" "not JSON \\(Content-Type 'text/html" "$ERR"
+check "$NAME: the store is as it was" "$BASE_SEQ" "$(last_seq "$S")"
 stop_server
 
 finish

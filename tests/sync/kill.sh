@@ -5,7 +5,8 @@
 # was never interrupted, with no change emitted twice. The kill points are reached through the
 # test hook SNESYNC_TEST_KILL_AT=PHASE[:N] (the process raises SIGKILL itself, so the point is
 # exact; SNESYNC_TEST_BATCH_DEMANDS makes the ingest commit mid-way); one more kill comes from
-# outside, while polling.
+# outside, while polling, and one between the server's accepting the POST and the run's noting
+# the export down (an orphan export on the server; the next run requests another).
 DEMANDS=${SYNC_TEST_DEMANDS:-1500}
 export SNESYNC_TEST_BATCH_DEMANDS=1000 # a commit mid-way through the ingest
 . "$(dirname "$0")/lib.sh"
@@ -85,6 +86,40 @@ kill -KILL "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 check "$NAME: killed while polling" 137 "$?"
 restarted
+stop_server
+
+# Between the server's accepting the POST and the run's writing the export's number down: the 202
+# comes one byte every 100 ms (post:trickle), and the run is killed once the server has logged
+# the export as accepted. That export is an orphan, unknown to the store, and (export:slow) still
+# being generated. The next run requests another: refused with 429 while the orphan is in
+# progress (one export at a time per guichet, contract README §1), it waits and retries, and it
+# never touches the orphan, which is left to expire on the server.
+NAME=orphan
+fresh_store "$NAME"
+start_server "$T/r2" --faults post:trickle@100,export:slow@3 || finish
+"$SNESYNC" sync --server "$URL" --store "$S" --entities "$ALL" --json >/dev/null 2>&1 &
+pid=$!
+for i in $(seq 300); do
+    grep -q 'export [A-Z0-9]*: accepted' "$T/server.log" && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+done
+kill -KILL "$pid" 2>/dev/null
+{ wait "$pid"; } 2>/dev/null
+check "$NAME: killed while the 202 was on its way" 137 "$?"
+orphan=$(sed -n 's/.*export \([A-Z0-9]*\): accepted$/\1/p' "$T/server.log")
+check_match "$NAME: the server had accepted an export" '^X[A-Z0-9]+$' "$orphan"
+check "$NAME: nothing reached the store" "$BASE_SEQ" "$(last_seq "$S")"
+sync_all "$S"
+check "$NAME: the restarted run exits 0" 0 "$RC"
+check "$NAME: it did not know of the orphan (nothing to resume)" false "$(jfield resumed)"
+check_match "$NAME: its POST was refused with 429 while the orphan was generated" '^[1-9]' \
+    "$(count_log 'POST /v1.0/exports -> 429')"
+check "$NAME: then accepted: two exports in all" 2 "$(count_log 'POST /v1.0/exports -> 202')"
+check "$NAME: the export ingested is the second" 1 "$([ "$(jfield export)" != "$orphan" ] && echo 1)"
+check "$NAME: the orphan was never polled, downloaded or released" 0 \
+    "$(grep -c -e "GET /v1.0/exports/$orphan" -e "DELETE /v1.0/exports/$orphan" "$T/server.log")"
+same_as_ref
 stop_server
 
 finish
