@@ -22,7 +22,7 @@
 
 #include "store/store.h"
 
-#define APPLIER_PARCELS       4
+#define APPLIER_PARCELS       8
 #define APPLIER_PARCEL_BYTES  (512u * 1024u)
 #define APPLIER_PARCEL_DEMAND 128 /* demands per parcel at most */
 

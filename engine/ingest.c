@@ -10,7 +10,7 @@
 #define READ_CHUNK     (256 * 1024)
 #define PROGRESS_BYTES (16u << 20)
 #define BATCH_DEMANDS  10000
-#define BATCH_DIRTY    (8u << 20)
+#define BATCH_DIRTY    (16u << 20)
 
 typedef struct ingest {
     sne_store *store;

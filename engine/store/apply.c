@@ -2,8 +2,9 @@
  * export proved absent.
  *
  * An unchanged demand costs a header read, a hash comparison per item and its seen mark: no body
- * is decompressed or written. A changed demand costs one body read (to give `before` and keep the
- * items the export did not touch), one body write and one change group, each one zstd frame. */
+ * is decompressed or written. A changed demand costs, for each body part its changes touch (DRM
+ * items apart from the rest, store_internal.h), one body read (to give `before` and keep the items
+ * the export did not touch) and one body write, and one change group, each one zstd frame. */
 #include "store_internal.h"
 
 #include <stdlib.h>
@@ -77,19 +78,26 @@ static sne_err load_old_header(sne_store *s, const char *num, sne_header *old, b
     return SNE_OK;
 }
 
-/* Decodes the stored body of `num` into s->old_items/old_lens (borrowing s->old_body). */
-static sne_err load_old_body(sne_store *s, const char *num, size_t n_items)
+/* Decodes the stored body `part` of `num` into s->old_items/old_lens at the part's items
+ * (borrowing s->old_body[part]). A part without items has no body. */
+static sne_err load_old_body(sne_store *s, const char *num, const sne_header *old, body_part part)
 {
+    size_t first, end;
+    body_part_range(old->items, old->n_items, part, &first, &end);
+    if (first == end)
+        return SNE_OK;
     MDB_val k = {SNE_NUM_UNIQUE_LEN, (void *)num}, v;
-    int mrc = mdb_get(s->txn, s->db_body, &k, &v);
+    int mrc = mdb_get(s->txn, s->db_body[part], &k, &v);
     if (mrc == MDB_NOTFOUND)
         return sne_error_set(&s->err, SNE_ERR_CORRUPT, 0, "store %s: demand %s lost its items",
                              s->dir, num);
     if (mrc)
         return store_fail(s, mrc, "cannot read a demand's items");
-    sne_err rc = sne_frame_decode(&s->codec, v.mv_data, v.mv_size, &s->old_body);
+    sne_buf *body = &s->old_body[part];
+    sne_err rc = sne_frame_decode(&s->codec, v.mv_data, v.mv_size, body);
     if (!rc)
-        rc = sne_body_split(s->old_body.data, s->old_body.len, n_items, s->old_items, s->old_lens);
+        rc = sne_body_split(body->data, body->len, end - first, s->old_items + first,
+                            s->old_lens + first);
     if (rc)
         return sne_error_set(&s->err, rc, 0, "store %s: the items of demand %s do not decode",
                              s->dir, num);
@@ -133,12 +141,14 @@ static sne_err delete_key(sne_store *s, MDB_dbi db, const char *num, const char 
 }
 
 /* The plan of one demand's merge: the items it will hold (s->merged, with where each comes from)
- * and the changes (s->planned), both in (entity, key) order. */
+ * and the changes (s->planned), both in (entity, key) order; per body part, whether it changes
+ * and whether its stored items must be read (for a `before`, or to keep them in a rewrite). */
 typedef struct merge_plan {
     size_t n_merged;
     size_t n_changes;
-    size_t n_unchanged;  /* arrived items equal to the stored ones */
-    bool needs_old_body; /* some change has a `before`, or some kept item comes from the store */
+    size_t n_unchanged; /* arrived items equal to the stored ones */
+    bool rewrite[BODY_PARTS];
+    bool needs_old[BODY_PARTS];
 } merge_plan;
 
 /* Merges the stored items with the arrived ones (both sorted by (entity, key)); only entities in
@@ -148,6 +158,7 @@ static merge_plan plan_merge(sne_store *s, const sne_header *old, const sne_item
                              size_t n_arrived, sne_entity_set requested)
 {
     merge_plan p = {0};
+    bool kept[BODY_PARTS] = {false}; /* items kept as stored */
     size_t i = 0, j = 0;
     while (i < old->n_items || j < n_arrived) {
         const sne_item_ref *o = i < old->n_items ? &old->items[i] : NULL;
@@ -160,30 +171,36 @@ static merge_plan plan_merge(sne_store *s, const sne_header *old, const sne_item
                 : !a ? -1
                      : ref_compare(o->entity, o->key, o->key_len, a->entity, a->key, a->key_len);
         if (c < 0) {
+            body_part part = body_part_of(o->entity);
             if (requested & (1u << o->entity)) {
                 s->planned[p.n_changes++] = (planned_change){SNE_OP_DELETE, i, 0};
+                p.rewrite[part] = p.needs_old[part] = true;
             } else { /* kept as stored */
                 s->merged[p.n_merged] = *o;
                 s->merged_source[p.n_merged++] = -1 - (int)i;
+                kept[part] = true;
             }
-            p.needs_old_body = true;
             i++;
             continue;
         }
-        if (c > 0)
+        body_part part = body_part_of(a->entity);
+        if (c > 0) {
             s->planned[p.n_changes++] = (planned_change){SNE_OP_CREATE, 0, j};
-        else if (o->hash != a->hash)
+            p.rewrite[part] = true;
+        } else if (o->hash != a->hash) {
             s->planned[p.n_changes++] = (planned_change){SNE_OP_UPDATE, i, j};
-        else
+            p.rewrite[part] = p.needs_old[part] = true;
+        } else {
             p.n_unchanged++;
-        if (c == 0) {
-            p.needs_old_body |= o->hash != a->hash;
-            i++;
         }
+        if (c == 0)
+            i++;
         s->merged[p.n_merged] = (sne_item_ref){a->entity, a->key, a->key_len, a->hash};
         s->merged_source[p.n_merged++] = (int)j;
         j++;
     }
+    for (int b = 0; b < BODY_PARTS; b++)
+        p.needs_old[b] |= p.rewrite[b] && kept[b];
     return p;
 }
 
@@ -224,6 +241,27 @@ static sne_err build_changes(sne_store *s, const merge_plan *p, const sne_header
     return rc ? sne_error_set(&s->err, rc, 0, "change group too large") : SNE_OK;
 }
 
+/* Writes body `part` of `num`: the merged items [first, end), or no body when there are none. */
+static sne_err write_body(sne_store *s, const char *num, body_part part, size_t first, size_t end,
+                          const sne_item *arrived)
+{
+    if (first == end)
+        return delete_key(s, s->db_body[part], num, "cannot delete a demand's items");
+    sne_err rc = SNE_OK;
+    sne_buf_reset(&s->new_body);
+    for (size_t m = first; !rc && m < end; m++) {
+        int src = s->merged_source[m];
+        rc = src >= 0 ? sne_body_add(&s->new_body, arrived[src].canon, arrived[src].canon_len)
+                      : sne_body_add(&s->new_body, s->old_items[-1 - src], s->old_lens[-1 - src]);
+    }
+    if (rc)
+        return sne_error_set(&s->err, rc, 0, "demand %s: too large", num);
+    if ((rc = store_sample_for_dictionary(s, &s->new_body)))
+        return rc;
+    MDB_val k = {SNE_NUM_UNIQUE_LEN, (void *)num};
+    return put_frame(s, s->db_body[part], &k, &s->new_body, 0, "cannot write a demand's items");
+}
+
 /* Merges `arrived` into the stored demand `num` and writes what changed: body, change group and
  * header (`h` gives the new header's state, dates and communes; its items are filled in here).
  * With `drop_if_empty`, a demand left with no item loses its header too. */
@@ -241,7 +279,10 @@ static sne_err merge_demand(sne_store *s, const char *num, const sne_header *old
     st->items_unchanged += p.n_unchanged;
     if (p.n_changes == 0)
         return put_header(s, num, h, found);
-    if (p.needs_old_body && (rc = load_old_body(s, num, old->n_items)))
+    for (int b = 0; b < BODY_PARTS && !rc; b++)
+        if (p.needs_old[b])
+            rc = load_old_body(s, num, old, (body_part)b);
+    if (rc)
         return rc;
 
     const sne_run *r = &s->run;
@@ -259,22 +300,11 @@ static sne_err merge_demand(sne_store *s, const char *num, const sne_header *old
         return rc;
     s->seq += n_changes;
 
-    MDB_val bk = {SNE_NUM_UNIQUE_LEN, (void *)num};
-    if (p.n_merged == 0) {
-        rc = delete_key(s, s->db_body, num, "cannot delete a demand's items");
-    } else {
-        sne_buf_reset(&s->new_body);
-        for (size_t m = 0; !rc && m < p.n_merged; m++) {
-            int src = s->merged_source[m];
-            rc = src >= 0
-                     ? sne_body_add(&s->new_body, arrived[src].canon, arrived[src].canon_len)
-                     : sne_body_add(&s->new_body, s->old_items[-1 - src], s->old_lens[-1 - src]);
-        }
-        if (rc)
-            return sne_error_set(&s->err, rc, 0, "demand %s: too large", num);
-        if ((rc = store_sample_for_dictionary(s, &s->new_body)))
-            return rc;
-        rc = put_frame(s, s->db_body, &bk, &s->new_body, 0, "cannot write a demand's items");
+    for (int b = 0; b < BODY_PARTS && !rc; b++) {
+        size_t first, end;
+        body_part_range(s->merged, p.n_merged, (body_part)b, &first, &end);
+        if (p.rewrite[b])
+            rc = write_body(s, num, (body_part)b, first, end, arrived);
     }
     if (rc)
         return rc;

@@ -12,7 +12,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#define STORE_FORMAT       1
+#define STORE_FORMAT       2 /* 2: DRM items in a body of their own */
 #define DEFAULT_MAP_SIZE   (64ull << 30)
 #define SMALLEST_MAP_SIZE  (256ull << 20) /* the last try when address space is short */
 #define MAP_HEADROOM       (256ull << 20) /* room kept free in the map before each batch */
@@ -230,7 +230,8 @@ static sne_err open_databases(sne_store *s)
     struct {
         const char *name;
         MDB_dbi *dbi;
-    } dbs[] = {{"demand", &s->db_demand}, {"body", &s->db_body},   {"change", &s->db_change},
+    } dbs[] = {{"demand", &s->db_demand}, {"body", &s->db_body[BODY_MAIN]},
+               {"drm", &s->db_body[BODY_DRM]}, {"change", &s->db_change},
                {"seen", &s->db_seen},     {"scope", &s->db_scope}, {"meta", &s->db_meta}};
     for (size_t i = 0; !rc && i < sizeof(dbs) / sizeof(dbs[0]); i++)
         rc = mdb_dbi_open(txn, dbs[i].name, create, dbs[i].dbi);
@@ -247,8 +248,9 @@ static sne_err open_databases(sne_store *s)
     else if (format != STORE_FORMAT) {
         mdb_txn_abort(txn);
         return sne_error_set(&s->err, SNE_ERR_CORRUPT, 0,
-                             "store %s has format %llu, this snesync reads format %d", s->dir,
-                             (unsigned long long)format, STORE_FORMAT);
+                             "store %s has format %llu, this snesync reads format %d: "
+                             "initialise a new store from a full export",
+                             s->dir, (unsigned long long)format, STORE_FORMAT);
     }
     MDB_val dk = cstr_val(KEY_DICT), dv;
     if (!rc && mdb_get(txn, s->db_meta, &dk, &dv) == 0 &&
@@ -318,7 +320,8 @@ static void store_free(sne_store *s)
     sne_header_scratch_free(&s->old_scratch);
     sne_buf_free(&s->old_header);
     sne_buf_free(&s->new_header);
-    sne_buf_free(&s->old_body);
+    for (int p = 0; p < BODY_PARTS; p++)
+        sne_buf_free(&s->old_body[p]);
     sne_buf_free(&s->new_body);
     sne_buf_free(&s->group);
     sne_buf_free(&s->frame);
@@ -351,7 +354,8 @@ sne_err sne_store_open(sne_store **out, const char *dir, const sne_store_options
     size_t max_group = 2 * max_demand + 64 * 1024;
     sne_buf_init(&s->old_header, 16u << 20);
     sne_buf_init(&s->new_header, 16u << 20);
-    sne_buf_init(&s->old_body, max_demand);
+    for (int p = 0; p < BODY_PARTS; p++)
+        sne_buf_init(&s->old_body[p], max_demand);
     sne_buf_init(&s->new_body, max_demand);
     sne_buf_init(&s->group, max_group);
     sne_buf_init(&s->frame, max_group + max_group / 64 + 64);
@@ -846,6 +850,40 @@ sne_err sne_store_prune(sne_store *s, uint64_t upto, uint64_t *pruned)
     }
 }
 
+/* Calls fn for each item of body `part` of the demand whose header is `h`. */
+static sne_err read_body(sne_store *s, MDB_txn *txn, const char *num, const sne_header *h,
+                         body_part part, sne_item_fn fn, void *ctx)
+{
+    size_t first, end;
+    body_part_range(h->items, h->n_items, part, &first, &end);
+    if (first == end)
+        return SNE_OK;
+    MDB_val k = {SNE_NUM_UNIQUE_LEN, (void *)num}, bv;
+    const uint8_t **items = NULL;
+    size_t *lens = NULL;
+    sne_err rc = SNE_OK;
+    int mrc = mdb_get(txn, s->db_body[part], &k, &bv);
+    if (mrc == MDB_NOTFOUND)
+        rc = sne_error_set(&s->err, SNE_ERR_CORRUPT, 0, "demand %s: its items are missing", num);
+    else if (mrc)
+        rc = store_fail(s, mrc, "cannot read a demand's items");
+    else if (!(items = malloc((end - first) * sizeof(*items))) ||
+             !(lens = malloc((end - first) * sizeof(*lens))))
+        rc = sne_error_set(&s->err, SNE_ERR_NOMEM, 0, "out of memory");
+    else if ((rc = sne_frame_decode(&s->codec, bv.mv_data, bv.mv_size, &s->decoded)) ||
+             (rc = sne_body_split(s->decoded.data, s->decoded.len, end - first, items, lens)))
+        sne_error_set(&s->err, rc, 0, "demand %s: its items do not decode", num);
+    for (size_t i = first; !rc && i < end; i++) {
+        const sne_item_ref *ref = &h->items[i];
+        sne_stored_item it = {ref->entity, ref->key, ref->key_len, items[i - first],
+                              lens[i - first]};
+        rc = fn(ctx, h, &it);
+    }
+    free(items);
+    free(lens);
+    return rc;
+}
+
 sne_err sne_store_read_demand(sne_store *s, const char *num, sne_item_fn fn, void *ctx)
 {
     if (strlen(num) != SNE_NUM_UNIQUE_LEN)
@@ -865,30 +903,8 @@ sne_err sne_store_read_demand(sne_store *s, const char *num, sne_item_fn fn, voi
         sne_error_set(&s->err, rc, 0, "store %s: demand %s has a damaged header", s->dir, num);
     else if (h.n_items == 0)
         rc = fn(ctx, &h, NULL);
-    if (!rc && h.n_items > 0) {
-        MDB_val bv;
-        const uint8_t **items = NULL;
-        size_t *lens = NULL;
-        mrc = mdb_get(txn, s->db_body, &k, &bv);
-        if (mrc == MDB_NOTFOUND)
-            rc =
-                sne_error_set(&s->err, SNE_ERR_CORRUPT, 0, "demand %s: its items are missing", num);
-        else if (mrc)
-            rc = store_fail(s, mrc, "cannot read a demand's items");
-        else if (!(items = malloc(h.n_items * sizeof(*items))) ||
-                 !(lens = malloc(h.n_items * sizeof(*lens))))
-            rc = sne_error_set(&s->err, SNE_ERR_NOMEM, 0, "out of memory");
-        else if ((rc = sne_frame_decode(&s->codec, bv.mv_data, bv.mv_size, &s->decoded)) ||
-                 (rc = sne_body_split(s->decoded.data, s->decoded.len, h.n_items, items, lens)))
-            sne_error_set(&s->err, rc, 0, "demand %s: its items do not decode", num);
-        for (size_t i = 0; !rc && i < h.n_items; i++) {
-            const sne_item_ref *ref = &h.items[i];
-            sne_stored_item it = {ref->entity, ref->key, ref->key_len, items[i], lens[i]};
-            rc = fn(ctx, &h, &it);
-        }
-        free(items);
-        free(lens);
-    }
+    for (int part = 0; !rc && part < BODY_PARTS; part++)
+        rc = read_body(s, txn, num, &h, (body_part)part, fn, ctx);
     mdb_txn_abort(txn);
     return rc;
 }

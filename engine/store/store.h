@@ -2,7 +2,8 @@
  *
  * One directory holds one LMDB environment with these databases:
  *   demand  numUnique -> header (codec.h): item keys and hashes, state, sought communes
- *   body    numUnique -> the demand's canonical items, one zstd frame
+ *   body    numUnique -> the demand's canonical items other than DRM, one zstd frame
+ *   drm     numUnique -> its DRM items (the monthly rollover rewrites these only), the same way
  *   change  first seq (u64 big-endian) -> the group of changes one ingest made to one demand
  *           (transactional outbox: written in the same transaction as the state it describes)
  *   seen    numUnique -> attempt: the demands met by the export being ingested (cleared when the

@@ -9,6 +9,29 @@
 
 struct planned_change;
 
+/* A demand's items are kept in two bodies: the monthly DRM items apart from the rest, so that the
+ * monthly DRM rollover, which touches every demand, rewrites small DRM bodies and leaves the
+ * forms, events and the rest alone. DRM is the last entity, so in (entity, key) order the items
+ * of BODY_DRM are a suffix of the demand's items. */
+typedef enum body_part { BODY_MAIN = 0, BODY_DRM = 1, BODY_PARTS = 2 } body_part;
+_Static_assert(SNE_ENTITY_DRM == SNE_ENTITY__COUNT - 1, "DRM items end a demand's item list");
+
+static inline body_part body_part_of(sne_entity e)
+{
+    return e == SNE_ENTITY_DRM ? BODY_DRM : BODY_MAIN;
+}
+
+/* The items [*first, *end) of `part` among `n` items sorted by (entity, key). */
+static inline void body_part_range(const sne_item_ref *items, size_t n, body_part part,
+                                   size_t *first, size_t *end)
+{
+    size_t drm = n;
+    while (drm > 0 && items[drm - 1].entity == SNE_ENTITY_DRM)
+        drm--;
+    *first = part == BODY_MAIN ? 0 : drm;
+    *end = part == BODY_MAIN ? drm : n;
+}
+
 typedef enum run_state { RUN_NONE = 0, RUN_STARTED = 1, RUN_DONE = 3 } run_state;
 
 /* The export being ingested, as recorded in meta "run". */
@@ -27,7 +50,7 @@ typedef struct sne_run {
 
 struct sne_store {
     MDB_env *env;
-    MDB_dbi db_demand, db_body, db_change, db_seen, db_scope, db_meta;
+    MDB_dbi db_demand, db_body[BODY_PARTS], db_change, db_seen, db_scope, db_meta;
     MDB_txn *txn; /* the open write batch, or NULL */
     int lock_fd;  /* the writer lock, -1 for readers */
     bool writable;
@@ -47,7 +70,7 @@ struct sne_store {
     sne_header_scratch old_scratch;
     sne_buf old_header; /* copy of the stored header being replaced */
     sne_buf new_header;
-    sne_buf old_body;               /* decoded content of the stored body */
+    sne_buf old_body[BODY_PARTS];   /* decoded content of the stored bodies */
     sne_buf new_body;               /* content of the body being written */
     sne_buf group;                  /* content of the change group being written */
     sne_buf frame;                  /* an encoded frame, on its way into LMDB */
