@@ -16,6 +16,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <openssl/evp.h>
+#include <zlib.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -66,9 +67,8 @@ struct sne_unpack {
 
     /* decompressed side */
     uint64_t stream_bytes; /* decompressed bytes pulled out of gz */
-    uint32_t crc;          /* CRC32 of those bytes */
+    uint32_t crc;          /* CRC32 of those bytes (zlib's crc32_z, the gzip one) */
     int gz_eof;
-    uint32_t crc_tab[8][256];
 
     /* members */
     uint32_t entries;     /* tar entries seen, ignored ones included */
@@ -83,40 +83,6 @@ struct sne_unpack {
 
     sne_error err;
 };
-
-/* ---- CRC32 (the gzip one, reflected 0xEDB88320), slicing by 8 ---- */
-
-static void crc_init(uint32_t t[8][256])
-{
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++)
-            c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        t[0][i] = c;
-    }
-    for (uint32_t i = 0; i < 256; i++)
-        for (int s = 1; s < 8; s++)
-            t[s][i] = (t[s - 1][i] >> 8) ^ t[0][t[s - 1][i] & 0xff];
-}
-
-static uint32_t crc_update(const uint32_t t[8][256], uint32_t crc, const uint8_t *p, size_t n)
-{
-    crc = ~crc;
-    while (n >= 8) {
-        uint32_t lo =
-            ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24) ^
-            crc;
-        uint32_t hi =
-            (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
-        crc = t[7][lo & 0xff] ^ t[6][(lo >> 8) & 0xff] ^ t[5][(lo >> 16) & 0xff] ^ t[4][lo >> 24] ^
-              t[3][hi & 0xff] ^ t[2][(hi >> 8) & 0xff] ^ t[1][(hi >> 16) & 0xff] ^ t[0][hi >> 24];
-        p += 8;
-        n -= 8;
-    }
-    while (n--)
-        crc = t[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
-    return ~crc;
-}
 
 /* ---- messages ---- */
 
@@ -296,7 +262,7 @@ static int gz_pull(sne_unpack *u, const void **p, size_t *n)
             return -1;
         }
         u->stream_bytes += *n;
-        u->crc = crc_update((const uint32_t(*)[256])u->crc_tab, u->crc, *p, *n);
+        u->crc = (uint32_t)crc32_z(u->crc, *p, *n);
         return 1;
     }
 }
@@ -329,7 +295,6 @@ static sne_err alloc_handle(sne_unpack **out, sne_unpack_read_fn read, void *ctx
     u->max_member = lim && lim->max_member_bytes ? lim->max_member_bytes : DEF_MEMBER;
     u->max_total = lim && lim->max_total_bytes ? lim->max_total_bytes : DEF_TOTAL;
     u->max_members = lim && lim->max_members ? lim->max_members : DEF_MEMBERS;
-    crc_init(u->crc_tab);
 
     u->block = malloc(BLOCK_SIZE);
     u->tail = malloc(TAIL_SIZE);
