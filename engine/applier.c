@@ -62,19 +62,27 @@ struct sne_applier {
     parcel *filling; /* the parcel being filled, or NULL */
 };
 
+#define PARCEL_ITEMS_KEPT 16384 /* item slots a parcel keeps between uses */
+
 static void parcel_clear(parcel *p)
 {
     p->n_demands = 0;
     p->n_items = 0;
-    if (p->bytes.alloc > 2 * APPLIER_PARCEL_BYTES) /* grown for one large demand: give it back */
-        sne_buf_free(&p->bytes);
     sne_buf_reset(&p->bytes);
+    /* Grown for one large demand: give the memory back. */
+    if (p->bytes.alloc > 2 * APPLIER_PARCEL_BYTES)
+        sne_buf_free(&p->bytes);
+    if (p->items_alloc > PARCEL_ITEMS_KEPT) {
+        free(p->items);
+        p->items = NULL;
+        p->items_alloc = 0;
+    }
 }
 
 /* ---- the applier thread ---- */
 
 /* Records the first failure and wakes a producer waiting for room. */
-static void fail_locked(sne_applier *a, const sne_error *e)
+static void record_failure(sne_applier *a, const sne_error *e)
 {
     pthread_mutex_lock(&a->lock);
     if (!a->failed) {
@@ -178,7 +186,7 @@ static void *apply_loop(void *arg)
     if (rc || !finish)
         sne_store_abort(a->store); /* on this thread, which began the batch */
     if (rc)
-        fail_locked(a, &err);
+        record_failure(a, &err);
     return NULL;
 }
 
