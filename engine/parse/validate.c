@@ -110,9 +110,12 @@ static sne_err validate_member(sne_validator *v, sne_unpack *u, const char *name
             const sne_error *ue = sne_unpack_error(u);
             if (ue->code)
                 rc = sne_error_set(err, ue->code, ue->lib_code, "%s", ue->message);
-            else
-                rc = sne_error_set(err, SNE_ERR_INVALID, fe.code, "%s, line %d: %s", name, fe.line,
-                                   fe.set ? fe.message : "not valid against the schema");
+            else /* libxml2 reports some well-formedness errors without their line */
+                rc = sne_error_set(err, SNE_ERR_INVALID, fe.code, "%s, line %d: %s", name,
+                                   fe.line > 0 ? fe.line : xmlTextReaderGetParserLineNumber(reader),
+                                   fe.set ? fe.message
+                                   : r < 0 ? "not well-formed XML"
+                                           : "not valid against the schema");
         }
     }
     xmlFreeTextReader(reader);
