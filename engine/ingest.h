@@ -27,7 +27,7 @@ typedef struct sne_ingest_options {
     bool force;                /* apply even an export older than the data held (SNE_ERR_STALE) */
     size_t batch_demands;      /* demands per transaction at most; 0: 10000 */
     uint64_t batch_dirty;      /* bytes of dirty pages per transaction at most (they are held in
-                                  memory until the commit); 0: 8 MiB */
+                                  memory until the commit); 0: 16 MiB */
     const char *expect_sha256; /* lowercase hex the archive must hash to, or NULL */
     int64_t expect_size;       /* bytes the archive must have, or -1 */
     const sne_parse_limits *limits;         /* NULL: the defaults */
