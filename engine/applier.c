@@ -1,6 +1,7 @@
 #include "applier.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,8 @@ struct sne_applier {
     bool cancel;        /* free: stop now */
     bool failed;        /* the applier stopped on `error` */
     sne_error error;
+
+    _Atomic uint64_t commits;
 
     /* Applier thread only. */
     size_t since_commit;
@@ -129,7 +132,8 @@ static sne_err apply_demand(sne_applier *a, const sne_demand *d)
     if (!rc && (++a->since_commit >= a->batch_demands ||
                 sne_store_batch_dirty(a->store) >= a->batch_dirty)) {
         a->since_commit = 0;
-        rc = sne_store_commit(a->store);
+        if (!(rc = sne_store_commit(a->store)))
+            atomic_fetch_add(&a->commits, 1);
     }
     return rc;
 }
@@ -313,6 +317,11 @@ sne_err sne_applier_push(sne_applier *a, const char *member, const sne_demand *d
     if (p->n_demands == APPLIER_PARCEL_DEMAND || p->bytes.len >= APPLIER_PARCEL_BYTES)
         hand_over(a);
     return SNE_OK;
+}
+
+uint64_t sne_applier_commits(const sne_applier *a)
+{
+    return atomic_load(&((sne_applier *)a)->commits);
 }
 
 sne_err sne_applier_finish(sne_applier *a, sne_error *err)

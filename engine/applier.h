@@ -38,6 +38,8 @@ sne_err sne_applier_push(sne_applier *a, const char *member, const sne_demand *d
 /* Hands over what is held, waits until every demand is applied, commits the last batch and stops
  * the thread; the store is the caller's again. Returns the first error. */
 sne_err sne_applier_finish(sne_applier *a, sne_error *err);
+/* Batches the applier has committed so far; may be read while it runs (progress). */
+uint64_t sne_applier_commits(const sne_applier *a);
 /* Stops the thread without applying what is still queued (its open batch is dropped), joins it
  * and frees everything. Accepts NULL. */
 void sne_applier_free(sne_applier *a);

@@ -20,6 +20,7 @@ typedef struct ingest {
     sne_applier *applier;  /* the store's side, on a thread of its own once the run has begun */
     const char *member;    /* the document being parsed */
     uint64_t demands_read;
+    uint64_t commits_reported; /* the applier's commits when progress was last reported */
     bool applier_failed;   /* the parse stopped on the applier's error, kept in applier_err */
     sne_error applier_err;
     bool started;
@@ -97,6 +98,11 @@ static sne_err on_demand(void *ctx, const sne_demand *d, sne_error *err)
 {
     ingest *g = ctx;
     g->demands_read++;
+    uint64_t commits = sne_applier_commits(g->applier);
+    if (commits != g->commits_reported) { /* a batch became durable: say so, from this thread */
+        g->commits_reported = commits;
+        report(g, "reading");
+    }
     sne_err rc = sne_applier_push(g->applier, g->member, d, &g->applier_err);
     if (rc) { /* already located: the parser must not locate it again */
         g->applier_failed = true;

@@ -32,7 +32,8 @@ typedef struct sne_ingest_options {
     int64_t expect_size;       /* bytes the archive must have, or -1 */
     const sne_parse_limits *limits;         /* NULL: the defaults */
     const sne_unpack_limits *unpack_limits; /* NULL: the defaults */
-    /* Called every 16 MiB of XML and at phase changes, on the calling thread; may be NULL. */
+    /* Called on the calling thread after a batch is committed, every 16 MiB of XML and at phase
+     * changes; may be NULL. */
     void (*progress)(void *ctx, const sne_ingest_progress *p);
     void *progress_ctx;
 } sne_ingest_options;
