@@ -9,14 +9,12 @@
 
 #define MEMBER_SHOWN 256 /* bytes of a member name kept for messages */
 
-/* A demand as copied into a parcel: fixed fields, and offsets into the parcel's bytes. */
+/* A demand as copied into a parcel: its fixed fields (d, whose pointers are not kept), and where
+ * in the parcel its items and sought communes went. */
 typedef struct parcel_demand {
-    char num_unique[SNE_NUM_UNIQUE_LEN + 1];
-    char date_modification[SNE_DATE_MAX + 1];
-    bool radiee, has_cerfa;
-    size_t line;
-    size_t first_item, n_items; /* in the parcel's items */
-    size_t communes_off, n_communes;
+    sne_demand d;
+    size_t first_item;   /* in the parcel's items */
+    size_t communes_off; /* in the parcel's bytes */
 } parcel_demand;
 
 typedef struct parcel_item {
@@ -99,28 +97,22 @@ static void record_failure(sne_applier *a, const sne_error *e)
 /* Rebuilds the sne_demand the store expects from parcel record `pd`. */
 static sne_err view_demand(sne_applier *a, const parcel *p, const parcel_demand *pd, sne_demand *d)
 {
-    if (pd->n_items > a->view_alloc) {
-        sne_item *v = realloc(a->view, pd->n_items * sizeof(*v));
+    size_t n_items = pd->d.n_items;
+    if (n_items > a->view_alloc) {
+        sne_item *v = realloc(a->view, n_items * sizeof(*v));
         if (!v)
             return SNE_ERR_NOMEM;
         a->view = v;
-        a->view_alloc = pd->n_items;
+        a->view_alloc = n_items;
     }
-    for (size_t i = 0; i < pd->n_items; i++) {
+    for (size_t i = 0; i < n_items; i++) {
         const parcel_item *it = &p->items[pd->first_item + i];
         a->view[i] = (sne_item){it->entity,    (const char *)p->bytes.data + it->key_off,
                                 it->key_len,   p->bytes.data + it->canon_off,
                                 it->canon_len, it->hash};
     }
-    memset(d, 0, sizeof(*d));
-    memcpy(d->num_unique, pd->num_unique, sizeof(d->num_unique));
-    memcpy(d->date_modification, pd->date_modification, sizeof(d->date_modification));
-    d->radiee = pd->radiee;
-    d->has_cerfa = pd->has_cerfa;
-    d->line = pd->line;
-    d->n_items = pd->n_items;
+    *d = pd->d;
     d->items = a->view;
-    d->n_communes = pd->n_communes;
     d->communes = (const char(*)[SNE_COMMUNE_LEN + 1])(p->bytes.data + pd->communes_off);
     return SNE_OK;
 }
@@ -150,8 +142,8 @@ static sne_err apply_parcel(sne_applier *a, const parcel *p, sne_error *err)
         else if ((rc = apply_demand(a, &d)))
             *err = *sne_store_error(a->store);
         if (rc) {
-            sne_error_prefix(err, "%s, line %zu, demand %s: ", p->member, pd->line,
-                             pd->num_unique);
+            sne_error_prefix(err, "%s, line %zu, demand %s: ", p->member, pd->d.line,
+                             pd->d.num_unique);
             return rc;
         }
     }
@@ -262,14 +254,10 @@ static sne_err copy_demand(parcel *p, const sne_demand *d)
         p->items_alloc = n;
     }
     parcel_demand *pd = &p->demands[p->n_demands];
-    memcpy(pd->num_unique, d->num_unique, sizeof(pd->num_unique));
-    memcpy(pd->date_modification, d->date_modification, sizeof(pd->date_modification));
-    pd->radiee = d->radiee;
-    pd->has_cerfa = d->has_cerfa;
-    pd->line = d->line;
+    pd->d = *d;
+    pd->d.items = NULL; /* borrowed from the parser: rebuilt from the parcel by view_demand */
+    pd->d.communes = NULL;
     pd->first_item = p->n_items;
-    pd->n_items = d->n_items;
-    pd->n_communes = d->n_communes;
     pd->communes_off = p->bytes.len;
     sne_err rc = sne_buf_append(&p->bytes, d->communes, d->n_communes * sizeof(*d->communes));
     for (size_t i = 0; !rc && i < d->n_items; i++) {

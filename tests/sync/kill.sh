@@ -13,6 +13,18 @@ export SNESYNC_TEST_BATCH_DEMANDS=1000 # a commit mid-way through the ingest
 
 make_base_and_ref
 
+# kill_once_logged PID PATTERN: kill -9 the run PID once the server's log has a line matching
+# PATTERN (or once the run ended by itself, or after 15 s). Leaves pid set for the caller's wait.
+kill_once_logged() {
+    pid=$1
+    for _ in $(seq 300); do
+        grep -q "$2" "$T/server.log" && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -KILL "$pid" 2>/dev/null
+}
+
 # killed NAME HOOK [server args]: a fresh copy of the base store; one run killed by the hook.
 killed() {
     NAME=$1
@@ -76,13 +88,7 @@ NAME=external
 fresh_store "$NAME"
 start_server "$T/r2" --faults export:slow@4 || finish
 "$SNESYNC" sync --server "$URL" --store "$S" --entities "$ALL" --json >/dev/null 2>&1 &
-pid=$!
-for i in $(seq 300); do
-    grep -q 'GET /v1.0/exports/[A-Z0-9]* -> 200' "$T/server.log" && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-done
-kill -KILL "$pid" 2>/dev/null
+kill_once_logged $! 'GET /v1.0/exports/[A-Z0-9]* -> 200'
 wait "$pid" 2>/dev/null
 check "$NAME: killed while polling" 137 "$?"
 restarted
@@ -98,13 +104,7 @@ NAME=orphan
 fresh_store "$NAME"
 start_server "$T/r2" --faults post:trickle@100,export:slow@3 || finish
 "$SNESYNC" sync --server "$URL" --store "$S" --entities "$ALL" --json >/dev/null 2>&1 &
-pid=$!
-for i in $(seq 300); do
-    grep -q 'export [A-Z0-9]*: accepted' "$T/server.log" && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-done
-kill -KILL "$pid" 2>/dev/null
+kill_once_logged $! 'export [A-Z0-9]*: accepted'
 { wait "$pid"; } 2>/dev/null
 check "$NAME: killed while the 202 was on its way" 137 "$?"
 orphan=$(sed -n 's/.*export \([A-Z0-9]*\): accepted$/\1/p' "$T/server.log")
