@@ -44,12 +44,13 @@ struct sne_applier {
     bool thread_started;
     pthread_mutex_t lock;
     pthread_cond_t filled;  /* a parcel was handed over, or the producer closed or cancelled */
-    pthread_cond_t emptied; /* a parcel was applied, or the applier failed */
+    pthread_cond_t emptied; /* a parcel was applied, or the applier failed or stopped */
     parcel parcels[APPLIER_PARCELS];
     size_t head, count; /* ring: the applier works on parcels[head] while it is counted */
     bool closed;        /* finish: no more parcels will come */
     bool cancel;        /* free: stop now */
     bool failed;        /* the applier stopped on `error` */
+    bool stopped;       /* the thread is about to return */
     sne_error error;
 
     _Atomic uint64_t commits;
@@ -183,6 +184,10 @@ static void *apply_loop(void *arg)
         sne_store_abort(a->store); /* on this thread, which began the batch */
     if (rc)
         record_failure(a, &err);
+    pthread_mutex_lock(&a->lock);
+    a->stopped = true;
+    pthread_cond_broadcast(&a->emptied);
+    pthread_mutex_unlock(&a->lock);
     return NULL;
 }
 
@@ -312,13 +317,22 @@ uint64_t sne_applier_commits(const sne_applier *a)
     return atomic_load(&((sne_applier *)a)->commits);
 }
 
-sne_err sne_applier_finish(sne_applier *a, sne_error *err)
+sne_err sne_applier_finish(sne_applier *a, void (*on_progress)(void *ctx), void *ctx,
+                           sne_error *err)
 {
     if (a->filling && a->filling->n_demands)
         hand_over(a);
     pthread_mutex_lock(&a->lock);
     a->closed = true;
     pthread_cond_signal(&a->filled);
+    while (!a->stopped) { /* each parcel applied wakes us, to look at the commits */
+        pthread_cond_wait(&a->emptied, &a->lock);
+        if (on_progress) {
+            pthread_mutex_unlock(&a->lock);
+            on_progress(ctx);
+            pthread_mutex_lock(&a->lock);
+        }
+    }
     pthread_mutex_unlock(&a->lock);
     pthread_join(a->thread, NULL);
     a->thread_started = false;

@@ -36,8 +36,11 @@ sne_err sne_applier_start(sne_applier **out, sne_store *s, size_t batch_demands,
 sne_err sne_applier_push(sne_applier *a, const char *member, const sne_demand *d,
                          sne_error *err);
 /* Hands over what is held, waits until every demand is applied, commits the last batch and stops
- * the thread; the store is the caller's again. Returns the first error. */
-sne_err sne_applier_finish(sne_applier *a, sne_error *err);
+ * the thread; the store is the caller's again. While it waits, on_progress (may be NULL) is
+ * called on the calling thread each time a parcel has been applied (sne_applier_commits tells
+ * whether a batch was committed). Returns the first error. */
+sne_err sne_applier_finish(sne_applier *a, void (*on_progress)(void *ctx), void *ctx,
+                           sne_error *err);
 /* Batches the applier has committed so far; may be read while it runs (progress). */
 uint64_t sne_applier_commits(const sne_applier *a);
 /* Stops the thread without applying what is still queued (its open batch is dropped), joins it

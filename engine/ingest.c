@@ -94,15 +94,23 @@ static sne_err on_header(void *ctx, const sne_export_header *h, sne_error *err)
     return SNE_OK;
 }
 
+/* Reports progress when the applier committed a batch since the last report (from this thread:
+ * the callback is the caller's), while demands are read and while the applier drains its queue. */
+static void report_commits(void *ctx)
+{
+    ingest *g = ctx;
+    uint64_t commits = sne_applier_commits(g->applier);
+    if (commits != g->commits_reported) {
+        g->commits_reported = commits;
+        report(g, "reading");
+    }
+}
+
 static sne_err on_demand(void *ctx, const sne_demand *d, sne_error *err)
 {
     ingest *g = ctx;
     g->demands_read++;
-    uint64_t commits = sne_applier_commits(g->applier);
-    if (commits != g->commits_reported) { /* a batch became durable: say so, from this thread */
-        g->commits_reported = commits;
-        report(g, "reading");
-    }
+    report_commits(g);
     sne_err rc = sne_applier_push(g->applier, g->member, d, &g->applier_err);
     if (rc) { /* already located: the parser must not locate it again */
         g->applier_failed = true;
@@ -216,7 +224,7 @@ sne_err sne_ingest(sne_store *s, sne_unpack_read_fn read, void *read_ctx,
         goto out;
     }
     if (g.applier) {
-        rc = sne_applier_finish(g.applier, err);
+        rc = sne_applier_finish(g.applier, report_commits, &g, err);
         sne_applier_free(g.applier);
         g.applier = NULL;
         if (rc)
