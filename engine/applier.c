@@ -294,8 +294,7 @@ static sne_err applier_error(sne_applier *a, sne_error *err)
     return err->code ? err->code : SNE_ERR_STORE;
 }
 
-sne_err sne_applier_push(sne_applier *a, const char *member, const sne_demand *d,
-                         sne_error *err)
+sne_err sne_applier_push(sne_applier *a, const char *member, const sne_demand *d, sne_error *err)
 {
     parcel *p = a->filling;
     if (p && strncmp(p->member, member, sizeof(p->member) - 1) != 0)

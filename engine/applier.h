@@ -33,8 +33,7 @@ sne_err sne_applier_start(sne_applier **out, sne_store *s, size_t batch_demands,
                           uint64_t batch_dirty, sne_apply_stats *stats, sne_error *err);
 /* Copies `d`, read from `member`, for the applier; blocks while the queue is full. Returns the
  * applier's error once it has failed. */
-sne_err sne_applier_push(sne_applier *a, const char *member, const sne_demand *d,
-                         sne_error *err);
+sne_err sne_applier_push(sne_applier *a, const char *member, const sne_demand *d, sne_error *err);
 /* Hands over what is held, waits until every demand is applied, commits the last batch and stops
  * the thread; the store is the caller's again. While it waits, on_progress (may be NULL) is
  * called on the calling thread each time a parcel has been applied (sne_applier_commits tells

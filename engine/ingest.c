@@ -21,7 +21,7 @@ typedef struct ingest {
     const char *member;    /* the document being parsed */
     uint64_t demands_read;
     uint64_t commits_reported; /* the applier's commits when progress was last reported */
-    bool applier_failed;   /* the parse stopped on the applier's error, kept in applier_err */
+    bool applier_failed;       /* the parse stopped on the applier's error, kept in applier_err */
     sne_error applier_err;
     bool started;
     sne_export_header first;   /* the first part's header (locations not kept: compared by count) */
@@ -40,8 +40,8 @@ static void report(ingest *g, const char *phase)
 {
     if (!g->opt->progress)
         return;
-    sne_ingest_progress p = {sne_readahead_raw_bytes(g->unpack), g->sum->xml_bytes,
-                             g->demands_read, phase};
+    sne_ingest_progress p = {sne_readahead_raw_bytes(g->unpack), g->sum->xml_bytes, g->demands_read,
+                             phase};
     g->opt->progress(g->opt->progress_ctx, &p);
 }
 

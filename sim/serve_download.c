@@ -15,9 +15,9 @@
 
 typedef struct body {
     int fd;
-    uint64_t offset; /* file offset of the first byte sent */
-    uint64_t length; /* bytes announced */
-    uint64_t cut;    /* bytes sent before closing (UINT64_MAX: none) */
+    uint64_t offset;     /* file offset of the first byte sent */
+    uint64_t length;     /* bytes announced */
+    uint64_t cut;        /* bytes sent before closing (UINT64_MAX: none) */
     unsigned trickle_ms; /* one byte every trickle_ms (0: full speed) */
 } body;
 

@@ -36,8 +36,9 @@ typedef enum serve_fault_action {
 } serve_fault_action;
 
 /* Masks for serve_faults_take(). */
-#define SERVE_FM(a)      (1u << (a))
-#define SERVE_FM_ARRIVAL (SERVE_FM(SERVE_FA_CODE) | SERVE_FM(SERVE_FA_DELAY) | SERVE_FM(SERVE_FA_HTML))
+#define SERVE_FM(a) (1u << (a))
+#define SERVE_FM_ARRIVAL                                                                           \
+    (SERVE_FM(SERVE_FA_CODE) | SERVE_FM(SERVE_FA_DELAY) | SERVE_FM(SERVE_FA_HTML))
 #define SERVE_FM_BODY                                                                              \
     (SERVE_FM(SERVE_FA_CUT) | SERVE_FM(SERVE_FA_NOTGZIP) | SERVE_FM(SERVE_FA_LONGER) |             \
      SERVE_FM(SERVE_FA_SHORTER) | SERVE_FM(SERVE_FA_TRICKLE))

@@ -100,9 +100,9 @@ enum {
     K__COUNT
 };
 static const char *const key_names[K__COUNT] = {
-    "server", "entities", "etat",       "departements", "communes", "depth", "cert",
-    "key",    "cacert",   "token-file", "work-dir",     "max-wait", "store", "retries",
-    "stall-timeout", "min-speed"};
+    "server", "entities", "etat",          "departements", "communes", "depth",
+    "cert",   "key",      "cacert",        "token-file",   "work-dir", "max-wait",
+    "store",  "retries",  "stall-timeout", "min-speed"};
 /* Settings that name a file: relative ones in a config file are taken from its directory. */
 static const bool key_is_path[K__COUNT] = {
     [K_CERT] = true,       [K_KEY] = true,      [K_CACERT] = true,

@@ -22,7 +22,6 @@
 #define JSON_MAX  SNE_JSON_MAX_INPUT
 #define HDR_VALUE 256
 
-
 struct sne_fetch {
     sne_fetch_options o;
     sne_fetch_clock clock;

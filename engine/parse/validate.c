@@ -92,6 +92,18 @@ static int read_member(void *ctx, char *buf, int len)
     return n < 0 ? -1 : (int)n;
 }
 
+/* The error of a document the reader refused (r < 0: not well-formed) or found invalid. libxml2
+ * reports some well-formedness errors without their line: the reader's line is used then. */
+static sne_err invalid_document(sne_error *err, const char *name, const first_error *fe,
+                                xmlTextReaderPtr reader, int r)
+{
+    int line = fe->line > 0 ? fe->line : xmlTextReaderGetParserLineNumber(reader);
+    const char *what = fe->set ? fe->message
+                       : r < 0 ? "not well-formed XML"
+                               : "not valid against the schema";
+    return sne_error_set(err, SNE_ERR_INVALID, fe->code, "%s, line %d: %s", name, line, what);
+}
+
 static sne_err validate_member(sne_validator *v, sne_unpack *u, const char *name, sne_error *err)
 {
     first_error fe = {0};
@@ -110,12 +122,8 @@ static sne_err validate_member(sne_validator *v, sne_unpack *u, const char *name
             const sne_error *ue = sne_unpack_error(u);
             if (ue->code)
                 rc = sne_error_set(err, ue->code, ue->lib_code, "%s", ue->message);
-            else /* libxml2 reports some well-formedness errors without their line */
-                rc = sne_error_set(err, SNE_ERR_INVALID, fe.code, "%s, line %d: %s", name,
-                                   fe.line > 0 ? fe.line : xmlTextReaderGetParserLineNumber(reader),
-                                   fe.set ? fe.message
-                                   : r < 0 ? "not well-formed XML"
-                                           : "not valid against the schema");
+            else
+                rc = invalid_document(err, name, &fe, reader, r);
         }
     }
     xmlFreeTextReader(reader);

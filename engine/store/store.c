@@ -230,9 +230,10 @@ static sne_err open_databases(sne_store *s)
     struct {
         const char *name;
         MDB_dbi *dbi;
-    } dbs[] = {{"demand", &s->db_demand}, {"body", &s->db_body[BODY_MAIN]},
+    } dbs[] = {{"demand", &s->db_demand},      {"body", &s->db_body[BODY_MAIN]},
                {"drm", &s->db_body[BODY_DRM]}, {"change", &s->db_change},
-               {"seen", &s->db_seen},     {"scope", &s->db_scope}, {"meta", &s->db_meta}};
+               {"seen", &s->db_seen},          {"scope", &s->db_scope},
+               {"meta", &s->db_meta}};
     for (size_t i = 0; !rc && i < sizeof(dbs) / sizeof(dbs[0]); i++)
         rc = mdb_dbi_open(txn, dbs[i].name, create, dbs[i].dbi);
     if (rc) {

@@ -647,7 +647,8 @@ static void test_download_trickle(void)
         fprintf(stderr, "trickle: %s\n", err.message);
     CHECK_EQ_INT(sne_fetch_last_stats(f)->attempts, 3);
     CHECK(strstr(err.message, "after 3 attempts") != NULL);
-    CHECK(b.len > 10 && b.len < 100); /* every attempt brought some */ /* it did bring bytes, kept for the resume */
+    CHECK(b.len > 10 && b.len < 100);
+        /* every attempt brought some */ /* it did bring bytes, kept for the resume */
     CHECK(memcmp(b.data, archive, b.len) == 0);
     sne_fetch_free(f);
     server_stop(&srv);
