@@ -83,18 +83,6 @@ static void parcel_clear(parcel *p)
 
 /* ---- the applier thread ---- */
 
-/* Records the first failure and wakes a producer waiting for room. */
-static void record_failure(sne_applier *a, const sne_error *e)
-{
-    pthread_mutex_lock(&a->lock);
-    if (!a->failed) {
-        a->failed = true;
-        a->error = *e;
-    }
-    pthread_cond_broadcast(&a->emptied);
-    pthread_mutex_unlock(&a->lock);
-}
-
 /* Rebuilds the sne_demand the store expects from parcel record `pd`. */
 static sne_err view_demand(sne_applier *a, const parcel *p, const parcel_demand *pd, sne_demand *d)
 {
@@ -166,8 +154,8 @@ static void *apply_loop(void *arg)
         if (stop)
             break;
         rc = apply_parcel(a, p, &err);
-        pthread_mutex_lock(&a->lock);
         parcel_clear(p);
+        pthread_mutex_lock(&a->lock);
         a->head = (a->head + 1) % APPLIER_PARCELS;
         a->count--;
         pthread_cond_signal(&a->emptied);
@@ -182,9 +170,12 @@ static void *apply_loop(void *arg)
         err = *sne_store_error(a->store);
     if (rc || !finish)
         sne_store_abort(a->store); /* on this thread, which began the batch */
-    if (rc)
-        record_failure(a, &err);
+    /* Wakes a producer waiting for room, or the finish waiting for the end. */
     pthread_mutex_lock(&a->lock);
+    if (rc) {
+        a->failed = true;
+        a->error = err;
+    }
     a->stopped = true;
     pthread_cond_broadcast(&a->emptied);
     pthread_mutex_unlock(&a->lock);

@@ -223,13 +223,8 @@ sne_err sne_ingest(sne_store *s, sne_unpack_read_fn read, void *read_ctx,
         *err = *sne_readahead_error(g.unpack);
         goto out;
     }
-    if (g.applier) {
-        rc = sne_applier_finish(g.applier, report_commits, &g, err);
-        sne_applier_free(g.applier);
-        g.applier = NULL;
-        if (rc)
-            goto out;
-    }
+    if (g.applier && (rc = sne_applier_finish(g.applier, report_commits, &g, err)))
+        goto out;
     if ((rc = check_complete(&g, err)))
         goto out;
     report(&g, "sweeping");
@@ -239,7 +234,7 @@ sne_err sne_ingest(sne_store *s, sne_unpack_read_fn read, void *read_ctx,
     if (rc)
         *err = *sne_store_error(s);
 out:
-    sne_applier_free(g.applier); /* before the store is touched again: it was the thread's */
+    sne_applier_free(g.applier); /* joins the thread, if a failure left it running */
     if (rc)
         sne_store_abort(s);
     if (!sum->raw_bytes)

@@ -120,6 +120,21 @@ static const char *get(const settings *s, int k)
     return s->cli[k] ? s->cli[k] : s->conf[k];
 }
 
+/* Reads the number of setting `k` into *v (0 when it is not set). False, with a message saying
+ * that the option `what`, when it is set but not a number in [min, max]. */
+static bool number_setting(const settings *s, int k, uint64_t min, uint64_t max, const char *cmd,
+                           const char *what, uint64_t *v)
+{
+    const char *text = get(s, k);
+    *v = 0;
+    if (!text)
+        return true;
+    if (cli_parse_u64(text, v) && *v >= min && *v <= max)
+        return true;
+    fprintf(stderr, "snesync %s: --%s %s\n", cmd, key_names[k], what);
+    return false;
+}
+
 static int on_option(void *ctx, int opt, const char *arg)
 {
     settings *s = ctx;
@@ -508,41 +523,27 @@ static int run_job(int argc, char **argv, bool drm)
         o.communes = set.conf[K_COMMUNES] && *set.conf[K_COMMUNES] ? set.conf[K_COMMUNES] : NULL;
     }
     uint64_t v;
-    if (get(&set, K_DEPTH)) {
-        if (!cli_parse_u64(get(&set, K_DEPTH), &v) || v < 1 || v > 3) {
-            fprintf(stderr, "snesync %s: --depth is 1, 2 or 3 (months of DRM)\n", name);
-            goto out;
-        }
+    if (!number_setting(&set, K_DEPTH, 1, 3, name, "is 1, 2 or 3 (months of DRM)", &v))
+        goto out;
+    if (v)
         o.profondeur_drm = (int)v;
-    }
-    if (get(&set, K_MAX_WAIT)) {
-        if (!cli_parse_u64(get(&set, K_MAX_WAIT), &v) || v == 0 || v > 30 * 86400) {
-            fprintf(stderr, "snesync %s: --max-wait takes seconds\n", name);
-            goto out;
-        }
+    if (!number_setting(&set, K_MAX_WAIT, 1, 30 * 86400, name, "takes seconds", &v))
+        goto out;
+    if (v)
         o.max_wait = (double)v;
-    }
-    if (get(&set, K_RETRIES)) {
-        if (!cli_parse_u64(get(&set, K_RETRIES), &v) || v > 100) {
-            fprintf(stderr, "snesync %s: --retries takes a number of attempts (0..100)\n", name);
-            goto out;
-        }
+    if (!number_setting(&set, K_RETRIES, 0, 100, name, "takes a number of attempts (0..100)", &v))
+        goto out;
+    if (get(&set, K_RETRIES))
         o.fetch.max_attempts = (unsigned)v + 1;
-    }
-    if (get(&set, K_STALL_TIMEOUT)) {
-        if (!cli_parse_u64(get(&set, K_STALL_TIMEOUT), &v) || v == 0 || v > 3600) {
-            fprintf(stderr, "snesync %s: --stall-timeout takes seconds (1..3600)\n", name);
-            goto out;
-        }
+    if (!number_setting(&set, K_STALL_TIMEOUT, 1, 3600, name, "takes seconds (1..3600)", &v))
+        goto out;
+    if (v)
         o.fetch.low_speed_time = (long)v;
-    }
-    if (get(&set, K_MIN_SPEED)) {
-        if (!cli_parse_u64(get(&set, K_MIN_SPEED), &v) || v == 0 || v > (1u << 30)) {
-            fprintf(stderr, "snesync %s: --min-speed takes bytes per second (1..2^30)\n", name);
-            goto out;
-        }
+    if (!number_setting(&set, K_MIN_SPEED, 1, 1u << 30, name, "takes bytes per second (1..2^30)",
+                        &v))
+        goto out;
+    if (v)
         o.fetch.low_speed_limit = (long)v;
-    }
     o.fetch.cert = get(&set, K_CERT);
     o.fetch.key = get(&set, K_KEY);
     o.fetch.cacert = get(&set, K_CACERT);
