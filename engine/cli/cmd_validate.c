@@ -1,18 +1,20 @@
 /* snesync validate: check an archive's documents against the export XSD. */
 #include "cli.h"
+#include "datadir.h"
 
+#include <limits.h>
 #include <stdio.h>
-
-#ifndef SNESYNC_EXPORT_XSD
-#define SNESYNC_EXPORT_XSD "schema/export.xsd"
-#endif
 
 static const char usage[] =
     "Usage: snesync validate [--xsd FILE] ARCHIVE|-\n"
     "\n"
-    "Checks every .xml document of an export archive against the export XSD (by default the\n"
-    "one in schema/export.xsd), streaming. Touches no store. The first invalid document is\n"
-    "reported with its member and line; the offending value is withheld (it may be personal).\n";
+    "Checks every .xml document of an export archive against the export XSD, streaming.\n"
+    "Touches no store. The first invalid document is reported with its member and line; the\n"
+    "offending value is withheld (it may be personal).\n"
+    "\n"
+    "  --xsd FILE   the schema (default: export.xsd installed with snesync, in\n"
+    "               $SNESYNC_DATADIR if set, else ../share/snesync beside the binary, else\n"
+    "               " SNESYNC_INSTALL_DATADIR ")\n";
 
 enum { OPT_XSD = 300 };
 
@@ -28,7 +30,7 @@ int cmd_validate(int argc, char **argv)
 {
     static const struct option own[] = {{"xsd", required_argument, NULL, OPT_XSD},
                                         {NULL, 0, NULL, 0}};
-    const char *xsd = SNESYNC_EXPORT_XSD;
+    const char *xsd = NULL;
     cli_common common;
     int status;
     int first = cli_parse(argc, argv, usage, own, on_option, &xsd, &common, &status);
@@ -37,6 +39,14 @@ int cmd_validate(int argc, char **argv)
     if (argc - first != 1) {
         fprintf(stderr, "snesync validate: give one archive (or - for standard input)\n");
         return EXIT_USAGE;
+    }
+    char shipped[PATH_MAX];
+    if (!xsd) {
+        if (!cli_data_path("export.xsd", shipped, sizeof(shipped))) {
+            fprintf(stderr, "snesync validate: the data directory's path is too long\n");
+            return EXIT_USAGE;
+        }
+        xsd = shipped;
     }
     cli_source src;
     if (!cli_open_archive("validate", argv[first], &src))
