@@ -162,8 +162,8 @@ static bool drm_month_gone(const sne_run *r, const char *key, size_t key_len)
 }
 
 /* Whether a stored item of a requested entity that the export did not bring is gone: every item
- * of a demand the export swept (it left the scope), and for a demand the export holds, every item
- * but the DRM months outside its window. */
+ * of a demand the export swept (it left the scope); for a demand the export holds, every item but
+ * the DRM months drm_month_gone() keeps. */
 static bool absent_item_gone(const sne_run *r, const sne_item_ref *o, bool swept)
 {
     return swept || o->entity != SNE_ENTITY_DRM || drm_month_gone(r, o->key, o->key_len);
