@@ -147,6 +147,28 @@ COMMUNES = {
 DEPTS = list(COMMUNES)
 EPCIS = ["200040715", "200046977", "217500016", "200054807", "249740119"]
 DRM_MONTHS = ["2026-07", "2026-08", "2026-09", "2026-10", "2026-11", "2026-12"]
+DRM_PERIODS = 3  # DRM periods the register keeps per demand (contract README §5)
+
+
+def month_number(periode):
+    """A period YYYY-MM as a month count, so that consecutive months differ by one."""
+    return int(periode[:4]) * 12 + int(periode[5:7])
+
+
+def drm_window(demands, last, depth):
+    """Copies of `demands` carrying only their DRM months of periods last-depth+1..last, as an
+    export of that profondeurDrm and dernierePeriodeDrm does."""
+    out = []
+    for d in demands:
+        d = d.copy()
+        months = [m for m in d.items.get("DRM", [])
+                  if 0 <= month_number(last) - month_number(item_key("DRM", m)) < depth]
+        if months:
+            d.items["DRM"] = months
+        else:
+            d.items.pop("DRM", None)
+        out.append(d)
+    return out
 
 
 def dept_of(code):
@@ -434,7 +456,7 @@ def evolve(gen, demands, new=3, removed=2, cerfa_changed=3, evt_added=3, evt_rem
 
 class Export:
     def __init__(self, numero, date, demands, entities=None, etat="ACTIVE", departements=None,
-                 communes=None, guichet="G1226"):
+                 communes=None, guichet="G1226", profondeur=None, derniere=None):
         self.numero = numero
         self.date = date
         self.entities = list(entities or ENTITY_CODES)
@@ -443,6 +465,18 @@ class Export:
         self.communes = communes
         self.guichet = guichet
         self.demands = demands
+        self.profondeur = profondeur  # perimetre/profondeurDrm, None: not written (3)
+        self.derniere = derniere  # perimetre/dernierePeriodeDrm, None: not written
+
+    def drm_month_gone(self, periode):
+        """Whether a DRM month held for a demand of this export, and absent from it, is gone
+        (contract README §5): one of the window derniere-profondeur+1..derniere, or one older than
+        derniere-2; without derniere, every absent month at full depth and none below it."""
+        depth = self.profondeur or DRM_PERIODS
+        if self.derniere is None:
+            return depth >= DRM_PERIODS
+        age = month_number(self.derniere) - month_number(periode)
+        return age >= DRM_PERIODS or 0 <= age < depth
 
     def in_location(self, communes):
         if self.departements:
@@ -486,11 +520,12 @@ class Model:
                 if k not in old:
                     changes.append(("create", d.num, k[0], k[1]))
                 elif k not in new:
+                    if k[0] == "DRM" and not ex.drm_month_gone(k[1]):
+                        continue  # outside the export's DRM window: kept
                     changes.append(("delete", d.num, k[0], k[1]))
+                    del m["items"][k]
                 elif old[k] != new[k] and canon(old[k]) != canon(new[k]):
                     changes.append(("update", d.num, k[0], k[1]))
-            for k in old:
-                del m["items"][k]
             m["items"].update(new)
         for num in sorted(self.demands):
             m = self.demands[num]
@@ -665,6 +700,10 @@ def header_tree(ex, partie, nparts):
         per.append(E("listeDepartement", *[T("departement", x) for x in ex.departements]))
     if ex.communes:
         per.append(E("listeCommune", *[C("commune", x) for x in ex.communes]))
+    if ex.profondeur is not None:
+        per.append(T("profondeurDrm", ex.profondeur))
+    if ex.derniere is not None:
+        per.append(T("dernierePeriodeDrm", ex.derniere))
     return E("entete", T("numeroExport", ex.numero), T("dateExport", ex.date), T("numGuichet", ex.guichet),
              T("partie", partie), T("nombreParties", nparts), E("perimetre", *per))
 

@@ -51,7 +51,8 @@ static bool same_export(const sne_export_header *a, const sne_export_header *b)
     return strcmp(a->numero, b->numero) == 0 && strcmp(a->date_export, b->date_export) == 0 &&
            a->nombre_parties == b->nombre_parties && a->entities == b->entities &&
            a->radiees == b->radiees && a->location == b->location &&
-           a->n_locations == b->n_locations;
+           a->n_locations == b->n_locations && a->profondeur_drm == b->profondeur_drm &&
+           a->derniere_periode_drm == b->derniere_periode_drm;
 }
 
 static sne_err on_header(void *ctx, const sne_export_header *h, sne_error *err)

@@ -10,7 +10,9 @@
  * the items are compared by key. So a listed update always changes the item's bytes, a demand
  * radiated in the window shows as deletes of all its items, a new one as creates, and nothing
  * that did not change is listed. A form modification that happens to render identically is
- * retried on another part of the form. */
+ * retried on another part of the form. At depth 3 the DRM lines are the register's own: the
+ * months published and those that left its window (older than P-2), the only DRM changes the
+ * contract's depth rule (README §5) lets an export of any depth make. */
 #include "sim_gen.h"
 #include "sim_render.h"
 #include "sim_util.h"

@@ -125,8 +125,9 @@ static void put_line(sim_buf *b, const char *s)
     sim_buf_put(b, s, strlen(s));
 }
 
+/* `drm_last`: the month index of the most recent DRM period (dernierePeriodeDrm). */
 static void entete(sim_buf *b, const sim_export_request *req, const char *date, const char *guichet,
-                   size_t part, size_t parts, int depth)
+                   size_t part, size_t parts, int depth, int drm_last)
 {
     char t[256];
     put_line(b,
@@ -169,7 +170,12 @@ static void entete(sim_buf *b, const sim_export_request *req, const char *date, 
         put_line(b, "      </ns1:listeCommune>\n");
     }
     if (req->entities & (1u << SIM_ENT_DRM)) {
-        snprintf(t, sizeof t, "      <ns1:profondeurDrm>%d</ns1:profondeurDrm>\n", depth);
+        char period[8];
+        sim_fmt_month(drm_last, period);
+        snprintf(t, sizeof t,
+                 "      <ns1:profondeurDrm>%d</ns1:profondeurDrm>\n"
+                 "      <ns1:dernierePeriodeDrm>%s</ns1:dernierePeriodeDrm>\n",
+                 depth, period);
         put_line(b, t);
     }
     put_line(b, "    </ns1:perimetre>\n  </ns1:entete>\n");
@@ -259,6 +265,7 @@ int sim_export_write(const char *data_dir, const sim_export_request *req, const 
     }
     char date[40];
     sim_fmt_paris(r.snapshot, 1, date);
+    int drm_last = sim_drm_last_month(r.snapshot);
 
     size_t plen = strlen(out_path);
     tmp = malloc(plen + 16);
@@ -300,7 +307,7 @@ int sim_export_write(const char *data_dir, const sim_export_request *req, const 
         size_t lo = p * per, hi = lo + per < ns ? lo + per : ns;
         /* pass 1: size */
         b.len = 0;
-        entete(&b, req, date, r.guichet, p + 1, parts, depth);
+        entete(&b, req, date, r.guichet, p + 1, parts, depth, drm_last);
         uint64_t size = b.len;
         for (size_t k = lo; k < hi; k++) {
             sim_view v;
@@ -337,7 +344,7 @@ int sim_export_write(const char *data_dir, const sim_export_request *req, const 
         }
         uint64_t written = 0;
         b.len = 0;
-        entete(&b, req, date, r.guichet, p + 1, parts, depth);
+        entete(&b, req, date, r.guichet, p + 1, parts, depth, drm_last);
         for (size_t k = lo; k <= hi; k++) {
             if (k == hi)
                 pied(&b, hi - lo);

@@ -1243,8 +1243,8 @@ static int render_drm(sim_buf *b, const sim_view *v, int depth, sim_item *items,
         if (!count)
             open_el(b, L, "listeMoisDrm");
         size_t off = b->len;
-        char per[24];
-        snprintf(per, sizeof per, "%04d-%02d", m / 12 % 10000, m % 12 + 1);
+        char per[8];
+        sim_fmt_month(m, per);
         open_el(b, L + 1, "moisDrm");
         el_raw(b, L + 2, "periode", per, 7);
         el_day(b, L + 2, "dateCollecte",

@@ -227,6 +227,15 @@ int sim_month_of_day(int32_t day)
     return y * 12 + (m - 1);
 }
 
+int sim_fmt_month(int month, char *out)
+{
+    put4(out, month / 12);
+    out[4] = '-';
+    put2(out + 5, month % 12 + 1);
+    out[7] = '\0';
+    return 7;
+}
+
 void sim_buf_free(sim_buf *b)
 {
     if (!b)

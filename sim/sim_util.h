@@ -73,6 +73,8 @@ int sim_fmt_day(int32_t day, char *out);
 int32_t sim_paris_day(int64_t t);
 /* Month index y*12 + (m-1) of a day. */
 int sim_month_of_day(int32_t day);
+/* The DRM period "YYYY-MM" of a month index (7 chars + NUL). */
+int sim_fmt_month(int month, char *out);
 
 /* ---- buffer ---------------------------------------------------------------------------------- */
 

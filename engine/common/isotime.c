@@ -74,3 +74,14 @@ bool sne_isotime_parse(const char *s, int64_t *epoch_ms)
     *epoch_ms = (seconds - (int64_t)offset_min * 60) * 1000 + ms;
     return true;
 }
+
+bool sne_period_parse(const char *s, size_t n, uint32_t *month)
+{
+    const char *p = s;
+    int y, mo;
+    if (n != 7 || !digits(&p, 4, &y) || !expect(&p, '-') || !digits(&p, 2, &mo) || mo < 1 ||
+        mo > 12)
+        return false;
+    *month = (uint32_t)y * 12 + (uint32_t)mo;
+    return true;
+}

@@ -28,6 +28,7 @@ typedef enum field {
     F_ETAT_PERIMETRE,
     F_DEPARTEMENT,
     F_PROFONDEUR,
+    F_DERNIERE_PERIODE,
     F_NOMBRE_DEMANDES,
     F_NUM_UNIQUE,
     F_ETAT_DEMANDE,
@@ -413,8 +414,12 @@ static void end_field(sne_parser *p)
         add_location(p, s, n);
         return;
     case F_PROFONDEUR:
-        if (!parse_uint(s, 3, &p->hdr.profondeur_drm) || p->hdr.profondeur_drm == 0)
+        if (!parse_uint(s, SNE_DRM_PERIODS, &p->hdr.profondeur_drm) || p->hdr.profondeur_drm == 0)
             fail(p, SNE_ERR_INVALID, 0, "perimetre/profondeurDrm is not 1, 2 or 3");
+        return;
+    case F_DERNIERE_PERIODE:
+        if (!sne_period_parse(s, n, &p->hdr.derniere_periode_drm))
+            fail(p, SNE_ERR_INVALID, 0, "perimetre/dernierePeriodeDrm is not a period (YYYY-MM)");
         return;
     case F_NOMBRE_DEMANDES: {
         unsigned count = 0;
@@ -484,6 +489,8 @@ static void start_entete_element(sne_parser *p, const xmlChar *name, const xmlCh
             begin_field(p, F_ETAT_PERIMETRE);
         else if (named(name, "profondeurDrm"))
             begin_field(p, F_PROFONDEUR);
+        else if (named(name, "dernierePeriodeDrm"))
+            begin_field(p, F_DERNIERE_PERIODE);
         else if (named(name, "listeDepartement"))
             p->hdr.location = SNE_LOCATION_DEPARTEMENTS;
         else if (named(name, "listeCommune"))

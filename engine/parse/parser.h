@@ -30,6 +30,9 @@
 #define SNE_MAX_SOUGHT_COMMUNES 64    /* sought communes kept per demand for scope decisions */
 #define SNE_COMMUNE_LEN         5
 #define SNE_DATE_MAX            40 /* bytes of an xs:dateTime value */
+/* DRM periods the register keeps per demand (contract README §5): the default and largest
+ * profondeurDrm. */
+#define SNE_DRM_PERIODS 3
 
 typedef struct sne_parse_limits {
     size_t max_text;   /* bytes of one text or attribute value */
@@ -62,8 +65,10 @@ typedef struct sne_export_header {
     bool radiees; /* perimetre/etatDemande is RADIEE */
     sne_location_kind location;
     size_t n_locations;
-    char (*locations)[8];    /* departments ("38", "2A", "974") or communes ("38185") */
-    unsigned profondeur_drm; /* 0 when absent */
+    char (*locations)[8];          /* departments ("38", "2A", "974") or communes ("38185") */
+    unsigned profondeur_drm;       /* 1..SNE_DRM_PERIODS, 0 when absent */
+    uint32_t derniere_periode_drm; /* perimetre/dernierePeriodeDrm as a month number
+                                      (sne_period_parse), 0 when absent */
 } sne_export_header;
 
 /* One item of a demand. All pointers are borrowed from the parser: valid during on_demand only. */

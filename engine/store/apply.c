@@ -7,6 +7,8 @@
  * the export did not touch) and one body write, and one change group, each one zstd frame. */
 #include "store_internal.h"
 
+#include "../common/isotime.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,6 +142,33 @@ static sne_err delete_key(sne_store *s, MDB_dbi db, const char *num, const char 
     return mrc && mrc != MDB_NOTFOUND ? store_fail(s, mrc, what) : SNE_OK;
 }
 
+/* Whether a DRM month held for a demand of the export, and absent from it, is gone (contract
+ * README §5). The register keeps the months of its SNE_DRM_PERIODS most recent periods; an export
+ * of depth N whose most recent period is P carries P-N+1..P, its window. A month of the window is
+ * gone, and so is one older than P-2, which has left the register; one of P-2..P-N is outside the
+ * window and stays, as does one after P (held from a newer export). Without P the window cannot
+ * be placed: a full-depth export carries every month the register keeps, so the months it does
+ * not carry are gone, and a shallower one proves nothing. A key that is not a period is no month
+ * of the register. */
+static bool drm_month_gone(const sne_run *r, const char *key, size_t key_len)
+{
+    unsigned depth = r->profondeur_drm ? r->profondeur_drm : SNE_DRM_PERIODS;
+    uint32_t last = r->derniere_periode_drm, month;
+    if (!last)
+        return depth >= SNE_DRM_PERIODS;
+    if (!sne_period_parse(key, key_len, &month))
+        return true;
+    return month + SNE_DRM_PERIODS <= last || (month <= last && month + depth > last);
+}
+
+/* Whether a stored item of a requested entity that the export did not bring is gone: every item
+ * of a demand the export swept (it left the scope); for a demand the export holds, every item but
+ * the DRM months drm_month_gone() keeps. */
+static bool absent_item_gone(const sne_run *r, const sne_item_ref *o, bool swept)
+{
+    return swept || o->entity != SNE_ENTITY_DRM || drm_month_gone(r, o->key, o->key_len);
+}
+
 /* The plan of one demand's merge: the items it will hold (s->merged, with where each comes from)
  * and the changes (s->planned), both in (entity, key) order; per body part, whether it changes
  * and whether its stored items must be read (for a `before`, or to keep them in a rewrite). */
@@ -151,12 +180,14 @@ typedef struct merge_plan {
     bool needs_old[BODY_PARTS];
 } merge_plan;
 
-/* Merges the stored items with the arrived ones (both sorted by (entity, key)); only entities in
- * `requested` can change. Arrived items of other entities are ignored: the export said nothing
- * about them. */
+/* Merges the stored items with the arrived ones (both sorted by (entity, key)); only entities the
+ * run requested can change, and a stored item that did not arrive goes as absent_item_gone()
+ * says (`swept`: the demand is absent from the export). Arrived items of other entities are
+ * ignored: the export said nothing about them. */
 static merge_plan plan_merge(sne_store *s, const sne_header *old, const sne_item *arrived,
-                             size_t n_arrived, sne_entity_set requested)
+                             size_t n_arrived, bool swept)
 {
+    sne_entity_set requested = s->run.entities;
     merge_plan p = {0};
     bool kept[BODY_PARTS] = {false}; /* items kept as stored */
     size_t i = 0, j = 0;
@@ -172,7 +203,7 @@ static merge_plan plan_merge(sne_store *s, const sne_header *old, const sne_item
                      : ref_compare(o->entity, o->key, o->key_len, a->entity, a->key, a->key_len);
         if (c < 0) {
             body_part part = body_part_of(o->entity);
-            if (requested & (1u << o->entity)) {
+            if ((requested & (1u << o->entity)) && absent_item_gone(&s->run, o, swept)) {
                 s->planned[p.n_changes++] = (planned_change){SNE_OP_DELETE, i, 0};
                 p.rewrite[part] = p.needs_old[part] = true;
             } else { /* kept as stored */
@@ -264,16 +295,16 @@ static sne_err write_body(sne_store *s, const char *num, body_part part, size_t 
 
 /* Merges `arrived` into the stored demand `num` and writes what changed: body, change group and
  * header (`h` gives the new header's state, dates and communes; its items are filled in here).
- * With `drop_if_empty`, a demand left with no item loses its header too. */
+ * `swept`: the demand is absent from the export, so it loses every requested item, and its
+ * header too when no item is left. */
 static sne_err merge_demand(sne_store *s, const char *num, const sne_header *old, bool found,
-                            const sne_item *arrived, size_t n_arrived, sne_header *h,
-                            bool drop_if_empty, sne_apply_stats *st)
+                            const sne_item *arrived, size_t n_arrived, sne_header *h, bool swept,
+                            sne_apply_stats *st)
 {
-    sne_entity_set requested = s->run.entities;
     sne_err rc = reserve(s, old->n_items + n_arrived, old->n_items);
     if (rc)
         return rc;
-    merge_plan p = plan_merge(s, old, arrived, n_arrived, requested);
+    merge_plan p = plan_merge(s, old, arrived, n_arrived, swept);
     h->items = s->merged;
     h->n_items = p.n_merged;
     st->items_unchanged += p.n_unchanged;
@@ -308,7 +339,7 @@ static sne_err merge_demand(sne_store *s, const char *num, const sne_header *old
     }
     if (rc)
         return rc;
-    if (p.n_merged == 0 && drop_if_empty)
+    if (p.n_merged == 0 && swept)
         return delete_key(s, s->db_demand, num, "cannot delete a demand header");
     return put_header(s, num, h, found);
 }

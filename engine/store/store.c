@@ -423,6 +423,12 @@ const sne_error *sne_store_error(const sne_store *s)
 
 /* ---- runs and scopes ---- */
 
+/* The run record: state, etat, location kind (1 byte each) | attempt, date_ms (u64) | entities,
+ * location count (u32) | numero | dateExport | locations | profondeurDrm (1 byte) and
+ * dernierePeriodeDrm (u32). A record written before the DRM window was kept ends after the
+ * locations: it reads as an export without a window. */
+#define RUN_WINDOW_SIZE 5
+
 static sne_err encode_run(const sne_run *r, sne_buf *b)
 {
     uint8_t fixed[8 + 8 + 4 + 4];
@@ -442,6 +448,11 @@ static sne_err encode_run(const sne_run *r, sne_buf *b)
         rc = sne_buf_append(b, r->date_export, sizeof(r->date_export));
     if (!rc)
         rc = sne_buf_append(b, r->locations, r->n_locations * sizeof(r->locations[0]));
+    uint8_t window[RUN_WINDOW_SIZE] = {(uint8_t)r->profondeur_drm};
+    uint32_t last = r->derniere_periode_drm;
+    memcpy(window + 1, &last, 4);
+    if (!rc)
+        rc = sne_buf_append(b, window, sizeof(window));
     return rc;
 }
 
@@ -450,11 +461,17 @@ static bool decode_run(const uint8_t *v, size_t n, sne_run *r)
     size_t fixed = 3 + 24 + sizeof(r->numero) + sizeof(r->date_export);
     if (n < fixed)
         return false;
-    uint32_t ents, nloc;
+    uint32_t ents, nloc, last = 0;
     memcpy(&ents, v + 19, 4);
     memcpy(&nloc, v + 23, 4);
-    if (nloc > SNE_MAX_LOCATIONS || n != fixed + nloc * sizeof(r->locations[0]))
+    size_t end = fixed + (size_t)nloc * sizeof(r->locations[0]);
+    bool window = n == end + RUN_WINDOW_SIZE;
+    if (nloc > SNE_MAX_LOCATIONS || (n != end && !window))
         return false;
+    if (window)
+        memcpy(&last, v + end + 1, 4);
+    r->profondeur_drm = window ? v[end] : 0;
+    r->derniere_periode_drm = last;
     r->state = (run_state)v[0];
     r->radiees = v[1];
     r->location = (sne_location_kind)v[2];
@@ -604,6 +621,8 @@ sne_err sne_store_run_begin(sne_store *s, const sne_export_header *h, bool force
         r->radiees = h->radiees;
         r->location = h->location;
         r->n_locations = h->n_locations;
+        r->profondeur_drm = h->profondeur_drm;
+        r->derniere_periode_drm = h->derniere_periode_drm;
         if (h->n_locations)
             memcpy(r->locations, h->locations, h->n_locations * sizeof(r->locations[0]));
     }

@@ -55,7 +55,9 @@ typedef struct sne_apply_stats {
  * Refuses with SNE_ERR_STALE an export older than data already applied to an overlapping scope,
  * unless `force`. Commits at once. */
 sne_err sne_store_run_begin(sne_store *s, const sne_export_header *h, bool force, bool *resumed);
-/* Applies one demand of the running export inside the current batch. */
+/* Applies one demand of the running export inside the current batch: its items of the requested
+ * entities replace the stored ones, except the stored DRM months outside what the export proves
+ * gone (its window, and those older than the register keeps: contract README §5), which stay. */
 sne_err sne_store_apply(sne_store *s, const sne_demand *d, sne_apply_stats *st);
 /* Commits the current batch, if any. */
 sne_err sne_store_commit(sne_store *s);

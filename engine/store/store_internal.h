@@ -45,7 +45,9 @@ typedef struct sne_run {
     bool radiees;
     sne_location_kind location;
     size_t n_locations;
-    char (*locations)[8]; /* owned, SNE_MAX_LOCATIONS */
+    char (*locations)[8];    /* owned, SNE_MAX_LOCATIONS */
+    unsigned profondeur_drm; /* the export's DRM window (apply.c), as in its header */
+    uint32_t derniere_periode_drm;
 } sne_run;
 
 struct sne_store {

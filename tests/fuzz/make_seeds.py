@@ -97,6 +97,12 @@ latin = mini().replace('encoding="UTF-8"', 'encoding="ISO-8859-1"').replace(
     "<ns1:numGuichet>G1226</ns1:numGuichet><ns1:logement",
     "<ns1:numGuichet>G1226</ns1:numGuichet><ns1:nom>Noël Éloïse</ns1:nom><ns1:logement")
 out("parser", "latin1.xml", b"\x07" + latin.encode("iso-8859-1"))
+DRM_PERIMETRE = "<ns1:profondeurDrm>1</ns1:profondeurDrm><ns1:dernierePeriodeDrm>2026-09</ns1:dernierePeriodeDrm>"
+DRM_MONTH = ("<ns1:listeMoisDrm><ns1:moisDrm><ns1:periode>2026-09</ns1:periode>"
+             "<ns1:dateCollecte>2026-09-22</ns1:dateCollecte></ns1:moisDrm></ns1:listeMoisDrm>")
+drm = mini(1, DRM_PERIMETRE, demand=MINI_DEMAND.replace("</ns1:demande>", DRM_MONTH + "</ns1:demande>"))
+drm = drm.replace("<ns1:entite>DALO</ns1:entite>", "<ns1:entite>DRM</ns1:entite>")
+out("parser", "drm-window.xml", b"\x0b" + drm.encode("utf-8"))
 
 
 # --- unpack: raw archive bytes -------------------------------------------------------------------

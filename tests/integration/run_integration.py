@@ -515,6 +515,88 @@ def t_scope_drm(ctx):
                   "absent demand %s keeps its CERFA after a DRM-only export" % num)
 
 
+# The DRM depth (contract README §5). The next snapshot's latest DRM period is DRM_LAST; the
+# initial store holds one to three months ending one period before it.
+DRM_LAST = "2026-11"
+
+
+def _drm_export(numero, demands, depth, derniere):
+    return ms.Export(numero, ms.DATE_DRM, ms.drm_window(demands, DRM_LAST, depth), entities=["DRM"],
+                     profondeur=depth, derniere=derniere)
+
+
+def _apply_drm_export(ctx, store, model, ex, label):
+    """Ingests `ex`; its changes and the store must be the model's. Returns the changes."""
+    last = ctx.last_seq(store)
+    exp, bodies = model_changes(model, ex)
+    ctx.ingest(store, ctx.write(archive_of(ex)), what="ingest of the %s" % label)
+    _, got = ctx.changes(store, last)
+    check_changes(ctx, label, exp, got, bodies, ex)
+    check_store(ctx, store, model, "after the %s" % label)
+    return exp
+
+
+def t_drm_depth_without_period(ctx):
+    sc = scenario()
+    store, model = loaded(ctx, sc)
+    ex = _drm_export("X20261129D0002", sc["next"].demands, 2, None)
+    held = {n for n, m in model.demands.items() if any(k[0] == "DRM" for k in m["items"])}
+    present = {d.num for d in ex.demands}
+    exp = _apply_drm_export(ctx, store, model, ex, "depth-2 DRM export without dernierePeriodeDrm")
+    ctx.check(any(t[0] == "create" for t in exp), "expectation: the new month arrives")
+    ctx.eq("no DRM month of a demand it holds is deleted", [],
+           [t for t in exp if t[0] == "delete" and t[1] in present])
+    swept = held - present
+    if swept:
+        ctx.check(all(any(t[0] == "delete" and t[1] == n for t in exp) for n in swept),
+                  "demands it does not hold lose their DRM months (%d)" % len(swept))
+    kept = [n for n in present if ("DRM", "2026-08") in model.demands[n]["items"]]
+    ctx.check(kept, "a month older than its window is still held (%d demands)" % len(kept))
+
+
+def t_drm_depth_1_between_syncs(ctx):
+    sc = scenario()
+    store, model = loaded(ctx, sc)
+    full = ms.Export("X20261129A0002", ms.DATE_DRM, sc["next"].demands, profondeur=3, derniere=DRM_LAST)
+    synced_only = model.copy()
+    synced_only.apply(full)
+    refresh = _drm_export("X20261128D0001", sc["next"].demands, 1, DRM_LAST)
+    refresh.date = ms.DATE_NEXT
+    exp = _apply_drm_export(ctx, store, model, refresh, "depth-1 DRM refresh")
+    gone = {(t[1], t[3]) for t in exp if t[0] == "delete"}
+    ctx.check(all(t[3] == DRM_LAST for t in exp if t[0] == "create"), "expectation: only the latest month arrives")
+    ctx.check(any(k < "2026-09" for _, k in gone), "expectation: a month older than P-2 leaves")
+    ctx.check(not any(k in ("2026-09", "2026-10") for n, k in gone if n in {d.num for d in refresh.demands}),
+              "expectation: P-2 and P-1 stay")
+    exp = _apply_drm_export(ctx, store, model, full, "full export after the refresh")
+    ctx.eq("no DRM month the refresh deleted is created again", [],
+           [t for t in exp if t[0] == "create" and t[2] == "DRM" and (t[1], t[3]) in gone])
+    ctx.eq("refresh + full export hold what the full export alone holds", synced_only.demands, model.demands)
+
+
+def t_drm_period_invalid(ctx):
+    sc = scenario()
+    store, model = loaded(ctx, sc)
+    last = ctx.last_seq(store)
+    ex = _drm_export("X20261129D0003", sc["next"].demands, 1, "2026-13")
+    p = ctx.ingest(store, ctx.write(archive_of(ex)), expect=3, what="ingest with dernierePeriodeDrm 2026-13")
+    err = p.stderr.decode("utf-8", "replace")
+    ctx.check("dernierePeriodeDrm" in err, "the message names dernierePeriodeDrm", "dernierePeriodeDrm", err.strip())
+    ctx.eq("nothing changed", last, ctx.last_seq(store))
+    # Two parts of one export that disagree on the DRM window: not one export.
+    ex = _drm_export("X20261129D0004", sc["next"].demands, 1, DRM_LAST)
+    other = _drm_export("X20261129D0004", sc["next"].demands, 1, "2026-10")
+    half = len(ex.demands) // 2
+    members = [(ms.part_name(ex, 1), ms.serialize_part(ex, ex.demands[:half], 1, 2)),
+               (ms.part_name(ex, 2), ms.serialize_part(other, other.demands[half:], 2, 2))]
+    p = ctx.ingest(store, ctx.write(ms.make_archive(members)), expect=3,
+                   what="ingest of parts that disagree on dernierePeriodeDrm")
+    err = p.stderr.decode("utf-8", "replace")
+    ctx.check("another export" in err, "the message says the parts differ", "another export", err.strip())
+    _, got = ctx.changes(store, last)
+    ctx.eq("no demand was swept", [], [c for c in got if c["numUnique"] not in {d.num for d in ex.demands[:half]}])
+
+
 def _dep_demands(active, dep):
     inside = [d for d in active if any(ms.dept_of(c) == dep for c in d.communes())]
     pure = [d for d in inside if all(ms.dept_of(c) == dep for c in d.communes())]
@@ -1106,6 +1188,9 @@ for _v in EQUIV:
 TESTS["next_snapshot"] = t_next_snapshot
 TESTS["forward_compatible_elements"] = t_forward_compat
 TESTS["scope_drm_only"] = t_scope_drm
+TESTS["drm_depth_2_without_period"] = t_drm_depth_without_period
+TESTS["drm_depth_1_between_syncs"] = t_drm_depth_1_between_syncs
+TESTS["drm_period_invalid"] = t_drm_period_invalid
 TESTS["scope_department_38"] = lambda ctx: t_scope_department(ctx, "38")
 TESTS["scope_department_974"] = lambda ctx: t_scope_department(ctx, "974")
 TESTS["scope_communes"] = t_scope_communes

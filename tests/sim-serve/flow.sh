@@ -66,6 +66,10 @@ check "ETag is the quoted sha256" "\"$SHA\"" "$(header ETag)"
 check "sha256sum of the download" "$SHA" "$(sha256sum "$T/full.tgz" | cut -d' ' -f1)"
 check "it is gzip" 0 "$(gzip -t "$T/full.tgz" 2>/dev/null; echo $?)"
 check "it is a tar of XML parts" 0 "$(tar tzf "$T/full.tgz" | grep -q '\.xml$'; echo $?)"
+last=$(tar -xzOf "$T/full.tgz" | grep -o '<ns1:dernierePeriodeDrm>[^<]*' | cut -d'>' -f2 | sort -u)
+newest=$(tar -xzOf "$T/full.tgz" | grep -o '<ns1:periode>[^<]*' | cut -d'>' -f2 | sort | tail -n 1)
+check_match "DRM asked: dernierePeriodeDrm is a period" '^[0-9]{4}-(0[1-9]|1[0-2])$' "$last"
+check "dernierePeriodeDrm is the newest DRM month carried" "$newest" "$last"
 
 # --- HEAD
 req HEAD "/v1.0/exports/$ID/fichier"

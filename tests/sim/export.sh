@@ -86,6 +86,9 @@ check "EVT,DRM: same events as the reference" "$(xcount "$T/all" "//ns1:evenemen
 check "profondeur 1: one month at most" "0" "$(xcount "$T/e" "//ns1:listeMoisDrm[count(ns1:moisDrm)>1]")"
 check "profondeur 1: only the latest month" "0" "$(xcount "$T/e" "//ns1:moisDrm[ns1:periode!='2026-09']")"
 check "profondeur 1: echoed" "1" "$(xcount "$T/e" "//ns1:profondeurDrm[.=1]")"
+check "dernierePeriodeDrm: the latest month" "1" "$(xcount "$T/e" "//ns1:perimetre/ns1:dernierePeriodeDrm[.='2026-09']")"
+check "ALL: dernierePeriodeDrm at the default depth" "1" "$(xcount "$T/all" "//ns1:perimetre[ns1:profondeurDrm=3]/ns1:dernierePeriodeDrm[.='2026-09']")"
+check "no DRM asked: no dernierePeriodeDrm" "0" "$(xcount "$T/rad" "//ns1:dernierePeriodeDrm")"
 check_true "EVT,DRM validates" "validate '$T/e'"
 
 # parts

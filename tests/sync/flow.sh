@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # flow.sh SNESYNC SIM: first sync; resync after `evolve` equal to the simulator's ground truth;
 # a second resync emits nothing; DRM refresh (national and by department) touches DRM only and,
-# with the full resync after it, adds up to the ground truth; the config file; usage errors.
+# with the full resync after it, adds up to the ground truth, at depth 3 and at depth 1 (no DRM
+# month deleted and re-created); the config file; usage errors.
 DEMANDS=${SYNC_TEST_DEMANDS:-1500}
 . "$(dirname "$0")/lib.sh"
 
@@ -72,6 +73,26 @@ check "full resync after the DRM refresh exits 0" 0 "$RC"
 changes_tsv "$T/d" "$before" >"$T/rest.tsv"
 check "DRM refresh + full resync = the ground truth" "$(md5sum <"$T/want.tsv")" \
     "$(LC_ALL=C sort "$T/drm.tsv" "$T/rest.tsv" | md5sum)"
+
+# --- the schedule: a monthly depth-1 DRM refresh between weekly full syncs. The refresh deletes
+# only the months that left the register and those of its window, so the resync has no DRM month
+# to re-create: together they make the ground truth, nothing more.
+cp -r "$T/base" "$T/d1"
+before=$(last_seq "$T/d1")
+"$SNESYNC" drm-refresh --server "$URL" --store "$T/d1" --depth 1 >"$T/out" 2>"$T/err"
+check "drm-refresh --depth 1 exits 0" 0 "$?"
+changes_tsv "$T/d1" "$before" >"$T/drm1.tsv"
+check "depth-1 drm-refresh changed DRM items only" 0 "$(cut -f3 "$T/drm1.tsv" | grep -vc '^DRM$')"
+check "depth-1 drm-refresh made only the ground truth's DRM changes" "" \
+    "$(LC_ALL=C comm -13 "$T/want-drm.tsv" "$T/drm1.tsv" | head -3)"
+before=$(last_seq "$T/d1")
+sync_all "$T/d1"
+check "full resync after the depth-1 refresh exits 0" 0 "$RC"
+changes_tsv "$T/d1" "$before" >"$T/rest1.tsv"
+check "the resync re-created no DRM month the refresh deleted" "" \
+    "$(LC_ALL=C comm -12 <(sed -n 's/^delete\t//p' "$T/drm1.tsv") <(sed -n 's/^create\t//p' "$T/rest1.tsv") | head -3)"
+check "depth-1 DRM refresh + full resync = the ground truth" "$(md5sum <"$T/want.tsv")" \
+    "$(LC_ALL=C sort "$T/drm1.tsv" "$T/rest1.tsv" | md5sum)"
 
 # --- DRM refresh of two departments, depth 1
 cp -r "$T/base" "$T/d2"

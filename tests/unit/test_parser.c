@@ -1,6 +1,7 @@
 /* Unit tests of the parser: canonical equality (contract README §4), item extraction by the
  * schema table, and refusal of hostile or broken documents. */
 #include "canon/canon.h"
+#include "common/isotime.h"
 #include "parse/parser.h"
 #include "testlib.h"
 
@@ -72,13 +73,17 @@ static sne_err parse(const char *doc, size_t step, capture *c, sne_error *err_ou
     return rc;
 }
 
-static const char *HEAD =
-    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-    "<ns1:exportNuu versionInterface=\"13.34\" xmlns:ns1=\"" NS "\">\n"
-    "<ns1:entete><ns1:numeroExport>T1</ns1:numeroExport>"
-    "<ns1:dateExport>2026-10-31T02:00:00.000+01:00</ns1:dateExport>"
-    "<ns1:numGuichet>G1226</ns1:numGuichet><ns1:partie>1</ns1:partie>"
-    "<ns1:nombreParties>1</ns1:nombreParties><ns1:perimetre><ns1:listeEntite>"
+/* The entete up to its perimetre. */
+#define ENTETE_START                                                                               \
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"                                                 \
+    "<ns1:exportNuu versionInterface=\"13.34\" xmlns:ns1=\"" NS "\">\n"                            \
+    "<ns1:entete><ns1:numeroExport>T1</ns1:numeroExport>"                                          \
+    "<ns1:dateExport>2026-10-31T02:00:00.000+01:00</ns1:dateExport>"                               \
+    "<ns1:numGuichet>G1226</ns1:numGuichet><ns1:partie>1</ns1:partie>"                             \
+    "<ns1:nombreParties>1</ns1:nombreParties>"
+
+static const char *HEAD = ENTETE_START
+    "<ns1:perimetre><ns1:listeEntite>"
     "<ns1:entite>CERFA</ns1:entite><ns1:entite>EVT</ns1:entite><ns1:entite>DALO</ns1:entite>"
     "</ns1:listeEntite><ns1:etatDemande>ACTIVE</ns1:etatDemande>"
     "<ns1:listeDepartement><ns1:departement>38</ns1:departement></ns1:listeDepartement>"
@@ -343,6 +348,64 @@ static void test_attribute_flood(void)
     free(body);
 }
 
+/* An entete asking for DRM only, with the perimetre's DRM fields `drm`. */
+static char *drm_head(const char *drm)
+{
+    size_t n = strlen(ENTETE_START) + strlen(drm) + 256;
+    char *h = malloc(n);
+    snprintf(h, n,
+             ENTETE_START "<ns1:perimetre><ns1:listeEntite><ns1:entite>DRM</ns1:entite>"
+                          "</ns1:listeEntite><ns1:etatDemande>ACTIVE</ns1:etatDemande>%s"
+                          "</ns1:perimetre></ns1:entete>\n",
+             drm);
+    return h;
+}
+
+static void test_drm_window_header(void)
+{
+    capture c = {0};
+    char *head = drm_head("<ns1:profondeurDrm>1</ns1:profondeurDrm>"
+                          "<ns1:dernierePeriodeDrm> 2026-10\n</ns1:dernierePeriodeDrm>");
+    char *doc = doc_of(head, "", 0);
+    CHECK_EQ_INT(parse(doc, 7, &c, NULL), SNE_OK);
+    CHECK_EQ_INT(c.header.entities, 1u << SNE_ENTITY_DRM);
+    CHECK_EQ_INT(c.header.profondeur_drm, 1);
+    CHECK_EQ_INT(c.header.derniere_periode_drm, 2026 * 12 + 10);
+    free(doc);
+    free(head);
+
+    /* Absent: 0, whatever the depth. */
+    head = drm_head("<ns1:profondeurDrm>2</ns1:profondeurDrm>");
+    doc = doc_of(head, "", 0);
+    CHECK_EQ_INT(parse(doc, 4096, &c, NULL), SNE_OK);
+    CHECK_EQ_INT(c.header.profondeur_drm, 2);
+    CHECK_EQ_INT(c.header.derniere_periode_drm, 0);
+    free(doc);
+    free(head);
+
+    /* Consecutive months have consecutive numbers, across a year; the first period is not 0. */
+    uint32_t dec, jan, first;
+    CHECK(sne_period_parse("2026-12", 7, &dec) && sne_period_parse("2027-01", 7, &jan));
+    CHECK_EQ_INT(jan, dec + 1);
+    CHECK(sne_period_parse("0000-01", 7, &first) && first > 0);
+
+    const char *bad[] = {"2026-13",    "2026-00", "2026-1", "26-10",    "2026/10",
+                         "2026-10-01", "2026-1a", "",       "2026-10 x"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char field[96];
+        snprintf(field, sizeof(field), "<ns1:dernierePeriodeDrm>%s</ns1:dernierePeriodeDrm>",
+                 bad[i]);
+        head = drm_head(field);
+        doc = doc_of(head, "", 0);
+        sne_error err;
+        CHECK_EQ_INT(parse(doc, 4096, &c, &err), SNE_ERR_INVALID);
+        CHECK(strstr(err.message, "dernierePeriodeDrm is not a period") != NULL);
+        CHECK(strstr(err.message, "EXPORT_T_001.xml") != NULL);
+        free(doc);
+        free(head);
+    }
+}
+
 static void test_callback_error_is_located(void)
 {
     capture c = {0};
@@ -364,5 +427,6 @@ int main(void)
     test_bad_documents();
     test_attribute_flood();
     test_callback_error_is_located();
+    test_drm_window_header();
     return TEST_SUMMARY();
 }

@@ -1,9 +1,12 @@
 /* Unit tests of the store: item merge (create/update/delete/unchanged), the change log, scope
- * sweeps, staleness, the seen set across attempts, codecs, and the writer lock. */
+ * sweeps, staleness, the seen set across attempts, codecs, the writer lock, and the DRM window
+ * (which absent DRM months an export proves gone). */
 #include "canon/canon.h"
+#include "common/isotime.h"
 #include "store/store.h"
 #include "testlib.h"
 
+#include <lmdb.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,6 +19,7 @@ typedef struct fake_demand {
     sne_demand d;
     sne_item items[8];
     sne_buf canon[8];
+    char keys[8][16]; /* keys made by fake_months() */
     char communes[2][SNE_COMMUNE_LEN + 1];
 } fake_demand;
 
@@ -268,6 +272,277 @@ static void test_seen_set_and_attempts(void)
     sne_store_close(s);
 }
 
+/* Removes a store directory made by a test. */
+static void remove_store(const char *dir)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+}
+
+/* Adds a DRM item per space-separated period of `months`, in order (they must come sorted). */
+static void fake_months(fake_demand *f, const char *months)
+{
+    for (const char *m = months; *m; m += m[0] == ' ') {
+        size_t len = strcspn(m, " ");
+        char *key = f->keys[f->d.n_items];
+        snprintf(key, sizeof(f->keys[0]), "%.*s", (int)len, m);
+        fake_item(f, SNE_ENTITY_DRM, key, "income");
+        m += len;
+    }
+}
+
+#define CHANGES_TEXT 256
+
+/* Appends one change to a CHANGES_TEXT buffer as "-KEY" (delete), "+KEY" (create) or "~KEY"
+ * (update), space-separated. */
+static sne_err drm_changes(void *ctx, const sne_change *c)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    snprintf(out + n, CHANGES_TEXT - n, "%s%c%.*s", n ? " " : "", "?+~-"[c->op], (int)c -> key_len,
+             c -> key);
+    return SNE_OK;
+}
+
+static sne_export_header drm_header(const char *numero, int64_t ms, unsigned depth,
+                                    const char *last)
+{
+    sne_export_header h = header(numero, "2026-11-01T00:00:00Z", ms, DRM_ONLY, NULL, 0);
+    h.profondeur_drm = depth;
+    if (*last)
+        CHECK(sne_period_parse(last, strlen(last), &h.derniere_periode_drm));
+    return h;
+}
+
+/* One case of the DRM window (contract README §5): a demand holding the DRM months `held` (loaded
+ * by a full-depth export that names no period) meets a DRM-only export of depth `depth` (0: not
+ * given) and last period `last` ("": not given) that holds it with the months `arrived`, or that
+ * does not hold it (arrived NULL: it is swept). The export's changes must be `want`. */
+static void drm_case(const char *what, unsigned depth, const char *last, const char *held,
+                     const char *arrived, const char *want)
+{
+    char dir[] = "/tmp/snesync-test-drm-XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(false);
+        return;
+    }
+    sne_store *s = NULL;
+    sne_error err = {0};
+    sne_store_options o = {.writable = true, .map_size = 64u << 20};
+    CHECK_EQ_INT(sne_store_open(&s, dir, &o, &err), SNE_OK);
+    if (!s)
+        return;
+    char got[CHANGES_TEXT] = "";
+    sne_apply_stats st;
+    fake_demand d;
+    fake_init(&d, "0380000000001G1226", "38185");
+    fake_months(&d, held);
+    sne_export_header load = drm_header("L1", 1000, 0, "");
+    ingest_run(s, &load, &d, 1, &st, SNE_OK);
+    uint64_t loaded = st.creates;
+    fake_free(&d);
+
+    fake_init(&d, "0380000000001G1226", "38185");
+    fake_months(&d, arrived ? arrived : "");
+    sne_export_header h = drm_header("R1", 2000, depth, last);
+    ingest_run(s, &h, &d, arrived ? 1 : 0, &st, SNE_OK);
+    fake_free(&d);
+    CHECK_EQ_INT(sne_store_changes(s, loaded, 0, drm_changes, got), SNE_OK);
+    if (strcmp(got, want) != 0)
+        fprintf(stderr, "DRM window, %s:\n", what);
+    CHECK_EQ_STR(got, want);
+    sne_store_close(s);
+    remove_store(dir);
+}
+
+static void test_drm_window(void)
+{
+    drm_case("depth 1: its month, and those older than P-2, go; P-2, P-1 and after P stay", 1,
+             "2026-10", "2026-06 2026-07 2026-08 2026-09 2026-11", "2026-10",
+             "-2026-06 -2026-07 +2026-10");
+    drm_case("depth 1: the month of P, absent, goes", 1, "2026-10", "2026-08 2026-09 2026-10", "",
+             "-2026-10");
+    drm_case("depth 2: P-1 and P are its window, P-2 stays", 2, "2026-10",
+             "2026-07 2026-08 2026-09 2026-10", "2026-10", "-2026-07 -2026-09");
+    drm_case("depth 3: P-2..P are its window; after P stays", 3, "2026-10",
+             "2026-07 2026-08 2026-09 2026-10 2026-11", "", "-2026-07 -2026-08 -2026-09 -2026-10");
+    drm_case("across a year", 1, "2027-01", "2026-10 2026-11 2026-12", "2027-01",
+             "-2026-10 +2027-01");
+    drm_case("a key that is not a period goes", 1, "2026-10", "2026-09 2026-9", "2026-10",
+             "+2026-10 -2026-9");
+    drm_case("depth 2 without a period: no month goes", 2, "", "2026-07 2026-08 2026-09 2026-10",
+             "2026-10", "");
+    drm_case("depth 1 without a period: no month goes", 1, "", "2026-09 2026-10", "", "");
+    drm_case("depth 3 without a period: every month absent goes", 3, "",
+             "2026-08 2026-09 2026-10 2026-11", "2026-10", "-2026-08 -2026-09 -2026-11");
+    drm_case("no depth, no period: as depth 3", 0, "", "2026-08 2026-09 2026-10", "2026-10",
+             "-2026-08 -2026-09");
+    drm_case("a demand absent from the export loses every month", 1, "2026-10",
+             "2026-08 2026-09 2026-10", NULL, "-2026-08 -2026-09 -2026-10");
+}
+
+/* A depth-1 export killed after one demand and run again (a new process: nothing but the store
+ * remembers the run) applies its window to the other demands too, and replays the first one
+ * without a change. */
+static void test_drm_window_survives_a_restart(void)
+{
+    char dir[] = "/tmp/snesync-test-drm-XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(false);
+        return;
+    }
+    sne_store *s = NULL;
+    sne_error err = {0};
+    sne_store_options o = {.writable = true, .map_size = 64u << 20};
+    CHECK_EQ_INT(sne_store_open(&s, dir, &o, &err), SNE_OK);
+    if (!s)
+        return;
+    char got[CHANGES_TEXT] = "";
+    const char *nums[2] = {"0380000000001G1226", "0380000000002G1226"};
+    fake_demand d[2];
+    sne_apply_stats st;
+    for (int i = 0; i < 2; i++) {
+        fake_init(&d[i], nums[i], "38185");
+        fake_months(&d[i], "2026-07 2026-08 2026-09");
+    }
+    sne_export_header load = drm_header("L1", 1000, 0, "");
+    ingest_run(s, &load, d, 2, &st, SNE_OK);
+    for (int i = 0; i < 2; i++) {
+        fake_free(&d[i]);
+        fake_init(&d[i], nums[i], "38185");
+        fake_months(&d[i], "2026-10");
+    }
+    sne_export_header h = drm_header("R1", 2000, 1, "2026-10");
+    bool resumed;
+    CHECK_EQ_INT(sne_store_run_begin(s, &h, false, &resumed), SNE_OK);
+    CHECK_EQ_INT(sne_store_apply(s, &d[0].d, &st), SNE_OK);
+    CHECK_EQ_INT(sne_store_commit(s), SNE_OK);
+    sne_store_close(s); /* killed */
+
+    s = NULL;
+    CHECK_EQ_INT(sne_store_open(&s, dir, &o, &err), SNE_OK);
+    if (!s)
+        return;
+    CHECK_EQ_INT(sne_store_run_begin(s, &h, false, &resumed), SNE_OK);
+    CHECK(resumed);
+    memset(&st, 0, sizeof(st));
+    for (int i = 0; i < 2; i++)
+        CHECK_EQ_INT(sne_store_apply(s, &d[i].d, &st), SNE_OK);
+    CHECK_EQ_INT(sne_store_commit(s), SNE_OK);
+    CHECK_EQ_INT(sne_store_sweep(s, &st), SNE_OK);
+    CHECK_EQ_INT(sne_store_run_finish(s), SNE_OK);
+    CHECK_EQ_INT(st.items_unchanged, 1); /* the first demand's 2026-10, replayed */
+    CHECK_EQ_INT(sne_store_changes(s, 6, 0, drm_changes, got), SNE_OK);
+    CHECK_EQ_STR(got, "-2026-07 +2026-10 -2026-07 +2026-10");
+    for (int i = 0; i < 2; i++)
+        fake_free(&d[i]);
+    sne_store_close(s);
+    remove_store(dir);
+}
+
+/* Staleness stays a matter of dates: in the schedule's order (weekly full sync, monthly depth-1
+ * refresh) neither makes the other stale, and a refresh older than the sync applied after it is
+ * stale, since the month it carries is older than the one held. */
+static void test_drm_refresh_and_sync_staleness(void)
+{
+    char dir[] = "/tmp/snesync-test-drm-XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(false);
+        return;
+    }
+    sne_store *s = NULL;
+    sne_error err = {0};
+    sne_store_options o = {.writable = true, .map_size = 64u << 20};
+    CHECK_EQ_INT(sne_store_open(&s, dir, &o, &err), SNE_OK);
+    if (!s)
+        return;
+    sne_apply_stats st;
+    sne_entity_set all = CERFA_EVT | DRM_ONLY;
+    sne_export_header sync1 = header("S1", "2026-11-22T02:00:00Z", 1000, all, NULL, 0);
+    sne_export_header refresh = drm_header("D1", 2000, 1, "2026-11");
+    sne_export_header sync2 = header("S2", "2026-11-29T02:00:00Z", 3000, all, NULL, 0);
+    sne_export_header late = drm_header("D0", 2500, 1, "2026-11");
+    sync1.derniere_periode_drm = refresh.derniere_periode_drm - 1;
+    sync2.derniere_periode_drm = refresh.derniere_periode_drm;
+    ingest_run(s, &sync1, NULL, 0, &st, SNE_OK);
+    ingest_run(s, &refresh, NULL, 0, &st, SNE_OK);
+    ingest_run(s, &sync2, NULL, 0, &st, SNE_OK);
+    ingest_run(s, &late, NULL, 0, &st, SNE_ERR_STALE);
+    sne_store_close(s);
+    remove_store(dir);
+}
+
+/* Cuts the last `cut` bytes off the store's run record, behind the store's back. */
+static void cut_run_record(const char *dir, size_t cut)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi meta;
+    MDB_val k = {3, "run"}, v;
+    uint8_t record[1024];
+    int rc = mdb_env_create(&env);
+    if (!rc)
+        rc = mdb_env_set_maxdbs(env, 8);
+    if (!rc)
+        rc = mdb_env_open(env, dir, 0, 0600);
+    if (!rc)
+        rc = mdb_txn_begin(env, NULL, 0, &txn);
+    if (!rc)
+        rc = mdb_dbi_open(txn, "meta", 0, &meta);
+    if (!rc)
+        rc = mdb_get(txn, meta, &k, &v);
+    if (!rc && (v.mv_size < cut || v.mv_size > sizeof(record)))
+        rc = MDB_BAD_VALSIZE;
+    if (!rc) {
+        memcpy(record, v.mv_data, v.mv_size);
+        v = (MDB_val){v.mv_size - cut, record};
+        rc = mdb_put(txn, meta, &k, &v, 0);
+    }
+    if (!rc)
+        rc = mdb_txn_commit(txn);
+    else if (txn)
+        mdb_txn_abort(txn);
+    CHECK_EQ_INT(rc, 0);
+    mdb_env_close(env);
+}
+
+/* A run record written before the DRM window was kept (5 bytes shorter) still reads: the
+ * unfinished run it describes resumes. */
+static void test_run_record_without_window(void)
+{
+    char dir[] = "/tmp/snesync-test-run-XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(false);
+        return;
+    }
+    sne_store *s = NULL;
+    sne_error err = {0};
+    sne_store_options o = {.writable = true, .map_size = 64u << 20};
+    CHECK_EQ_INT(sne_store_open(&s, dir, &o, &err), SNE_OK);
+    if (!s)
+        return;
+    sne_export_header h = header("Y1", "2026-12-01T00:00:00Z", 3000, CERFA_EVT, NULL, 0);
+    bool resumed;
+    CHECK_EQ_INT(sne_store_run_begin(s, &h, false, &resumed), SNE_OK);
+    sne_store_close(s); /* killed */
+    cut_run_record(dir, 5);
+
+    s = NULL;
+    CHECK_EQ_INT(sne_store_open(&s, dir, &o, &err), SNE_OK);
+    if (!s)
+        return;
+    sne_store_stats stats;
+    CHECK_EQ_INT(sne_store_stats_get(s, &stats), SNE_OK);
+    CHECK(stats.run_open);
+    CHECK_EQ_STR(stats.run_export, "Y1");
+    CHECK_EQ_INT(sne_store_run_begin(s, &h, false, &resumed), SNE_OK);
+    CHECK(resumed);
+    sne_store_close(s);
+    remove_store(dir);
+}
+
 static void test_codecs(void)
 {
     sne_frame_codec c;
@@ -388,10 +663,7 @@ static void test_map_grows(void)
     CHECK(ss.file_bytes > (4u << 20));
     CHECK(ss.map_size > ss.file_bytes);
     sne_store_close(s);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
+    remove_store(dir);
 }
 
 int main(void)
@@ -405,9 +677,10 @@ int main(void)
     test_seen_set_and_attempts();
     test_codecs();
     test_map_grows();
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", store_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", store_dir);
+    test_drm_window();
+    test_drm_window_survives_a_restart();
+    test_drm_refresh_and_sync_staleness();
+    test_run_record_without_window();
+    remove_store(store_dir);
     return TEST_SUMMARY();
 }
