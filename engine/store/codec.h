@@ -21,7 +21,7 @@
 
 #include "../common/buffer.h"
 #include "../common/schema.h"
-#include "../parse/parser.h"
+#include "../model/model.h"
 
 #include <stdbool.h>
 #include <stdint.h>
