@@ -12,7 +12,10 @@ static const char usage[] =
     "\n"
     "Checks every .xml document of an export archive against the export XSD (by default the\n"
     "one in schema/export.xsd), streaming. Touches no store. The first invalid document is\n"
-    "reported with its member and line; the offending value is withheld (it may be personal).\n";
+    "reported with its member and line; the offending value is withheld (it may be personal).\n"
+    "\n"
+    "Exit status: 0 valid, 2 usage (or the archive cannot be opened), 3 invalid or unreadable\n"
+    "archive.\n";
 
 enum { OPT_XSD = 300 };
 
@@ -40,7 +43,7 @@ int cmd_validate(int argc, char **argv)
     }
     cli_source src;
     if (!cli_open_archive("validate", argv[first], &src))
-        return EXIT_BAD_INPUT;
+        return EXIT_USAGE;
     sne_error err = {0};
     sne_validator *v = NULL;
     unsigned documents = 0;
