@@ -136,7 +136,8 @@ static void print_stats_json(const char *identity, const sne_store_stats *st)
 static void print_stats_text(const char *dir, const char *identity, const sne_store_stats *st)
 {
     printf("store %s\n  identity %s\n  demands %" PRIu64 "\n", dir,
-           identity[0] ? identity : "none yet (given by the next ingest or sync)", st->demands);
+           identity[0] ? identity : "none yet (the next ingest, sync or prune gives it one)",
+           st->demands);
     for (int e = 0; e < SNE_ENTITY__COUNT; e++)
         printf("  %-7s %" PRIu64 " items\n", sne_entity_info_of((sne_entity)e)->code, st->items[e]);
     printf("  changes %" PRIu64 " held: first seq %" PRIu64 ", last seq %" PRIu64 "\n", st->changes,
