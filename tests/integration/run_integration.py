@@ -1289,7 +1289,9 @@ def t_exit_statuses(ctx):
 def t_creation_killed(ctx):
     """kill -9 of an ingest into a new store at random instants around the store's creation: the
     store then opens, or is not there ("no store at", exit 2), never half made; the next ingest
-    completes it, and no DIR.creating is left."""
+    completes it, and no DIR.creating is left. The kill delays follow the creation's instant
+    whatever the machine's load: a kill that finds the store made brings the next ones earlier,
+    one that finds nothing made takes them later."""
     rng = random.Random(ctx.seed)
     path = ctx.write(archive_of(scenario()["initial"]))
     kills = 100
@@ -1298,42 +1300,44 @@ def t_creation_killed(ctx):
         return subprocess.Popen([ctx.snesync, "ingest", "--store", d, "-"], stdin=subprocess.PIPE,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ctx.tmp)
 
-    # When the store appears (its rename), for an ingest that then waits for its input.
-    spans = []
-    for i in range(5):
-        d = ctx.store("probe-%d" % i)
-        t0 = time.time()
-        pr = start(d)
-        while not os.path.exists(d) and pr.poll() is None:
-            pass
-        spans.append(time.time() - t0)
-        pr.stdin.close()
-        pr.wait()
-        ctx.check(os.path.exists(d), "probe %d: the ingest creates its store, then waits for input" % i,
-                  "a store", "exit %s" % pr.returncode) or _raise()
-    span = sorted(spans)[len(spans) // 2]
-    ctx.log("the store appears %.1f ms after the start; %d kills at 0.5 to 1.1 times that (seed %d)"
-            % (span * 1000, kills, ctx.seed))
+    # A first guess of the creation's instant: when the store appears for an ingest that then
+    # waits for its input.
+    d = ctx.store("probe")
+    t0 = time.time()
+    pr = start(d)
+    while not os.path.exists(d) and pr.poll() is None:
+        pass
+    center = time.time() - t0
+    pr.stdin.close()
+    pr.wait()
+    ctx.check(os.path.exists(d), "probe: the ingest creates its store, then waits for input", "a store",
+              "exit %s" % pr.returncode) or _raise()
+    ctx.log("the store appears %.1f ms after the start; %d kills around that (seed %d)"
+            % (center * 1000, kills, ctx.seed))
     seen = collections.Counter()
     for i in range(kills):
         d = ctx.store("k%03d" % i)
-        delay = rng.uniform(0.5, 1.1) * span
+        delay = center * rng.uniform(0.8, 1.2)
         pr = start(d)
         time.sleep(delay)  # the kill point itself
         pr.kill()
         pr.wait()
         pr.stdin.close()
-        if os.path.exists(d + ".creating"):
-            seen["during the creation (DIR.creating left)"] += 1
         p = ctx.run(["stats", "--store", d])
         if os.path.exists(d):
-            seen["after the store was made"] += 1
-            ok = p.returncode == 0
+            when, ok = "after the store was made", p.returncode == 0
+            center *= 0.9
         else:
-            seen["before the store was made"] += 1
             ok = p.returncode == 2 and "no store at" in _err(p)
-        if not ctx.check(ok, "kill %d after %.2f ms: stats opens the store or says there is none"
-                         % (i, delay * 1000), "0, or 2 with \"no store at\"", "%d: %s" % (p.returncode, _err(p))):
+            if os.path.exists(d + ".creating"):
+                when = "during the creation (DIR.creating left)"
+            else:
+                when = "before the creation"
+                center *= 1.1
+        seen[when] += 1
+        if not ctx.check(ok, "kill %d after %.2f ms (%s): stats opens the store or says there is none"
+                         % (i, delay * 1000, when), "0, or 2 with \"no store at\"",
+                         "%d: %s" % (p.returncode, _err(p))):
             break
         q = ctx.run(["ingest", "--store", d, path])
         if not ctx.check(q.returncode == 0 and not os.path.exists(d + ".creating"),
