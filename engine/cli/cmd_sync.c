@@ -594,7 +594,7 @@ static int run_job(int argc, char **argv, bool drm)
 
     sne_sync_summary sum;
     memset(&sum, 0, sizeof(sum));
-    rc = cli_open_store(&common, true, &store, &err);
+    rc = cli_open_store(&common, CLI_STORE_CREATE, &store, &err);
     if (!rc)
         rc = sne_sync_run(store, &o, &sum, &err);
     if (ps.tty && ps.last_phase >= 0)
