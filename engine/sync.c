@@ -16,7 +16,6 @@
 #define NOTE_MAX      (64 * 1024)
 #define LOCATIONS_MAX 2000
 
-
 const char *sne_sync_phase_name(sne_sync_phase p)
 {
     static const char *const names[] = {"posted",    "polling",  "downloading",
@@ -540,7 +539,8 @@ static bool release(job *j, const char *numero)
     sne_err rc = sne_fetch_delete(j->f, numero, &e);
     if (!rc || (rc == SNE_ERR_HTTP && (e.lib_code == 404 || e.lib_code == 410)))
         return true;
-    sne_format(j->sum->warning, sizeof(j->sum->warning), "export %s not released: %s", numero, e.message);
+    sne_format(j->sum->warning, sizeof(j->sum->warning), "export %s not released: %s", numero,
+               e.message);
     return false;
 }
 
@@ -617,9 +617,9 @@ static poll_verdict poll_export(job *j, sne_err *out_rc)
             return *out_rc ? POLL_ERROR : POLL_READY;
         case SNE_STATUT_ECHEC:
             sne_format(j->sum->warning, sizeof(j->sum->warning),
-                "export %s failed on the server (%s%s%s); a new one was requested", j->nt.numero,
-                st.erreur_code[0] ? st.erreur_code : "no code", st.erreur_message[0] ? ": " : "",
-                st.erreur_message);
+                       "export %s failed on the server (%s%s%s); a new one was requested",
+                       j->nt.numero, st.erreur_code[0] ? st.erreur_code : "no code",
+                       st.erreur_message[0] ? ": " : "", st.erreur_message);
             return POLL_REPLACE;
         case SNE_STATUT_EXPIRE:
             return POLL_REPLACE;
@@ -702,10 +702,10 @@ sne_err sne_sync_run(sne_store *s, const sne_sync_options *o, sne_sync_summary *
         rc = sne_error_set(err, SNE_ERR_USAGE, 0, "a server URL is needed");
         goto out;
     }
+    if ((rc = sne_fetch_new(&j.f, &o->fetch, err))) /* refuses bad options before any mkdir */
+        goto out;
     snprintf(j.dir, sizeof(j.dir), "%s/%s", o->work_dir, o->job);
     if ((rc = make_dir(o->work_dir, err)) || (rc = make_dir(j.dir, err)))
-        goto out;
-    if ((rc = sne_fetch_new(&j.f, &o->fetch, err)))
         goto out;
     double t0 = sne_fetch_now(j.f);
 
@@ -716,7 +716,7 @@ sne_err sne_sync_run(sne_store *s, const sne_sync_options *o, sne_sync_summary *
             (strcmp(j.nt.server, o->fetch.server) != 0 || strcmp(j.nt.request, j.request) != 0)) {
             /* Another request's export: release it, then start afresh. */
             sne_format(sum->warning, sizeof(sum->warning),
-                "pending export %s was for another request; released", j.nt.numero);
+                       "pending export %s was for another request; released", j.nt.numero);
             if (strcmp(j.nt.server, o->fetch.server) == 0)
                 release(&j, j.nt.numero);
             if ((rc = drop_pending(&j, false)))
@@ -756,8 +756,8 @@ sne_err sne_sync_run(sne_store *s, const sne_sync_options *o, sne_sync_summary *
             sum->seconds_transfer = sne_fetch_now(j.f) - t_ready;
             if (dv == DL_GONE) {
                 sne_format(sum->warning, sizeof(sum->warning),
-                    "export %s expired before it was downloaded; a new one was requested",
-                    j.nt.numero);
+                           "export %s expired before it was downloaded; a new one was requested",
+                           j.nt.numero);
                 if ((rc = drop_pending(&j, false)))
                     goto out;
                 continue;

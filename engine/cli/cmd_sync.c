@@ -569,6 +569,8 @@ static int run_job(int argc, char **argv, bool drm)
         sne_buf_init(&probe, 1 << 20);
         rc = sne_sync_request_json(&o, &probe, &err);
         sne_buf_free(&probe);
+        if (!rc) /* before the store is opened: nothing is touched, nothing is sent */
+            rc = sne_fetch_check_options(&o.fetch, &err);
         if (rc) {
             fprintf(stderr, "snesync %s: %s\n", name, err.message);
             goto out;
