@@ -248,6 +248,9 @@ sne_err sne_fetch_check_options(const sne_fetch_options *o, sne_error *err)
 {
     char origin[URL_MAX], api[URL_MAX];
     sne_err rc;
+    pthread_once(&curl_once, init_curl); /* before curl's URL parser */
+    if (curl_init_rc != CURLE_OK)
+        return sne_error_set(err, SNE_ERR_NETWORK, (int)curl_init_rc, "cannot initialise curl");
     if (o->token)
         for (const char *p = o->token; *p; p++)
             if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -263,9 +266,6 @@ sne_err sne_fetch_check_options(const sne_fetch_options *o, sne_error *err)
 sne_err sne_fetch_new(sne_fetch **out, const sne_fetch_options *o, sne_error *err)
 {
     *out = NULL;
-    pthread_once(&curl_once, init_curl);
-    if (curl_init_rc != CURLE_OK)
-        return sne_error_set(err, SNE_ERR_NETWORK, (int)curl_init_rc, "cannot initialise curl");
     sne_err rc = sne_fetch_check_options(o, err);
     if (rc)
         return rc;

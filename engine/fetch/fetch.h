@@ -77,8 +77,9 @@ typedef struct sne_fetch_options {
 
 void sne_fetch_options_default(sne_fetch_options *o);
 
-/* Creates a handle (curl is initialised once per process). `o` is copied, its strings borrowed:
- * they must outlive the handle. SNE_ERR_USAGE when sne_fetch_check_options() refuses `o`. */
+/* Creates a handle (curl is initialised once per process, by this or the next function). `o` is
+ * copied, its strings borrowed: they must outlive the handle. SNE_ERR_USAGE when
+ * sne_fetch_check_options() refuses `o`. */
 sne_err sne_fetch_new(sne_fetch **out, const sne_fetch_options *o, sne_error *err);
 
 /* The checks of sne_fetch_new(), without creating anything (for a caller that wants to refuse
