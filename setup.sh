@@ -33,6 +33,6 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 
 echo "== ingesting the bundled sample export into ./snesync.store"
-./build/engine/snesync ingest --store snesync.store
+./build/engine/snesync ingest --store snesync.store data-samples/sample-initial.tar.gz
 ./build/engine/snesync stats --store snesync.store
 echo "== done: try ./build/engine/snesync changes --store snesync.store --limit 3"

@@ -236,14 +236,25 @@ class Gen:
             cs.append(r.choice(COMMUNES[other]))
         return cs
 
+    def nir(self, civilite, naissance):
+        """A NIR of the schema's shape (ns1:Nir) with a valid key: sex, year and month of birth,
+        department of birth (2A/2B included), commune and order numbers, then 97 - body mod 97
+        (2A counts as 19, 2B as 18). Random: it belongs to nobody."""
+        r = self.rng
+        dept = r.choice(["38", "69", "75", "13", "2A", "2B", "59", "33"])
+        body = "%s%s%s%s%03d%03d" % (civilite, naissance[2:4], naissance[5:7], dept,
+                                     r.randint(1, 999), r.randint(1, 999))
+        number = int(body.replace("2A", "19").replace("2B", "18"))  # letters only there
+        return "%s%02d" % (body, 97 - number % 97)
+
     def cerfa(self, guichet, communes, radiee=False, lean=False):
         r = self.rng
         nom = r.choice(SURNAMES)
-        dem = [C("civilite", r.choice("12")), T("nom", nom), T("prenom", r.choice(FIRSTNAMES)),
-               T("dateNaissance", self.date(1950, 2000))]
+        civilite, naissance = r.choice("12"), self.date(1950, 2000)
+        dem = [C("civilite", civilite), T("nom", nom), T("prenom", r.choice(FIRSTNAMES)),
+               T("dateNaissance", naissance)]
         if r.random() < 0.5:
-            dem.append(T("nir", "%d%02d%02d%08d" % (r.randint(1, 2), r.randint(50, 99),
-                                                    r.randint(1, 12), r.randint(0, 10**8 - 1))))
+            dem.append(T("nir", self.nir(civilite, naissance)))
         dem += [C("nationalite", "1"), C("situationFamiliale", r.choice("MSDV")),
                 T("telPortable", "06%08d" % r.randint(0, 10**8 - 1)),
                 T("mel", "%s.%d@exemple.fr" % (nom.lower().replace("è", "e").replace("ç", "c"),

@@ -1,6 +1,7 @@
 #include "ingest.h"
 
 #include "applier.h"
+#include "common/format.h"
 #include "unpack/readahead.h"
 
 #include <stdio.h>
@@ -153,16 +154,6 @@ static sne_err parse_member(ingest *g, sne_parser *p, const char *name, uint8_t 
     return rc;
 }
 
-static void to_hex(const uint8_t *b, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 /* The proofs that the export is complete (contract README §2), once the archive is read. */
 static sne_err check_complete(ingest *g, sne_error *err)
 {
@@ -178,7 +169,7 @@ static sne_err check_complete(ingest *g, sne_error *err)
     sne_err rc = sne_readahead_digest(g->unpack, digest, &size);
     if (rc)
         return sne_error_set(err, rc, 0, "the archive's digest is not available");
-    to_hex(digest, sizeof(digest), g->sum->sha256);
+    sne_format_hex(g->sum->sha256, digest, sizeof(digest));
     g->sum->raw_bytes = size;
     if (g->opt->expect_size >= 0 && (uint64_t)g->opt->expect_size != size)
         return sne_error_set(err, SNE_ERR_INCOMPLETE, 0,

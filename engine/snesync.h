@@ -2,7 +2,7 @@
  *
  * How to use:
  *     sne_store *store;
- *     sne_store_options so = {.writable = true};
+ *     sne_store_options so = {.writable = true, .create = true};
  *     if (sne_store_open(&store, "snesync.store", &so, &err)) ...;      // err.message says why
  *     sne_ingest_options io;
  *     sne_ingest_options_default(&io);

@@ -16,7 +16,6 @@
 #define NOTE_MAX      (64 * 1024)
 #define LOCATIONS_MAX 2000
 
-
 const char *sne_sync_phase_name(sne_sync_phase p)
 {
     static const char *const names[] = {"posted",    "polling",  "downloading",
@@ -263,8 +262,36 @@ typedef struct job {
     note nt;
     char dir[1024]; /* WORK/JOB */
     char request[NOTE_MAX / 2];
+    char replaced[512]; /* why the last export was dropped for a new one (ECHEC: the server's
+                           erreur.code and message, at most 63 + 255 bytes, printable) */
     sne_error *err;
 } job;
+
+/* Adds a warning to the summary after the earlier ones, so that none is lost (a long list is
+ * cut at the summary's size). */
+static void warn(job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(job *j, const char *fmt, ...)
+{
+    char w[sizeof(j->sum->warning)];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w, sizeof(w), fmt, ap);
+    va_end(ap);
+    size_t n = strlen(j->sum->warning);
+    sne_format(j->sum->warning + n, sizeof(j->sum->warning) - n, "%s%s", n ? "; " : "", w);
+}
+
+/* Records why the pending export is dropped for a new one: a warning when a later export
+ * succeeds, the explanation of the error when none does (post_export()). */
+static void replacing(job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void replacing(job *j, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(j->replaced, sizeof(j->replaced), fmt, ap);
+    va_end(ap);
+    warn(j, "%s; a new one was requested", j->replaced);
+}
 
 static sne_err make_dir(const char *path, sne_error *err)
 {
@@ -540,7 +567,7 @@ static bool release(job *j, const char *numero)
     sne_err rc = sne_fetch_delete(j->f, numero, &e);
     if (!rc || (rc == SNE_ERR_HTTP && (e.lib_code == 404 || e.lib_code == 410)))
         return true;
-    sne_format(j->sum->warning, sizeof(j->sum->warning), "export %s not released: %s", numero, e.message);
+    warn(j, "export %s not released: %s", numero, e.message);
     return false;
 }
 
@@ -550,8 +577,9 @@ static sne_err post_export(job *j)
     double ra = 0;
     if (j->sum->exports_requested >= (j->o->max_exports ? j->o->max_exports : 3))
         return sne_error_set(j->err, SNE_ERR_HTTP, 0,
-                             "%u exports requested in this run did not complete; giving up",
-                             j->sum->exports_requested);
+                             "%u exports requested in this run did not complete; giving up "
+                             "(the last: %s)",
+                             j->sum->exports_requested, j->replaced);
     sne_err rc = sne_fetch_post_export(j->f, j->request, &st, &ra, j->err);
     if (rc)
         return rc;
@@ -584,7 +612,9 @@ static poll_verdict poll_export(job *j, sne_err *out_rc)
         sne_error e = {0};
         sne_err rc = sne_fetch_status(j->f, j->nt.numero, &st, &ra, &e);
         if (rc == SNE_ERR_HTTP && (e.lib_code == 404 || e.lib_code == 410)) {
-            return POLL_REPLACE; /* the server no longer knows it (expired, released) */
+            replacing(j, "export %s is no longer known to the server (HTTP %d)", j->nt.numero,
+                      e.lib_code); /* expired, released */
+            return POLL_REPLACE;
         }
         if (rc) {
             *j->err = e;
@@ -615,13 +645,13 @@ static poll_verdict poll_export(job *j, sne_err *out_rc)
                      one_line(st.date_export) ? st.date_export : "");
             *out_rc = note_save(j->store, j->o->job, &j->nt, j->err);
             return *out_rc ? POLL_ERROR : POLL_READY;
-        case SNE_STATUT_ECHEC:
-            sne_format(j->sum->warning, sizeof(j->sum->warning),
-                "export %s failed on the server (%s%s%s); a new one was requested", j->nt.numero,
-                st.erreur_code[0] ? st.erreur_code : "no code", st.erreur_message[0] ? ": " : "",
-                st.erreur_message);
+        case SNE_STATUT_ECHEC: /* code and message: printable, bounded (status_json.h) */
+            replacing(j, "export %s failed on the server (%s%s%s)", j->nt.numero,
+                      st.erreur_code[0] ? st.erreur_code : "no code",
+                      st.erreur_message[0] ? ": " : "", st.erreur_message);
             return POLL_REPLACE;
         case SNE_STATUT_EXPIRE:
+            replacing(j, "export %s expired on the server before it was ready", j->nt.numero);
             return POLL_REPLACE;
         default:
             break;
@@ -702,10 +732,10 @@ sne_err sne_sync_run(sne_store *s, const sne_sync_options *o, sne_sync_summary *
         rc = sne_error_set(err, SNE_ERR_USAGE, 0, "a server URL is needed");
         goto out;
     }
+    if ((rc = sne_fetch_new(&j.f, &o->fetch, err))) /* refuses bad options before any mkdir */
+        goto out;
     snprintf(j.dir, sizeof(j.dir), "%s/%s", o->work_dir, o->job);
     if ((rc = make_dir(o->work_dir, err)) || (rc = make_dir(j.dir, err)))
-        goto out;
-    if ((rc = sne_fetch_new(&j.f, &o->fetch, err)))
         goto out;
     double t0 = sne_fetch_now(j.f);
 
@@ -715,8 +745,7 @@ sne_err sne_sync_run(sne_store *s, const sne_sync_options *o, sne_sync_summary *
         if (j.nt.phase != PH_NONE &&
             (strcmp(j.nt.server, o->fetch.server) != 0 || strcmp(j.nt.request, j.request) != 0)) {
             /* Another request's export: release it, then start afresh. */
-            sne_format(sum->warning, sizeof(sum->warning),
-                "pending export %s was for another request; released", j.nt.numero);
+            warn(&j, "pending export %s was for another request; released", j.nt.numero);
             if (strcmp(j.nt.server, o->fetch.server) == 0)
                 release(&j, j.nt.numero);
             if ((rc = drop_pending(&j, false)))
@@ -755,9 +784,7 @@ sne_err sne_sync_run(sne_store *s, const sne_sync_options *o, sne_sync_summary *
             dl_verdict dv = download_and_ingest(&j, &rc);
             sum->seconds_transfer = sne_fetch_now(j.f) - t_ready;
             if (dv == DL_GONE) {
-                sne_format(sum->warning, sizeof(sum->warning),
-                    "export %s expired before it was downloaded; a new one was requested",
-                    j.nt.numero);
+                replacing(&j, "export %s expired before it was downloaded", j.nt.numero);
                 if ((rc = drop_pending(&j, false)))
                     goto out;
                 continue;

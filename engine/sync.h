@@ -20,10 +20,12 @@
  * A pending export is picked up only by the same job with the same server and request; another
  * request releases it (DELETE) and starts afresh. An export that ends ECHEC or EXPIRE, or whose
  * file is gone (410) before it was all downloaded, is replaced by a new one (at most
- * max_exports per run). A bad archive (not gzip, truncated, malformed, wrong size or sha256) or a
- * stale one ends the run with the ingest's error, nothing deleted; the export is released and the
- * note cleared so that the next run asks for a fresh export, and the bad file is kept as
- * EXPORT_n.tar.gz.bad for inspection. Store and disk errors keep the note: the next run resumes.
+ * max_exports per run); why (for ECHEC, the server's erreur.code and message, printable and
+ * bounded) is a warning of the summary, and part of the error when the last one fails too. A
+ * bad archive (not gzip, truncated, malformed, wrong size or sha256) or a stale one ends the run
+ * with the ingest's error, nothing deleted; the export is released and the note cleared so that
+ * the next run asks for a fresh export, and the bad file is kept as EXPORT_n.tar.gz.bad for
+ * inspection. Store and disk errors keep the note: the next run resumes.
  *
  *     sne_sync_options o;
  *     sne_sync_options_default(&o);
@@ -95,7 +97,8 @@ typedef struct sne_sync_summary {
     bool ingested;             /* the ingest ran in this run */
     sne_ingest_summary ingest; /* valid when ingested */
     bool released;             /* the export was DELETEd on the server */
-    char warning[256];         /* something that did not stop the job (a failed DELETE) */
+    char warning[1024];        /* what did not stop the job, "; " between two: a failed DELETE, an
+                                  export replaced and why (ECHEC: the server's code and message) */
     char archive_path[1024];   /* the archive kept on disk, "" if none */
     double seconds;            /* the whole run */
     double seconds_waiting;    /* requesting and polling, until the export was TERMINE */

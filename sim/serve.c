@@ -73,7 +73,7 @@ static const char usage_text[] =
     "  --gdm-page-size N        movements per GDM page (default 1000, at most 10000)\n"
     "Fault grammar: POINT:ACTION[@N][*COUNT|*always][+SKIP] with POINT post, status, file,\n"
     "delete, gdm (ACTION 400..599, delay@MS, trickle[@MS], html; at file also cut@BYTES,\n"
-    "notgzip, longer[@N], shorter[@N]) or export (echec, slow@S, truncate[@BYTES], badsha).\n"
+    "notgzip, longer[@N], shorter[@N]) or export (echec[@N], slow@S, truncate[@BYTES], badsha).\n"
     "See sim/README.md.\n";
 
 static int parse_num(const char *s, double max, double *out)

@@ -33,7 +33,9 @@
  *                     then the connection is closed
  *     shorter[@N]     Content-Length N bytes short of the body (default half), which stops there
  *   ACTION at `export`:
- *     echec           the export ends ECHEC (erreur.code "ERREUR_SIMULEE")
+ *     echec[@N]       the export ends ECHEC (erreur.code "ERREUR_SIMULEE"); with @N (at most
+ *                     1024) erreur.message is N bytes of hostile text: control characters, an
+ *                     ANSI escape, quotes, a backslash, non-ASCII (clients must clean it)
  *     slow@S          generation takes S more seconds (watch EN_ATTENTE / EN_COURS)
  *     truncate[@B]    the archive is cut to B bytes (default half); the status announces the cut
  *                     file's taille and sha256, so only unpacking it shows the damage

@@ -372,6 +372,27 @@ enum MHD_Result serve_exports_post(serve_exports *x, struct MHD_Connection *c, c
     return ret;
 }
 
+/* The erreur.message of an echec@N export: N bytes of what a careless or hostile server may
+ * write there (control characters, an ANSI escape, quotes, a backslash, non-ASCII), whole
+ * UTF-8 characters, padded with '.'. `out` holds N + 1 bytes. */
+static void hostile_message(char *out, size_t n)
+{
+    static const char piece[] = "\xC3\x89" /* É */ "chec\n\x1b[31m\xC2\xAB" /* « */ "contr\xC3\xB4"
+                                "le\xC2\xBB\r\t\"q\" \\ \x7f ";
+    size_t len = 0, i = 0;
+    for (;;) {
+        unsigned char c = (unsigned char)piece[i];
+        size_t k = c < 0x80 ? 1 : c < 0xE0 ? 2 : 3; /* the piece has no 4-byte character */
+        if (len + k > n)
+            break;
+        memcpy(out + len, piece + i, k);
+        len += k;
+        i = (i + k) % (sizeof(piece) - 1);
+    }
+    memset(out + len, '.', n - len);
+    out[n] = '\0';
+}
+
 static int progression(const export_entry *e, double now)
 {
     if (e->st == ST_ATTENTE)
@@ -424,10 +445,14 @@ enum MHD_Result serve_exports_status(serve_exports *x, struct MHD_Connection *c,
                          (unsigned long long)e->size, e->sha256, (unsigned long long)e->nombre);
     }
     if (e->st == ST_ECHEC) {
+        char hostile[SERVE_ECHEC_MESSAGE_MAX + 1];
+        int is_hostile = e->fault.action == SERVE_FA_ECHEC && e->fault.arg > 0;
+        if (is_hostile)
+            hostile_message(hostile, (size_t)e->fault.arg);
         serve_buf_str(&b, ",\"erreur\":{\"code\":");
         serve_buf_json(&b, e->err_code);
         serve_buf_str(&b, ",\"message\":");
-        serve_buf_json(&b, e->err_msg);
+        serve_buf_json(&b, is_hostile ? hostile : e->err_msg);
         serve_buf_str(&b, "}");
     }
     serve_buf_str(&b, "}");

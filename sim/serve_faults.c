@@ -158,6 +158,7 @@ static int parse_rule(const char *s, const char *end, rule *r, char *err, size_t
         r->fault.action = SERVE_FA_HTML;
     } else if (word_is(a, an, "echec") && !is_http) {
         r->fault.action = SERVE_FA_ECHEC;
+        opt_arg = 1;
     } else if (word_is(a, an, "slow") && !is_http) {
         r->fault.action = SERVE_FA_SLOW;
         need_arg = 1;
@@ -185,6 +186,11 @@ static int parse_rule(const char *s, const char *end, rule *r, char *err, size_t
             r->fault.arg = v;
     } else if (need_arg) {
         snprintf(err, errlen, "fault rule '%.*s': @argument required", len, s);
+        return -1;
+    }
+    if (r->fault.action == SERVE_FA_ECHEC && r->fault.arg > SERVE_ECHEC_MESSAGE_MAX) {
+        snprintf(err, errlen, "fault rule '%.*s': echec@N takes at most %d bytes", len, s,
+                 SERVE_ECHEC_MESSAGE_MAX);
         return -1;
     }
     if (p < end && *p == '*') {

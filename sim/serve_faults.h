@@ -25,7 +25,8 @@ typedef enum serve_fault_action {
     SERVE_FA_DELAY,    /* arg: milliseconds */
     SERVE_FA_CUT,      /* arg: bytes of body sent before the connection is closed */
     SERVE_FA_NOTGZIP,  /* no arg */
-    SERVE_FA_ECHEC,    /* no arg */
+    SERVE_FA_ECHEC,    /* arg: 0, or the length of a hostile erreur.message (at most
+                          SERVE_ECHEC_MESSAGE_MAX) */
     SERVE_FA_SLOW,     /* arg: extra seconds of generation */
     SERVE_FA_TRUNCATE, /* arg: bytes kept, 0 for half */
     SERVE_FA_BADSHA,   /* no arg */
@@ -34,6 +35,10 @@ typedef enum serve_fault_action {
     SERVE_FA_TRICKLE,  /* arg: milliseconds between two bytes of the body (0: 1000) */
     SERVE_FA_HTML,     /* no arg: 200 text/html (a proxy's page) instead of the answer */
 } serve_fault_action;
+
+/* The longest hostile erreur.message of echec@N: once JSON-escaped (6 bytes per control
+ * character) it still fits the status answer's 8 KiB. */
+#define SERVE_ECHEC_MESSAGE_MAX 1024
 
 /* Masks for serve_faults_take(). */
 #define SERVE_FM(a) (1u << (a))

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +34,10 @@ int cli_exit_status(sne_err rc)
     case SNE_ERR_HTTP:
     case SNE_ERR_NETWORK:
         return EXIT_SERVER;
+    case SNE_ERR_RANGE:
+        return EXIT_CURSOR;
+    case SNE_ERR_NOTFOUND:
+        return EXIT_NOT_FOUND;
     default:
         return EXIT_FAILURE_OTHER;
     }
@@ -122,9 +127,19 @@ bool cli_open_archive(const char *command, const char *path, cli_source *src)
     src->fd = STDIN_FILENO;
     if (strcmp(path, "-") == 0)
         return true;
-    if ((src->fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0)
+    struct stat st;
+    int e = 0;
+    if ((src->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        e = errno;
+    else if (fstat(src->fd, &st) != 0)
+        e = errno;
+    else if (S_ISDIR(st.st_mode))
+        e = EISDIR;
+    if (!e)
         return true;
-    fprintf(stderr, "snesync %s: cannot open %s: %s\n", command, path, strerror(errno));
+    if (src->fd >= 0)
+        close(src->fd);
+    fprintf(stderr, "snesync %s: cannot open %s: %s\n", command, path, strerror(e));
     return false;
 }
 
@@ -144,8 +159,11 @@ ptrdiff_t cli_read_fd(void *ctx, void *buf, size_t n)
     }
 }
 
-sne_err cli_open_store(const cli_common *c, bool writable, sne_store **store, sne_error *err)
+sne_err cli_open_store(const cli_common *c, cli_store_use use, sne_store **store, sne_error *err)
 {
-    sne_store_options so = {.writable = writable};
-    return sne_store_open(store, c->store_dir, &so, err);
+    sne_store_options so = {.writable = use != CLI_STORE_READ, .create = use == CLI_STORE_CREATE};
+    sne_err rc = sne_store_open(store, c->store_dir, &so, err);
+    if (rc == SNE_ERR_NOTFOUND)
+        rc = err->code = SNE_ERR_USAGE;
+    return rc;
 }

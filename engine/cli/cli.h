@@ -14,13 +14,15 @@
 /* Exit statuses a scheduler can act on (documented in README.md). */
 enum {
     EXIT_OK = 0,
-    EXIT_FAILURE_OTHER = 1,
-    EXIT_USAGE = 2,
-    EXIT_BAD_INPUT = 3, /* archive/XML/contract/incomplete/limit: fix the input, retry */
-    EXIT_STALE = 4,     /* export older than the stored data: nothing was applied */
-    EXIT_BUSY = 5,      /* another writer holds the store: retry later */
-    EXIT_STORE = 6,     /* the store or the disk failed */
-    EXIT_SERVER = 7     /* the server refused or could not be reached after retries */
+    EXIT_FAILURE_OTHER = 1, /* an unexpected failure, and nothing else */
+    EXIT_USAGE = 2,         /* the command line: options, a missing archive or store */
+    EXIT_BAD_INPUT = 3,     /* archive/XML/contract/incomplete/limit: fix the input, retry */
+    EXIT_STALE = 4,         /* export older than the stored data: nothing was applied */
+    EXIT_BUSY = 5,          /* another writer holds the store: retry later */
+    EXIT_STORE = 6,         /* the store or the disk failed (permissions included) */
+    EXIT_SERVER = 7,        /* the server refused or could not be reached after retries */
+    EXIT_CURSOR = 8,        /* changes --since: before the first change held or past the last */
+    EXIT_NOT_FOUND = 9      /* show: the demand is not in the store */
 };
 
 int cli_exit_status(sne_err rc);
@@ -51,12 +53,22 @@ typedef struct cli_source {
     int fd;
 } cli_source;
 
+/* Opens `path` ("-": standard input). A path that cannot be opened, or names a directory, is the
+ * command line's mistake: the reason is printed and false returned, for EXIT_USAGE. */
 bool cli_open_archive(const char *command, const char *path, cli_source *src);
 void cli_close_archive(cli_source *src);
 ptrdiff_t cli_read_fd(void *ctx, void *buf, size_t n); /* an sne_unpack_read_fn */
 
-/* Opens the store for reading (show, changes, stats) or writing. */
-sne_err cli_open_store(const cli_common *c, bool writable, sne_store **store, sne_error *err);
+/* How a command uses the store: only ingest, sync and drm-refresh create one. */
+typedef enum cli_store_use {
+    CLI_STORE_READ,   /* show, changes, stats */
+    CLI_STORE_WRITE,  /* prune: an existing store */
+    CLI_STORE_CREATE, /* made when missing */
+} cli_store_use;
+
+/* Opens the store. A store that is not there is the command line's mistake (a wrong --store):
+ * it is reported as SNE_ERR_USAGE, not as SNE_ERR_NOTFOUND, the status of a demand not in it. */
+sne_err cli_open_store(const cli_common *c, cli_store_use use, sne_store **store, sne_error *err);
 
 int cmd_ingest(int argc, char **argv);
 int cmd_validate(int argc, char **argv);

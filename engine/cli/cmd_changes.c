@@ -12,12 +12,22 @@ static const char changes_usage[] =
     "Prints the changes with seq > SEQ (default 0) as NDJSON, one object per line, in seq order:\n"
     "seq, op (create|update|delete), numUnique, entity, key, export, dateExport, before, after\n"
     "(items as JSON, null when absent) and changed (JSON pointers of the values that differ,\n"
-    "for updates). See README.md for the JSON mapping of an item.\n";
+    "for updates). See README.md for the JSON mapping of an item.\n"
+    "\n"
+    "SEQ is the last seq the consumer applied: from the first seq held - 1 to the last seq\n"
+    "(snesync stats shows both, and the store's identity). Below, changes it has not applied\n"
+    "were pruned; past the last, the store was rebuilt. Both are refused with status 8.\n"
+    "\n"
+    "Exit status: 0 done, 2 usage (or no store at DIR), 6 store or disk failure,\n"
+    "8 change log cursor out of range.\n";
 
 static const char prune_usage[] =
     "Usage: snesync prune [--store DIR] --upto SEQ\n"
     "\n"
-    "Deletes the changes with seq <= SEQ from the change log, once the SI has applied them.\n";
+    "Deletes the changes with seq <= SEQ from the change log, once the SI has applied them.\n"
+    "A consumer whose cursor is below SEQ can no longer read the log (changes exits 8).\n"
+    "\n"
+    "Exit status: 0 done, 2 usage (or no store at DIR), 5 store busy, 6 store or disk failure.\n";
 
 enum { OPT_SINCE = 300, OPT_LIMIT, OPT_UPTO };
 
@@ -99,7 +109,7 @@ int cmd_changes(int argc, char **argv)
     sne_store *store = NULL;
     sne_buf line;
     sne_buf_init(&line, 64u << 20);
-    sne_err rc = cli_open_store(&common, false, &store, &err);
+    sne_err rc = cli_open_store(&common, CLI_STORE_READ, &store, &err);
     if (!rc && (rc = sne_store_changes(store, a.since, a.limit, print_change, &line)))
         err = rc == SNE_ERR_IO ? (sne_error){SNE_ERR_IO, errno, "cannot write the changes"}
                                : *sne_store_error(store);
@@ -128,7 +138,7 @@ int cmd_prune(int argc, char **argv)
     sne_error err = {0};
     sne_store *store = NULL;
     uint64_t pruned = 0;
-    sne_err rc = cli_open_store(&common, true, &store, &err);
+    sne_err rc = cli_open_store(&common, CLI_STORE_WRITE, &store, &err);
     if (!rc && (rc = sne_store_prune(store, a.upto, &pruned)))
         err = *sne_store_error(store);
     sne_store_close(store);

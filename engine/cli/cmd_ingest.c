@@ -6,24 +6,22 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The sample export that `snesync ingest` without an archive applies (data-samples/). */
-#ifndef SNESYNC_SAMPLE_ARCHIVE
-#define SNESYNC_SAMPLE_ARCHIVE "data-samples/sample-initial.tar.gz"
-#endif
-
 static const char usage[] =
     "Usage: snesync ingest [--store DIR] [--force] [--json] [--sha256 HEX] [--size BYTES]\n"
-    "                      [ARCHIVE|-]\n"
+    "                      ARCHIVE|-\n"
     "\n"
-    "Applies an export archive (.tar.gz of XML documents; - reads standard input) to the store\n"
-    "and logs every change. Without ARCHIVE, the bundled sample export is applied.\n"
-    "Demands absent from the export are deleted only once the archive is proven complete.\n"
+    "Applies an export archive (.tar.gz of XML documents; - reads standard input) to the store,\n"
+    "creating the store if needed, and logs every change. Demands absent from the export are\n"
+    "deleted only once the archive is proven complete.\n"
     "\n"
     "  --force         apply even an export older than the data held for its scope\n"
     "  --sha256 HEX    the archive must hash to this (as announced by the server)\n"
     "  --size BYTES    the archive must have this size\n"
     "  --json          print the summary as one JSON object\n"
-    "  --store DIR     the store (default $SNESYNC_STORE, else ./snesync.store)\n";
+    "  --store DIR     the store (default $SNESYNC_STORE, else ./snesync.store)\n"
+    "\n"
+    "Exit status: 0 applied, 2 usage (no archive named, or it cannot be opened), 3 bad or\n"
+    "incomplete export (nothing deleted), 4 stale export, 5 store busy, 6 store or disk failure.\n";
 
 enum { OPT_FORCE = 300, OPT_SHA256, OPT_SIZE };
 
@@ -110,14 +108,13 @@ int cmd_ingest(int argc, char **argv)
     int first = cli_parse(argc, argv, usage, own, on_option, &args, &common, &status);
     if (first < 0)
         return status;
-    if (argc - first > 1) {
-        fprintf(stderr, "snesync ingest: one archive at a time\n");
+    if (argc - first != 1) {
+        fprintf(stderr, "snesync ingest: name one archive to apply (- reads standard input)\n");
         return EXIT_USAGE;
     }
-    const char *path = argc - first == 1 ? argv[first] : SNESYNC_SAMPLE_ARCHIVE;
     cli_source src;
-    if (!cli_open_archive("ingest", path, &src))
-        return EXIT_BAD_INPUT;
+    if (!cli_open_archive("ingest", argv[first], &src))
+        return EXIT_USAGE;
     progress_state ps = {cli_now(), 0};
     if (isatty(STDERR_FILENO)) {
         o.progress = show_progress;
@@ -126,7 +123,7 @@ int cmd_ingest(int argc, char **argv)
     sne_error err = {0};
     sne_store *store = NULL;
     sne_ingest_summary sum;
-    sne_err rc = cli_open_store(&common, true, &store, &err);
+    sne_err rc = cli_open_store(&common, CLI_STORE_CREATE, &store, &err);
     if (!rc)
         rc = sne_ingest(store, cli_read_fd, &src, &o, &sum, &err);
     if (o.progress)

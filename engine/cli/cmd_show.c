@@ -5,15 +5,23 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char show_usage[] = "Usage: snesync show [--store DIR] NUMUNIQUE\n"
-                                 "\n"
-                                 "Prints a stored demand and all its items as one JSON object.\n";
+static const char show_usage[] =
+    "Usage: snesync show [--store DIR] NUMUNIQUE\n"
+    "\n"
+    "Prints a stored demand and all its items as one JSON object.\n"
+    "\n"
+    "Exit status: 0 done, 2 usage (or no store at DIR), 6 store or disk failure,\n"
+    "9 the demand is not in the store.\n";
 
 static const char stats_usage[] =
     "Usage: snesync stats [--store DIR] [--json]\n"
     "\n"
-    "Prints the number of demands and of items per entity, the change log's extent, the\n"
-    "store's size, an interrupted export if any, and the newest export applied to each scope.\n";
+    "Prints the store's identity (drawn at random when it was created: a consumer can tell a\n"
+    "rebuilt store by it), the number of demands and of items per entity, the change log's\n"
+    "extent (the first and last seq held; with none held, the first is the last + 1), the\n"
+    "store's size, an interrupted export if any, and the newest export applied to each scope.\n"
+    "\n"
+    "Exit status: 0 done, 2 usage (or no store at DIR), 6 store or disk failure.\n";
 
 typedef struct demand_printer {
     sne_buf out;
@@ -70,7 +78,7 @@ int cmd_show(int argc, char **argv)
     sne_store *store = NULL;
     demand_printer dp = {.entity = -1, .first = true};
     sne_buf_init(&dp.out, 256u << 20);
-    sne_err rc = cli_open_store(&common, false, &store, &err);
+    sne_err rc = cli_open_store(&common, CLI_STORE_READ, &store, &err);
     if (!rc)
         rc = sne_buf_append_str(&dp.out, "{\"numUnique\":");
     if (!rc)
@@ -105,15 +113,19 @@ static sne_err print_scope(void *ctx, const char *scope, const char *numero, con
     return SNE_OK;
 }
 
-static void print_stats_json(const sne_store_stats *st)
+static void print_stats_json(const char *identity, const sne_store_stats *st)
 {
-    printf("{\"demands\":%" PRIu64 ",\"items\":{", st->demands);
+    if (identity[0])
+        printf("{\"storeId\":\"%s\"", identity);
+    else
+        printf("{\"storeId\":null");
+    printf(",\"demands\":%" PRIu64 ",\"items\":{", st->demands);
     for (int e = 0; e < SNE_ENTITY__COUNT; e++)
         printf("%s\"%s\":%" PRIu64, e ? "," : "", sne_entity_info_of((sne_entity)e)->code,
                st->items[e]);
-    printf("},\"lastSeq\":%" PRIu64 ",\"changesHeld\":%" PRIu64 ",\"fileBytes\":%" PRIu64
-           ",\"interruptedExport\":",
-           st->last_seq, st->changes, st->file_bytes);
+    printf("},\"firstSeq\":%" PRIu64 ",\"lastSeq\":%" PRIu64 ",\"changesHeld\":%" PRIu64
+           ",\"fileBytes\":%" PRIu64 ",\"interruptedExport\":",
+           st->first_seq, st->last_seq, st->changes, st->file_bytes);
     if (st->run_open)
         printf("\"%s\"", st->run_export);
     else
@@ -121,12 +133,15 @@ static void print_stats_json(const sne_store_stats *st)
     printf(",\"scopes\":[");
 }
 
-static void print_stats_text(const char *dir, const sne_store_stats *st)
+static void print_stats_text(const char *dir, const char *identity, const sne_store_stats *st)
 {
-    printf("store %s\n  demands %" PRIu64 "\n", dir, st->demands);
+    printf("store %s\n  identity %s\n  demands %" PRIu64 "\n", dir,
+           identity[0] ? identity : "none yet (the next ingest, sync or prune gives it one)",
+           st->demands);
     for (int e = 0; e < SNE_ENTITY__COUNT; e++)
         printf("  %-7s %" PRIu64 " items\n", sne_entity_info_of((sne_entity)e)->code, st->items[e]);
-    printf("  changes %" PRIu64 " held, last seq %" PRIu64 "\n", st->changes, st->last_seq);
+    printf("  changes %" PRIu64 " held: first seq %" PRIu64 ", last seq %" PRIu64 "\n", st->changes,
+           st->first_seq, st->last_seq);
     printf("  size    %.1f MB on disk\n", (double)st->file_bytes / 1e6);
     if (st->run_open)
         printf("  export %s was interrupted: ingest it again to finish\n", st->run_export);
@@ -147,15 +162,15 @@ int cmd_stats(int argc, char **argv)
     sne_error err = {0};
     sne_store *store = NULL;
     sne_store_stats st;
-    sne_err rc = cli_open_store(&common, false, &store, &err);
+    sne_err rc = cli_open_store(&common, CLI_STORE_READ, &store, &err);
     if (!rc && (rc = sne_store_stats_get(store, &st)))
         err = *sne_store_error(store);
     if (!rc) {
         scope_printer sp = {common.json, true};
         if (common.json)
-            print_stats_json(&st);
+            print_stats_json(sne_store_identity(store), &st);
         else
-            print_stats_text(common.store_dir, &st);
+            print_stats_text(common.store_dir, sne_store_identity(store), &st);
         rc = sne_store_scopes(store, print_scope, &sp);
         if (common.json)
             printf("]}\n");

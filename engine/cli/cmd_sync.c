@@ -24,13 +24,16 @@ static const char sync_usage[] =
     "ingesting it, verifies its size and sha256 before anything is deleted, then releases it.\n"
     "Killed at any point, the same command resumes the same export (kept in the store).\n"
     "\n"
-    "  --server URL        the service, https://host[:port] (/v1.0 is added)\n"
+    "  --server URL        the service, https://host[:port] (/v1.0 is added); with a token,\n"
+    "                      plain http:// only to this machine (localhost, 127.0.0.0/8, ::1)\n"
     "  --entities LIST     CERFA,DALO,EVT,CONT,ATTRIB,PRIO,COTA,PJ,DRM (or ALL)\n"
     "  --etat STATE        ACTIVE (default) or RADIEE\n"
     "  --departements LIST department codes (38, 2A, 974); --communes LIST: INSEE codes\n"
     "  --depth N           months of DRM (1..3, with DRM only; default: the server's, 3)\n"
     "  --cert F --key F    client certificate and key (PEM) for mutual TLS\n"
     "  --cacert F          CA certificates (PEM) that sign the server's certificate\n"
+    "                      (a --cert, --key or --cacert that does not load, a certificate\n"
+    "                      refused or not verified: exit 7 at once, with curl's explanation)\n"
     "  --token-file F      bearer token, first line of F (else $SNESYNC_TOKEN); never an option\n"
     "  --config FILE       'key = value' lines: server, cert, key, cacert, token-file, store,\n"
     "                      entities, etat, departements, communes, depth, work-dir, max-wait,\n"
@@ -40,7 +43,8 @@ static const char sync_usage[] =
     "                      kept there for audit\n"
     "  --max-wait S        give up polling after S seconds (default 86400); run again to resume\n"
     "  --retries N         retries of a request on 429/503/network errors (default 7), waiting\n"
-    "                      Retry-After or 1, 2, 4... 60 s with jitter\n"
+    "                      Retry-After or 1, 2, 4... 60 s with jitter (a host name that does\n"
+    "                      not resolve: 2 at most)\n"
     "  --stall-timeout S   a transfer slower than --min-speed for S seconds (default 60) is\n"
     "                      stopped and retried (a failed attempt)\n"
     "  --min-speed B       bytes per second (default 1024)\n"
@@ -569,6 +573,8 @@ static int run_job(int argc, char **argv, bool drm)
         sne_buf_init(&probe, 1 << 20);
         rc = sne_sync_request_json(&o, &probe, &err);
         sne_buf_free(&probe);
+        if (!rc) /* before the store is opened: nothing is touched, nothing is sent */
+            rc = sne_fetch_check_options(&o.fetch, &err);
         if (rc) {
             fprintf(stderr, "snesync %s: %s\n", name, err.message);
             goto out;
@@ -594,7 +600,7 @@ static int run_job(int argc, char **argv, bool drm)
 
     sne_sync_summary sum;
     memset(&sum, 0, sizeof(sum));
-    rc = cli_open_store(&common, true, &store, &err);
+    rc = cli_open_store(&common, CLI_STORE_CREATE, &store, &err);
     if (!rc)
         rc = sne_sync_run(store, &o, &sum, &err);
     if (ps.tty && ps.last_phase >= 0)

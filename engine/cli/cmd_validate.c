@@ -14,7 +14,10 @@ static const char usage[] =
     "\n"
     "  --xsd FILE   the schema (default: export.xsd installed with snesync, in\n"
     "               $SNESYNC_DATADIR if set, else ../share/snesync beside the binary, else\n"
-    "               " SNESYNC_INSTALL_DATADIR ")\n";
+    "               " SNESYNC_INSTALL_DATADIR ")\n"
+    "\n"
+    "Exit status: 0 valid, 2 usage (or the archive cannot be opened), 3 invalid or unreadable\n"
+    "archive, 6 the schema cannot be loaded.\n";
 
 enum { OPT_XSD = 300 };
 
@@ -50,7 +53,7 @@ int cmd_validate(int argc, char **argv)
     }
     cli_source src;
     if (!cli_open_archive("validate", argv[first], &src))
-        return EXIT_BAD_INPUT;
+        return EXIT_USAGE;
     sne_error err = {0};
     sne_validator *v = NULL;
     unsigned documents = 0;

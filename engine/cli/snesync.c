@@ -37,9 +37,11 @@ static void usage(FILE *out)
           "Every command takes --store DIR (default $SNESYNC_STORE, else ./snesync.store) and\n"
           "--help. `snesync COMMAND --help` describes a command.\n"
           "\n"
-          "Exit status: 0 done, 1 unexpected failure, 2 usage, 3 bad or incomplete export\n"
-          "(nothing deleted), 4 stale export (refused), 5 store busy (another writer),\n"
-          "6 store or disk failure, 7 server refused or unreachable.\n",
+          "Exit status: 0 done, 1 unexpected failure, 2 usage (also a missing or unreadable\n"
+          "archive, no store at DIR), 3 bad or incomplete export (nothing deleted), 4 stale\n"
+          "export (refused), 5 store busy (another writer), 6 store or disk failure (also\n"
+          "permissions), 7 server refused or unreachable, 8 change log cursor out of range,\n"
+          "9 demand not in the store.\n",
           out);
 }
 

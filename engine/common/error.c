@@ -21,6 +21,7 @@ static const char *const messages[SNE_ERR__COUNT] = {
     [SNE_ERR_CORRUPT] = "store data is corrupt",
     [SNE_ERR_HTTP] = "server error",
     [SNE_ERR_NETWORK] = "network error",
+    [SNE_ERR_RANGE] = "change log cursor out of range",
 };
 
 const char *sne_strerror(sne_err code)

@@ -26,6 +26,7 @@ typedef enum sne_err {
     SNE_ERR_CORRUPT,    /* stored data does not decode: the store was damaged */
     SNE_ERR_HTTP,       /* the server answered with a final error */
     SNE_ERR_NETWORK,    /* transport failure that retries did not cure */
+    SNE_ERR_RANGE,      /* a change log cursor before the first change held or after the last */
     SNE_ERR__COUNT
 } sne_err;
 

@@ -11,3 +11,13 @@ bool sne_format(char *dst, size_t cap, const char *fmt, ...)
     va_end(ap);
     return n >= 0 && (size_t)n < cap;
 }
+
+void sne_format_hex(char *out, const uint8_t *b, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}

@@ -2,11 +2,14 @@
  * the per-attempt bookkeeping of headers, JSON bodies and resumable downloads. */
 #include "fetch.h"
 #include "../common/format.h"
+#include "tls_watch.h"
 
 #include "../common/buffer.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <math.h>
 #include <pthread.h>
@@ -21,6 +24,11 @@
 #define URL_MAX   2048
 #define JSON_MAX  SNE_JSON_MAX_INPUT
 #define HDR_VALUE 256
+/* A host name that does not resolve: the system's resolver has already retried (resolv.conf's
+ * attempts and timeout), so what is left is mostly a typo or a missing DNS entry, sometimes a
+ * resolver restarting. Three attempts (about 3 s with the default backoff) absorb the latter
+ * without waiting minutes on the former. */
+#define DNS_ATTEMPTS 3u
 
 struct sne_fetch {
     sne_fetch_options o;
@@ -31,6 +39,7 @@ struct sne_fetch {
     atomic_bool cancel;
     uint64_t rng;
     sne_fetch_stats stats;
+    sne_tls_seen tls; /* the last request's handshake; outlives curl's kept-alive connections */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -154,7 +163,8 @@ const sne_fetch_stats *sne_fetch_last_stats(const sne_fetch *f)
     return &f->stats;
 }
 
-static sne_err split_server(sne_fetch *f, const char *server, sne_error *err)
+/* Checks the server URL and derives its origin and API base (URL_MAX bytes each). */
+static sne_err split_server(const char *server, char *origin, char *api, sne_error *err)
 {
     size_t n = server ? strlen(server) : 0;
     const char *scheme_end = server ? strstr(server, "://") : NULL;
@@ -178,18 +188,67 @@ static sne_err split_server(sne_fetch *f, const char *server, sne_error *err)
     size_t origin_len = slash ? (size_t)(slash - server) : n;
     if (origin_len == (size_t)(host - server))
         return sne_error_set(err, SNE_ERR_USAGE, 0, "the server URL has no host");
-    snprintf(f->origin, sizeof(f->origin), "%.*s", (int)origin_len, server);
+    snprintf(origin, URL_MAX, "%.*s", (int)origin_len, server);
     if (n >= 5 && strncmp(server + n - 5, "/v1.0", 5) == 0)
-        snprintf(f->api, sizeof(f->api), "%.*s", (int)n, server);
+        snprintf(api, URL_MAX, "%.*s", (int)n, server);
     else
-        snprintf(f->api, sizeof(f->api), "%.*s/v1.0", (int)n, server);
+        snprintf(api, URL_MAX, "%.*s/v1.0", (int)n, server);
     return SNE_OK;
 }
 
-sne_err sne_fetch_new(sne_fetch **out, const sne_fetch_options *o, sne_error *err)
+/* Whether `host`, as a URL spells it (a name, an IPv4 address, an IPv6 one in brackets), is
+ * this machine: localhost, 127.0.0.0/8, ::1 (or ::ffff:127.x.y.z). */
+static bool loopback_host(const char *host)
 {
-    *out = NULL;
-    pthread_once(&curl_once, init_curl);
+    struct in_addr a4;
+    struct in6_addr a6;
+    char v6[INET6_ADDRSTRLEN];
+    size_t n = strlen(host);
+    if (strcasecmp(host, "localhost") == 0 || strcasecmp(host, "localhost.") == 0)
+        return true;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (n < 3 || host[0] != '[' || host[n - 1] != ']' || n - 2 >= sizeof(v6))
+        return false;
+    memcpy(v6, host + 1, n - 2);
+    v6[n - 2] = '\0';
+    if (inet_pton(AF_INET6, v6, &a6) != 1)
+        return false;
+    return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+}
+
+/* A bearer token over plain http crosses the network in clear: allowed to this machine only.
+ * The host is read by curl's URL parser, the one the request will follow (ours would take
+ * "http://127.0.0.1@example.org/" for loopback). There is no override: a test lab can serve
+ * https (snesync-sim serve --tls-cert) or do without a token. */
+static sne_err check_token_transport(const char *server, sne_error *err)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL;
+    sne_err rc = SNE_OK;
+    if (!u)
+        return sne_error_set(err, SNE_ERR_NOMEM, 0, "out of memory");
+    if (curl_url_set(u, CURLUPART_URL, server, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+        rc = sne_error_set(err, SNE_ERR_USAGE, 0, "the server URL does not parse");
+    else if (strcasecmp(scheme, "https") != 0 && !loopback_host(host))
+        rc = sne_error_set(err, SNE_ERR_USAGE, 0,
+                           "the bearer token would cross the network in clear (plain http to "
+                           "%.100s): use an https:// URL in --server (plain http is for this "
+                           "machine only: localhost, 127.0.0.0/8, ::1)",
+                           host);
+    curl_free(scheme);
+    curl_free(host);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+sne_err sne_fetch_check_options(const sne_fetch_options *o, sne_error *err)
+{
+    char origin[URL_MAX], api[URL_MAX];
+    sne_err rc;
+    pthread_once(&curl_once, init_curl); /* before curl's URL parser */
     if (curl_init_rc != CURLE_OK)
         return sne_error_set(err, SNE_ERR_NETWORK, (int)curl_init_rc, "cannot initialise curl");
     if (o->token)
@@ -199,6 +258,17 @@ sne_err sne_fetch_new(sne_fetch **out, const sne_fetch_options *o, sne_error *er
                                      "the bearer token holds a control character");
     if ((o->cert == NULL) != (o->key == NULL) && o->key != NULL)
         return sne_error_set(err, SNE_ERR_USAGE, 0, "a client key needs its certificate");
+    if ((rc = split_server(o->server, origin, api, err)))
+        return rc;
+    return o->token ? check_token_transport(o->server, err) : SNE_OK;
+}
+
+sne_err sne_fetch_new(sne_fetch **out, const sne_fetch_options *o, sne_error *err)
+{
+    *out = NULL;
+    sne_err rc = sne_fetch_check_options(o, err);
+    if (rc)
+        return rc;
     sne_fetch *f = calloc(1, sizeof(*f));
     if (!f)
         return sne_error_set(err, SNE_ERR_NOMEM, 0, "out of memory");
@@ -227,7 +297,7 @@ sne_err sne_fetch_new(sne_fetch **out, const sne_fetch_options *o, sne_error *er
     if (!f->rng)
         f->rng = 88172645463325252ULL;
     atomic_init(&f->cancel, false);
-    sne_err rc = split_server(f, o->server, err);
+    rc = split_server(o->server, f->origin, f->api, err);
     if (!rc && !(f->curl = curl_easy_init()))
         rc = sne_error_set(err, SNE_ERR_NOMEM, 0, "cannot create a curl handle");
     if (rc) {
@@ -475,17 +545,13 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
     return atomic_load(&a->f->cancel) ? 1 : 0;
 }
 
-/* Errors that retrying cannot cure: our own set-up, or a server we must not trust. */
+/* Transport failures that retrying cannot cure: our own set-up (TLS ones: tls_hint()). */
 static bool curl_final(CURLcode c)
 {
     switch (c) {
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
     case CURLE_NOT_BUILT_IN:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_ENGINE_NOTFOUND:
     case CURLE_SSL_ENGINE_SETFAILED:
     case CURLE_SSL_ENGINE_INITFAILED:
@@ -501,6 +567,93 @@ static bool curl_final(CURLcode c)
     default:
         return false;
     }
+}
+
+#define HINT_NO_CLIENT_CERT "the server requires a client certificate: give --cert and --key"
+
+/* A hint at the options that fix a TLS failure, and in *final whether retrying cannot cure it;
+ * NULL for any other failure. A connection lost during or just after the handshake, before any
+ * HTTP answer, is final when the server said why in an alert, or when it asked for a client
+ * certificate and we have none (a server may then close without a word). When we gave one, the
+ * same silence may be a refusal of it or an overloaded server: retried, with the hint. */
+static const char *tls_hint(const sne_fetch *f, CURLcode cc, bool *final)
+{
+    *final = true;
+    switch (cc) {
+    case CURLE_SSL_CERTPROBLEM:
+        return "the client certificate or key does not load: check --cert and --key (readable "
+               "PEM files, the key of that certificate, without a passphrase)";
+    case CURLE_SSL_CACERT_BADFILE:
+        return "the CA certificates do not load: check --cacert (a readable PEM file)";
+    case CURLE_PEER_FAILED_VERIFICATION:
+        return "the server's certificate does not verify: check --cacert (the CA that signs "
+               "it) and the host name in --server";
+    case CURLE_SSL_CIPHER:
+        return "the server offers no TLS cipher this client accepts";
+    case CURLE_SSL_CLIENTCERT:
+        return HINT_NO_CLIENT_CERT;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+        break;
+    default:
+        *final = false;
+        return NULL;
+    }
+    switch (sne_tls_refusal_of(f->tls.alert)) {
+    case SNE_TLS_CERTIFICATE:
+        return f->o.cert ? "the server refused the client certificate: check --cert and --key "
+                           "(signed by a CA the server trusts, not expired)"
+                         : HINT_NO_CLIENT_CERT;
+    case SNE_TLS_PARAMETERS:
+        return "the server refused the TLS handshake: check --cert and --key (it may require a "
+               "client certificate) and the TLS versions it accepts (1.2 or later here)";
+    case SNE_TLS_NO_REFUSAL:
+        break;
+    }
+    *final = f->tls.cert_requested && !f->o.cert;
+    if (!f->tls.cert_requested)
+        return NULL;
+    return *final ? HINT_NO_CLIENT_CERT
+                  : "the server asked for a client certificate: if it refuses this one, check "
+                    "--cert and --key (signed by a CA the server trusts, not expired)";
+}
+
+static bool dns_failure(CURLcode cc)
+{
+    return cc == CURLE_COULDNT_RESOLVE_HOST || cc == CURLE_COULDNT_RESOLVE_PROXY;
+}
+
+/* curl's own explanation, with its code as git prints it ("... (curl error 60)"). The error
+ * buffer names the file, the host, the certificate problem; it holds the first complaint of the
+ * transfer, which is not always the one that ended it (a connection the server dropped may
+ * leave "getpeername() failed"), hence the code. Control characters become spaces. */
+static void curl_text(CURLcode cc, const char *buffer, char *out, size_t cap)
+{
+    char b[CURL_ERROR_SIZE];
+    snprintf(b, sizeof(b), "%s", buffer[0] ? buffer : curl_easy_strerror(cc));
+    size_t n = strlen(b);
+    while (n > 0 && (b[n - 1] == '\n' || b[n - 1] == '\r' || b[n - 1] == ' '))
+        b[--n] = '\0';
+    for (char *p = b; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+    snprintf(out, cap, "%s (curl error %d)", b, (int)cc);
+}
+
+/* A request that got no HTTP answer: curl's explanation, a hint at what to fix, and whether a
+ * retry may cure it. */
+static outcome transport_failure(const sne_fetch *f, const char *what, CURLcode cc,
+                                 const char *text, char *why, size_t whylen)
+{
+    bool final;
+    const char *hint = tls_hint(f, cc, &final);
+    final = final || curl_final(cc);
+    if (dns_failure(cc))
+        hint = "check the host name in --server and the DNS resolver";
+    sne_format(why, whylen, "%s: %s%s%s", what, text, hint ? "; " : "", hint ? hint : "");
+    return final ? OUT_FINAL : OUT_RETRY;
 }
 
 static const char *reason(long status)
@@ -556,13 +709,11 @@ typedef struct call {
     double retry_after; /* out: of the successful answer */
 } call;
 
-static outcome attempt_once(sne_fetch *f, call *c, attempt *a, char *why, size_t whylen)
+/* The transport options of one request (curl_easy_reset() drops the previous request's).
+ * `curl_msg` (CURL_ERROR_SIZE bytes) receives curl's explanation of a failure. */
+static void set_options(sne_fetch *f, const call *c, attempt *a, char *curl_msg)
 {
     CURL *h = f->curl;
-    struct curl_slist *hdrs = NULL;
-    char auth[2048 + 32], range[96], ifrange[80];
-    char curl_msg[CURL_ERROR_SIZE] = "";
-    outcome out = OUT_FINAL;
     curl_easy_reset(h);
     curl_easy_setopt(h, CURLOPT_URL, c->url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -581,6 +732,8 @@ static outcome attempt_once(sne_fetch *f, call *c, attempt *a, char *why, size_t
         curl_easy_setopt(h, CURLOPT_SSLKEY, f->o.key);
         curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
     }
+    sne_tls_seen_reset(&f->tls);
+    (void)sne_tls_watch(h, &f->tls); /* without it, tls_hint() rests on the CURLcode alone */
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, f->o.connect_timeout);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, f->o.low_speed_limit);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, f->o.low_speed_time);
@@ -595,47 +748,107 @@ static outcome attempt_once(sne_fetch *f, call *c, attempt *a, char *why, size_t
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, a);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_msg); /* for timeouts: which one, how long */
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_msg);
+}
 
-    hdrs = curl_slist_append(hdrs, c->dl ? "Accept: application/gzip, application/problem+json"
-                                         : "Accept: application/json, application/problem+json");
-    if (f->o.token) {
+/* Appends one header line; on failure frees the whole list and leaves it NULL. */
+static bool add_header(struct curl_slist **list, const char *line)
+{
+    struct curl_slist *l = curl_slist_append(*list, line);
+    if (!l) {
+        curl_slist_free_all(*list);
+        *list = NULL;
+        return false;
+    }
+    *list = l;
+    return true;
+}
+
+/* Sets the request's method and body, and returns its headers (owned by the caller, who frees
+ * them after the transfer); NULL when out of memory. */
+static struct curl_slist *request_headers(sne_fetch *f, const call *c)
+{
+    CURL *h = f->curl;
+    struct curl_slist *hdrs = NULL;
+    char auth[2048 + 32], range[96], ifrange[80];
+    bool ok = add_header(&hdrs, c->dl ? "Accept: application/gzip, application/problem+json"
+                                      : "Accept: application/json, application/problem+json");
+    if (ok && f->o.token) {
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", f->o.token);
-        hdrs = curl_slist_append(hdrs, auth);
+        ok = add_header(&hdrs, auth);
         memset(auth, 0, sizeof(auth));
     }
     if (strcmp(c->method, "POST") == 0) {
-        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-        hdrs = curl_slist_append(hdrs, "Expect:");
+        ok = ok && add_header(&hdrs, "Content-Type: application/json") &&
+             add_header(&hdrs, "Expect:");
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->json);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(c->json));
     } else if (strcmp(c->method, "DELETE") == 0) {
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
     }
-    if (c->dl) {
-        download *d = c->dl;
-        d->checked = d->to_sink = d->not_archive = false;
-        d->skip = d->pos = d->got = 0;
-        d->stop = SNE_OK;
-        if (d->next > 0) {
-            snprintf(range, sizeof(range), "Range: bytes=%llu-", (unsigned long long)d->next);
-            hdrs = curl_slist_append(hdrs, range);
-            if (d->sha256) {
-                snprintf(ifrange, sizeof(ifrange), "If-Range: \"%s\"", d->sha256);
-                hdrs = curl_slist_append(hdrs, ifrange);
-            }
+    if (ok && c->dl && c->dl->next > 0) {
+        snprintf(range, sizeof(range), "Range: bytes=%llu-", (unsigned long long)c->dl->next);
+        ok = add_header(&hdrs, range);
+        if (ok && c->dl->sha256) {
+            snprintf(ifrange, sizeof(ifrange), "If-Range: \"%s\"", c->dl->sha256);
+            ok = add_header(&hdrs, ifrange);
         }
     }
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    return ok ? hdrs : NULL;
+}
 
+static void download_restart(download *d)
+{
+    d->checked = d->to_sink = d->not_archive = false;
+    d->skip = d->pos = d->got = 0;
+    d->stop = SNE_OK;
+}
+
+/* An HTTP answer: a success, or the server's refusal with its problem detail. */
+static outcome judge_answer(const call *c, attempt *a, char *why, size_t whylen)
+{
+    long st = a->status;
+    char detail[300];
+    if (st / 100 == 2) {
+        if (c->dl && c->dl->next < c->dl->size) {
+            snprintf(why, whylen, "%s: the answer ended at byte %llu of %llu", c->what,
+                     (unsigned long long)c->dl->next, (unsigned long long)c->dl->size);
+            return OUT_RETRY;
+        }
+        if (!c->dl && !is_json_type(a->content_type)) { /* a proxy's page: like a 503 */
+            snprintf(why, whylen, "%s: the answer is not JSON (Content-Type '%.60s')", c->what,
+                     a->content_type);
+            return OUT_RETRY;
+        }
+        return OUT_OK;
+    }
+    problem_text(a, detail, sizeof(detail));
+    snprintf(why, whylen, "%s: HTTP %ld%s%s%s%s", c->what, st, reason(st)[0] ? " " : "", reason(st),
+             detail[0] ? ": " : "", detail);
+    return st == 429 || st == 502 || st == 503 || st == 504 ? OUT_RETRY : OUT_FINAL;
+}
+
+static outcome attempt_once(sne_fetch *f, call *c, attempt *a, char *why, size_t whylen)
+{
+    CURL *h = f->curl;
+    char curl_msg[CURL_ERROR_SIZE] = "", text[CURL_ERROR_SIZE + 32];
+    if (c->dl)
+        download_restart(c->dl);
+    set_options(f, c, a, curl_msg);
+    struct curl_slist *hdrs = request_headers(f, c);
+    if (!hdrs) {
+        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+        snprintf(why, whylen, "%s: out of memory", c->what);
+        a->status = -(long)CURLE_OUT_OF_MEMORY;
+        return OUT_FINAL;
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     CURLcode cc = curl_easy_perform(h);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
     curl_slist_free_all(hdrs);
-    /* A timeout's own text says which limit was hit ("Operation too slow. Less than 1024
-     * bytes/sec transferred the last 60 seconds"); curl's other texts are kept generic. */
+    curl_text(cc, curl_msg, text, sizeof(text));
     a->too_slow = cc == CURLE_OPERATION_TIMEDOUT;
-    const char *cerr = a->too_slow && curl_msg[0] ? curl_msg : curl_easy_strerror(cc);
     if (cc == CURLE_OK || cc == CURLE_WRITE_ERROR || cc == CURLE_PARTIAL_FILE)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a->status);
     f->stats.last_status = (int)a->status;
@@ -655,43 +868,27 @@ static outcome attempt_once(sne_fetch *f, call *c, attempt *a, char *why, size_t
         return OUT_FINAL;
     }
     if (cc != CURLE_OK && !(c->dl && c->dl->got > 0 && a->status / 100 == 2)) {
-        snprintf(why, whylen, "%s: %s", c->what, cerr);
         a->status = -(long)cc; /* remembered as a network failure */
-        return curl_final(cc) ? OUT_FINAL : OUT_RETRY;
+        return transport_failure(f, c->what, cc, text, why, whylen);
     }
     if (cc != CURLE_OK) { /* a download cut after some progress: resume */
         if (c->dl->next == c->dl->size)
             return OUT_OK; /* every announced byte is here (the server's Content-Length was
                               larger): the size and sha256 checks of the caller decide */
-        snprintf(why, whylen, "%s: %s after %llu bytes", c->what, cerr,
+        snprintf(why, whylen, "%s: %s after %llu bytes", c->what, text,
                  (unsigned long long)c->dl->got);
         a->status = -(long)cc; /* a network failure, should the retries run out */
         return OUT_RETRY;
     }
+    return judge_answer(c, a, why, whylen);
+}
 
-    long st = a->status;
-    char detail[300];
-    if (st / 100 == 2) {
-        if (c->dl && c->dl->next < c->dl->size) {
-            snprintf(why, whylen, "%s: the answer ended at byte %llu of %llu", c->what,
-                     (unsigned long long)c->dl->next, (unsigned long long)c->dl->size);
-            return OUT_RETRY;
-        }
-        if (!c->dl && !is_json_type(a->content_type)) { /* a proxy's page: like a 503 */
-            snprintf(why, whylen, "%s: the answer is not JSON (Content-Type '%.60s')", c->what,
-                     a->content_type);
-            return OUT_RETRY;
-        }
-        return OUT_OK;
-    }
-    problem_text(a, detail, sizeof(detail));
-    snprintf(why, whylen, "%s: HTTP %ld%s%s%s%s", c->what, st, reason(st)[0] ? " " : "", reason(st),
-             detail[0] ? ": " : "", detail);
-    if (st == 429 || st == 502 || st == 503 || st == 504)
-        out = OUT_RETRY;
-    else
-        out = OUT_FINAL;
-    return out;
+/* The attempts a failure may take: max_attempts, fewer for a name that does not resolve. */
+static unsigned attempts_for(const sne_fetch *f, long status)
+{
+    if (status < 0 && dns_failure((CURLcode)-status) && f->o.max_attempts > DNS_ATTEMPTS)
+        return DNS_ATTEMPTS;
+    return f->o.max_attempts;
 }
 
 static sne_err run_call(sne_fetch *f, call *c, sne_buf *body, sne_error *err)
@@ -742,7 +939,7 @@ static sne_err run_call(sne_fetch *f, call *c, sne_buf *body, sne_error *err)
             failures = 0; /* progress was made: a cut is not a dead server (but a trickle that
                              the low-speed limit stopped is a failure, whatever it brought) */
         failures++;
-        if (failures >= f->o.max_attempts) {
+        if (failures >= attempts_for(f, a.status)) {
             if (a.status > 0)
                 rc = sne_error_set(err, SNE_ERR_HTTP, (int)a.status,
                                    "%s (still failing after %u attempt%s)", why, failures,

@@ -6,12 +6,19 @@
  * exponential backoff and jitter, and stops at once on a final answer (400, 401, 403, 404, 409,
  * 410, 416...) with SNE_ERR_HTTP, lib_code the HTTP status, and the server's problem+json
  * `detail` in the message. Network failures that retries did not cure are SNE_ERR_NETWORK with
- * lib_code the CURLcode.
+ * lib_code the CURLcode and curl's explanation in the message (its error buffer: the file that
+ * does not load, the host that does not resolve, the certificate problem). A name that does not
+ * resolve is tried 3 times at most. TLS set-ups that cannot work are final at once, with a hint
+ * at the option to fix: a client certificate or key that does not load, a CA file that does not
+ * load, a server certificate that does not verify, a handshake the server refused with an alert
+ * about certificates or parameters, or a server that asked for a client certificate when none
+ * was given (tls_watch.h).
  *
  * Transport: TLS 1.2 at least (CURLOPT_SSLVERSION), peer and host verified, optional client
  * certificate and key (mutual TLS) and CA file; http and https only, no redirects; connect and
  * low-speed timeouts. The bearer token is sent in an Authorization header and appears nowhere
- * else: not in messages, not in logs (curl's verbose mode is never enabled).
+ * else: not in messages, not in logs (curl's verbose mode is never enabled); over plain http it
+ * goes to this machine only (sne_fetch_check_options()).
  *
  * Time is injectable (sne_fetch_clock): the waits between retries and the caller's polls go
  * through it, so unit tests run without sleeping and check every delay.
@@ -70,9 +77,17 @@ typedef struct sne_fetch_options {
 
 void sne_fetch_options_default(sne_fetch_options *o);
 
-/* Creates a handle (curl is initialised once per process). `o` is copied, its strings borrowed:
- * they must outlive the handle. SNE_ERR_USAGE for a server URL that is not http(s). */
+/* Creates a handle (curl is initialised once per process, by this or the next function). `o` is
+ * copied, its strings borrowed: they must outlive the handle. SNE_ERR_USAGE when
+ * sne_fetch_check_options() refuses `o`. */
 sne_err sne_fetch_new(sne_fetch **out, const sne_fetch_options *o, sne_error *err);
+
+/* The checks of sne_fetch_new(), without creating anything (for a caller that wants to refuse
+ * bad options before it does anything else): SNE_ERR_USAGE, with why, for a server URL that is
+ * not http(s), a token that holds a control character, a key without its certificate, or a
+ * token to be sent over plain http to another machine than this one (localhost, 127.0.0.0/8,
+ * ::1): it would cross the network in clear. */
+sne_err sne_fetch_check_options(const sne_fetch_options *o, sne_error *err);
 void sne_fetch_free(sne_fetch *f); /* accepts NULL */
 
 /* Thread-safe: the running call (or its next wait) stops with SNE_ERR_NETWORK. Sticky until

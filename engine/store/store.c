@@ -1,5 +1,7 @@
 #include "store_internal.h"
 
+#include "../common/format.h"
+
 #include <errno.h>
 #define ZDICT_STATIC_LINKING_ONLY /* fastCover parameters */
 #include <zdict.h>
@@ -8,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -18,12 +21,15 @@
 #define MAP_HEADROOM       (256ull << 20) /* room kept free in the map before each batch */
 #define DISK_FULL_MARGIN   (4u << 20) /* less free space after a failed write: the disk is full */
 #define DEFAULT_MAX_DEMAND (64u << 20)
+#define CREATING_SUFFIX    ".creating" /* a new store DIR is built as DIR.creating */
+#define CREATE_ATTEMPTS    3 /* each retry follows another process that finished creating DIR */
 
 static const char KEY_FORMAT[] = "format";
 static const char KEY_SEQ[] = "seq";
 static const char KEY_COUNTS[] = "counts";
 static const char KEY_RUN[] = "run";
 static const char KEY_DICT[] = "dict";
+static const char KEY_IDENTITY[] = "identity";
 
 /* The dictionary: trained on the first DICT_SAMPLES demand bodies (at most DICT_SAMPLE_BYTES). */
 #define DICT_SIZE         (64 * 1024)
@@ -202,10 +208,11 @@ void sne_store_abort(sne_store *s)
     }
 }
 
-static sne_err take_writer_lock(sne_store *s)
+/* Takes the writer lock of directory `dir`: the store's, or DIR.creating while it is made. */
+static sne_err take_writer_lock(sne_store *s, const char *dir)
 {
-    char path[4200];
-    snprintf(path, sizeof(path), "%s/writer.lock", s->dir);
+    char path[sizeof(s->dir) + 32];
+    snprintf(path, sizeof(path), "%s/writer.lock", dir);
     s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (s->lock_fd < 0)
         return sne_error_set(&s->err, SNE_ERR_IO, errno, "cannot open %s: %s", path,
@@ -220,13 +227,143 @@ static sne_err take_writer_lock(sne_store *s)
     return SNE_OK;
 }
 
-static sne_err open_databases(sne_store *s)
+/* fsync() of directory `path`, so that the entries made in it survive a system crash. Returns 0
+ * or an errno. */
+static int sync_dir(const char *path)
 {
-    MDB_txn *txn;
-    unsigned create = s->writable ? MDB_CREATE : 0;
-    int rc = mdb_txn_begin(s->env, NULL, s->writable ? 0 : MDB_RDONLY, &txn);
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return errno;
+    int rc = fsync(fd) == 0 ? 0 : errno;
+    close(fd);
+    return rc;
+}
+
+/* Keeps `dir` without its trailing slashes (DIR.creating is named after it). */
+static sne_err set_store_dir(sne_store *s, const char *dir)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    if (n == 0 || n >= sizeof(s->dir))
+        return sne_error_set(&s->err, SNE_ERR_USAGE, 0,
+                             "the store's path is empty or longer than %zu bytes",
+                             sizeof(s->dir) - 1);
+    memcpy(s->dir, dir, n);
+    s->dir[n] = '\0';
+    return SNE_OK;
+}
+
+/* Locks DIR.creating (`creating`, made when missing) to build the store DIR in it: concurrent
+ * creators meet on its writer lock, and all but one get SNE_ERR_BUSY. Returns with *again set
+ * and no lock held when DIR.creating became DIR meanwhile (another creator finished): the caller
+ * then looks at DIR again. */
+static sne_err lock_creating(sne_store *s, const char *creating, bool *again)
+{
+    *again = false;
+    if (mkdir(creating, 0700) != 0 && errno != EEXIST)
+        return sne_error_set(&s->err, SNE_ERR_IO, errno,
+                             "cannot create store %s: cannot make %s: %s", s->dir, creating,
+                             strerror(errno));
+    sne_err rc = take_writer_lock(s, creating);
+    if (rc == SNE_ERR_IO && s->err.lib_code == ENOENT) { /* renamed before its lock was opened */
+        sne_error_clear(&s->err);
+        *again = true;
+        return SNE_OK;
+    }
     if (rc)
-        return store_fail(s, rc, "cannot begin a transaction");
+        return rc;
+    /* The lock may be that of a DIR.creating renamed to DIR after its lock file was opened; and
+     * DIR may have been made, from another DIR.creating, after this one was made. */
+    char lock[sizeof(s->dir) + 32];
+    snprintf(lock, sizeof(lock), "%s/writer.lock", creating);
+    struct stat held, named, st;
+    if (fstat(s->lock_fd, &held) != 0 || stat(lock, &named) != 0 || held.st_ino != named.st_ino ||
+        held.st_dev != named.st_dev) {
+        *again = true;
+    } else if (stat(s->dir, &st) == 0) {
+        unlink(lock); /* this DIR.creating was made after DIR was: it holds nothing else */
+        rmdir(creating);
+        *again = true;
+    }
+    if (*again) {
+        close(s->lock_fd);
+        s->lock_fd = -1;
+    }
+    return SNE_OK;
+}
+
+/* Finds the directory to open the store in: DIR when it exists. When it does not and `create`,
+ * DIR.creating, locked, named in `creating` (publish_new_store() renames it to DIR once its
+ * databases are committed); `creating` is "" otherwise. */
+static sne_err find_store(sne_store *s, bool create, char *creating, size_t cap)
+{
+    for (int attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
+        creating[0] = '\0';
+        struct stat st;
+        if (stat(s->dir, &st) == 0)
+            return S_ISDIR(st.st_mode)
+                       ? SNE_OK
+                       : sne_error_set(&s->err, SNE_ERR_USAGE, 0, "%s is not a directory", s->dir);
+        if (errno != ENOENT && errno != ENOTDIR)
+            return sne_error_set(&s->err, SNE_ERR_IO, errno, "cannot open store %s: %s", s->dir,
+                                 strerror(errno));
+        if (!create)
+            return sne_error_set(&s->err, SNE_ERR_NOTFOUND, errno, "no store at %s: %s", s->dir,
+                                 strerror(errno));
+        snprintf(creating, cap, "%s%s", s->dir, CREATING_SUFFIX);
+        bool again;
+        sne_err rc = lock_creating(s, creating, &again);
+        if (rc || !again)
+            return rc;
+    }
+    return sne_error_set(&s->err, SNE_ERR_BUSY, 0,
+                         "store %s is being created by other snesync processes", s->dir);
+}
+
+/* An existing DIR holds a store only with its data file: an empty directory is no store to read
+ * or prune (a creator makes the store in it). */
+static sne_err check_data_file(sne_store *s)
+{
+    char path[sizeof(s->dir) + 32];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/data.mdb", s->dir);
+    if (stat(path, &st) == 0)
+        return SNE_OK;
+    if (errno == ENOENT)
+        return sne_error_set(&s->err, SNE_ERR_NOTFOUND, ENOENT,
+                             "no store at %s: the directory holds no data.mdb", s->dir);
+    return sne_error_set(&s->err, SNE_ERR_IO, errno, "cannot open store %s: %s: %s", s->dir, path,
+                         strerror(errno));
+}
+
+/* Makes the store built in `creating` durable, then gives it its name. The parent's sync after
+ * the rename is best effort: were the rename lost in a system crash, DIR.creating would still be
+ * there, whole, and the next creator would publish it again. */
+static sne_err publish_new_store(sne_store *s, const char *creating)
+{
+    int mrc = mdb_env_sync(s->env, 1); /* MDB_NOMETASYNC left the commit's meta page unsynced */
+    if (mrc)
+        return store_fail(s, mrc, "cannot flush the new store to disk");
+    int e = sync_dir(creating);
+    if (e)
+        return sne_error_set(&s->err, SNE_ERR_IO, e, "cannot create store %s: cannot sync %s: %s",
+                             s->dir, creating, strerror(e));
+    if (rename(creating, s->dir) != 0)
+        return sne_error_set(&s->err, SNE_ERR_IO, errno,
+                             "cannot create store %s: cannot rename %s: %s", s->dir, creating,
+                             strerror(errno));
+    char parent[sizeof(s->dir)];
+    const char *slash = strrchr(s->dir, '/');
+    size_t n = slash ? (size_t)(slash - s->dir) : 0;
+    snprintf(parent, sizeof(parent), "%.*s", (int)(n ? n : 1), slash ? s->dir : ".");
+    (void)sync_dir(parent);
+    return SNE_OK;
+}
+
+/* Opens the databases (creating them when `create`) in a new environment. */
+static sne_err open_named_databases(sne_store *s, MDB_txn *txn, bool create)
+{
     struct {
         const char *name;
         MDB_dbi *dbi;
@@ -234,37 +371,85 @@ static sne_err open_databases(sne_store *s)
                {"drm", &s->db_body[BODY_DRM]}, {"change", &s->db_change},
                {"seen", &s->db_seen},          {"scope", &s->db_scope},
                {"meta", &s->db_meta}};
+    int rc = 0;
     for (size_t i = 0; !rc && i < sizeof(dbs) / sizeof(dbs[0]); i++)
-        rc = mdb_dbi_open(txn, dbs[i].name, create, dbs[i].dbi);
-    if (rc) {
-        mdb_txn_abort(txn);
-        if (rc == MDB_NOTFOUND)
-            return sne_error_set(&s->err, SNE_ERR_NOTFOUND, rc, "%s is not a snesync store",
-                                 s->dir);
-        return store_fail(s, rc, "cannot open its databases");
-    }
+        rc = mdb_dbi_open(txn, dbs[i].name, create ? MDB_CREATE : 0, dbs[i].dbi);
+    if (rc == MDB_NOTFOUND)
+        return sne_error_set(&s->err, SNE_ERR_NOTFOUND, rc, "%s is not a snesync store", s->dir);
+    return rc ? store_fail(s, rc, "cannot open its databases") : SNE_OK;
+}
+
+/* Checks the store's format (recording it in a new store) and loads its dictionary. */
+static sne_err check_format(sne_store *s, MDB_txn *txn)
+{
     uint64_t format = get_u64_meta(txn, s->db_meta, KEY_FORMAT);
-    if (format == 0 && s->writable)
-        rc = put_u64_meta(txn, s->db_meta, KEY_FORMAT, STORE_FORMAT);
-    else if (format != STORE_FORMAT) {
-        mdb_txn_abort(txn);
+    if (format == 0 && s->writable) {
+        int rc = put_u64_meta(txn, s->db_meta, KEY_FORMAT, STORE_FORMAT);
+        if (rc)
+            return store_fail(s, rc, "cannot initialise");
+    } else if (format != STORE_FORMAT) {
         return sne_error_set(&s->err, SNE_ERR_CORRUPT, 0,
                              "store %s has format %llu, this snesync reads format %d: "
                              "initialise a new store from a full export",
                              s->dir, (unsigned long long)format, STORE_FORMAT);
     }
     MDB_val dk = cstr_val(KEY_DICT), dv;
-    if (!rc && mdb_get(txn, s->db_meta, &dk, &dv) == 0 &&
-        sne_frame_codec_load_dict(&s->codec, dv.mv_data, dv.mv_size) != SNE_OK) {
-        mdb_txn_abort(txn);
+    if (mdb_get(txn, s->db_meta, &dk, &dv) == 0 &&
+        sne_frame_codec_load_dict(&s->codec, dv.mv_data, dv.mv_size) != SNE_OK)
         return sne_error_set(&s->err, SNE_ERR_CORRUPT, 0, "store %s: its dictionary is damaged",
                              s->dir);
+    return SNE_OK;
+}
+
+/* Reads the store's identity; a writer gives one to a store that has none (a new store, or one
+ * made before identities existed). */
+static sne_err load_identity(sne_store *s, MDB_txn *txn)
+{
+    MDB_val k = cstr_val(KEY_IDENTITY), v;
+    int mrc = mdb_get(txn, s->db_meta, &k, &v);
+    if (mrc == 0 && v.mv_size == sizeof(s->identity) - 1) {
+        memcpy(s->identity, v.mv_data, v.mv_size);
+        s->identity[v.mv_size] = '\0';
+        return SNE_OK;
     }
+    if (mrc == 0)
+        return sne_error_set(&s->err, SNE_ERR_CORRUPT, 0, "store %s: its identity is damaged",
+                             s->dir);
+    if (mrc != MDB_NOTFOUND)
+        return store_fail(s, mrc, "cannot read its identity");
+    if (!s->writable)
+        return SNE_OK;
+    uint8_t raw[STORE_ID_BYTES];
+    ssize_t got;
+    do
+        got = getrandom(raw, sizeof(raw), 0);
+    while (got < 0 && errno == EINTR);
+    if (got != (ssize_t)sizeof(raw)) /* up to 256 bytes are never short */
+        return sne_error_set(&s->err, SNE_ERR_IO, errno, "store %s: cannot draw its identity: %s",
+                             s->dir, strerror(errno));
+    sne_format_hex(s->identity, raw, sizeof(raw));
+    v = (MDB_val){sizeof(s->identity) - 1, s->identity};
+    mrc = mdb_put(txn, s->db_meta, &k, &v, 0);
+    return mrc ? store_fail(s, mrc, "cannot record its identity") : SNE_OK;
+}
+
+static sne_err open_databases(sne_store *s, bool create)
+{
+    MDB_txn *txn;
+    int mrc = mdb_txn_begin(s->env, NULL, s->writable ? 0 : MDB_RDONLY, &txn);
+    if (mrc)
+        return store_fail(s, mrc, "cannot begin a transaction");
+    sne_err rc = open_named_databases(s, txn, create);
     if (!rc)
-        rc = mdb_txn_commit(txn);
-    else
+        rc = check_format(s, txn);
+    if (!rc)
+        rc = load_identity(s, txn);
+    if (rc) {
         mdb_txn_abort(txn);
-    return rc ? store_fail(s, rc, "cannot initialise") : SNE_OK;
+        return rc;
+    }
+    mrc = mdb_txn_commit(txn);
+    return mrc ? store_fail(s, mrc, "cannot initialise") : SNE_OK;
 }
 
 /* The map size asked for: the option, else $SNESYNC_MAP_SIZE (bytes, or with a K, M or G
@@ -348,7 +533,6 @@ sne_err sne_store_open(sne_store **out, const char *dir, const sne_store_options
         return sne_error_set(err, SNE_ERR_NOMEM, 0, "out of memory");
     s->lock_fd = -1;
     s->writable = o.writable;
-    snprintf(s->dir, sizeof(s->dir), "%s", dir);
     /* A body holds at most one demand; a change group at most its old and new items. The
      * frames around them add zstd's worst-case expansion, below 1/64 + 64 bytes. */
     size_t max_demand = o.max_demand ? o.max_demand : DEFAULT_MAX_DEMAND;
@@ -370,25 +554,16 @@ sne_err sne_store_open(sne_store **out, const char *dir, const sne_store_options
         sne_error_set(&s->err, rc, 0, "out of memory");
         goto out;
     }
-    struct stat st;
-    if (stat(dir, &st) != 0) {
-        if (!s->writable || errno != ENOENT) {
-            rc = sne_error_set(&s->err, SNE_ERR_NOTFOUND, errno, "no store at %s: %s", dir,
-                               strerror(errno));
-            goto out;
-        }
-        if (mkdir(dir, 0700) != 0) {
-            rc = sne_error_set(&s->err, SNE_ERR_IO, errno, "cannot create %s: %s", dir,
-                               strerror(errno));
-            goto out;
-        }
-    } else if (!S_ISDIR(st.st_mode)) {
-        rc = sne_error_set(&s->err, SNE_ERR_USAGE, 0, "%s is not a directory", dir);
+    bool create = o.writable && o.create;
+    char creating[sizeof(s->dir) + sizeof(CREATING_SUFFIX)];
+    if ((rc = set_store_dir(s, dir)) || (rc = find_store(s, create, creating, sizeof(creating))))
         goto out;
-    }
-    if (s->writable && (rc = take_writer_lock(s)))
+    if (!creating[0] && !create && (rc = check_data_file(s)))
         goto out;
-    int mrc = open_environment(s, dir, map_size(&o));
+    const char *path = creating[0] ? creating : s->dir;
+    if (s->writable && s->lock_fd < 0 && (rc = take_writer_lock(s, path)))
+        goto out;
+    int mrc = open_environment(s, path, map_size(&o));
     MDB_stat ms;
     if (!mrc)
         mrc = mdb_env_stat(s->env, &ms);
@@ -398,7 +573,9 @@ sne_err sne_store_open(sne_store **out, const char *dir, const sne_store_options
     }
     s->page_size = ms.ms_psize;
     s->max_node = ms.ms_psize / 2 - 64; /* LMDB's node limit, less its headers and our keys */
-    rc = open_databases(s);
+    rc = open_databases(s, create);
+    if (!rc && creating[0])
+        rc = publish_new_store(s, creating);
 out:
     if (rc) {
         if (err)
@@ -419,6 +596,11 @@ void sne_store_close(sne_store *s)
 const sne_error *sne_store_error(const sne_store *s)
 {
     return &s->err;
+}
+
+const char *sne_store_identity(const sne_store *s)
+{
+    return s->identity;
 }
 
 /* ---- runs and scopes ---- */
@@ -725,6 +907,68 @@ static int seek_group(MDB_cursor *c, uint64_t seq, MDB_val *k, MDB_val *v)
     return 0;
 }
 
+/* The change log's extent in `txn` (see sne_store_seq_range). The last seq is kept in meta; the
+ * first held is the key of the first group, since a prune deletes from the start and keeps a
+ * group it cuts through under the seq of its first remaining change. */
+static sne_err seq_range(sne_store *s, MDB_txn *txn, uint64_t *first, uint64_t *last)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    *last = get_u64_meta(txn, s->db_meta, KEY_SEQ);
+    *first = *last + 1;
+    int mrc = mdb_cursor_open(txn, s->db_change, &c);
+    if (!mrc) {
+        mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+        mdb_cursor_close(c);
+    }
+    if (mrc == MDB_NOTFOUND)
+        return SNE_OK;
+    if (mrc)
+        return store_fail(s, mrc, "cannot read the change log");
+    if (k.mv_size != 8)
+        return sne_error_set(&s->err, SNE_ERR_CORRUPT, 0, "store %s: the change log is damaged",
+                             s->dir);
+    *first = sne_get_u64be(k.mv_data);
+    return SNE_OK;
+}
+
+sne_err sne_store_seq_range(sne_store *s, uint64_t *first, uint64_t *last)
+{
+    MDB_txn *txn;
+    sne_err rc = begin_read(s, &txn);
+    if (rc)
+        return rc;
+    rc = seq_range(s, txn, first, last);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+/* A consumer's cursor `since` is valid from the first seq held - 1 to the last: below, changes it
+ * has not applied were pruned; past the last, the store is not the one it read. */
+static sne_err check_cursor(sne_store *s, MDB_txn *txn, uint64_t since)
+{
+    uint64_t first, last;
+    sne_err rc = seq_range(s, txn, &first, &last);
+    if (rc)
+        return rc;
+    if (since < first - 1)
+        return sne_error_set(&s->err, SNE_ERR_RANGE, 0,
+                             "change log cursor %llu is out of range: the changes up to %llu "
+                             "were pruned (the first held is %llu); a consumer at %llu missed "
+                             "changes %llu to %llu and must be reloaded from the store's demands",
+                             (unsigned long long)since, (unsigned long long)(first - 1),
+                             (unsigned long long)first, (unsigned long long)since,
+                             (unsigned long long)(since + 1), (unsigned long long)(first - 1));
+    if (since > last)
+        return sne_error_set(&s->err, SNE_ERR_RANGE, 0,
+                             "change log cursor %llu is past the last seq %llu of store %s "
+                             "(identity %s): the store was rebuilt or replaced since the "
+                             "consumer read it; reload the consumer from the store's demands",
+                             (unsigned long long)since, (unsigned long long)last, s->dir,
+                             s->identity[0] ? s->identity : "not yet given");
+    return SNE_OK;
+}
+
 sne_err sne_store_changes(sne_store *s, uint64_t since, uint64_t limit, sne_change_fn fn, void *ctx)
 {
     MDB_txn *txn;
@@ -732,6 +976,10 @@ sne_err sne_store_changes(sne_store *s, uint64_t since, uint64_t limit, sne_chan
     sne_err rc = begin_read(s, &txn);
     if (rc)
         return rc;
+    if ((rc = check_cursor(s, txn, since))) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
     MDB_val k, v;
     int mrc = mdb_cursor_open(txn, s->db_change, &c);
     uint64_t emitted = 0;
@@ -766,20 +1014,6 @@ sne_err sne_store_changes(sne_store *s, uint64_t since, uint64_t limit, sne_chan
     mdb_cursor_close(c);
     mdb_txn_abort(txn);
     return rc;
-}
-
-/* The seq of the first change held, or 0 when the log is empty. */
-static uint64_t first_change(MDB_txn *txn, MDB_dbi db)
-{
-    MDB_cursor *c;
-    MDB_val k, v;
-    uint64_t first = 0;
-    if (mdb_cursor_open(txn, db, &c) == 0) {
-        if (mdb_cursor_get(c, &k, &v, MDB_FIRST) == 0 && k.mv_size == 8)
-            first = sne_get_u64be(k.mv_data);
-        mdb_cursor_close(c);
-    }
-    return first;
 }
 
 /* Rewrites the group at the cursor, which starts at `first`, without its changes up to `upto`:
@@ -990,9 +1224,11 @@ sne_err sne_store_stats_get(sne_store *s, sne_store_stats *st)
     MDB_stat ms;
     if (mdb_stat(txn, s->db_demand, &ms) == 0)
         st->demands = ms.ms_entries;
-    st->last_seq = get_u64_meta(txn, s->db_meta, KEY_SEQ);
-    uint64_t first = first_change(txn, s->db_change);
-    st->changes = first ? st->last_seq - first + 1 : 0;
+    if ((rc = seq_range(s, txn, &st->first_seq, &st->last_seq))) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    st->changes = st->last_seq + 1 - st->first_seq;
     MDB_val k = cstr_val(KEY_COUNTS), v;
     if (mdb_get(txn, s->db_meta, &k, &v) == 0 && v.mv_size == sizeof(st->items))
         for (int e = 0; e < SNE_ENTITY__COUNT; e++)

@@ -9,8 +9,11 @@
  *   seen    numUnique -> attempt: the demands met by the export being ingested (cleared when the
  *           run is finished), so the final sweep knows what is absent without holding a set in RAM
  *   scope   "A|CERFA|D38" -> date of the newest export applied to that scope (staleness)
- *   meta    format version, last seq, item counts, the current run
+ *   meta    format version, the store's identity, last seq, item counts, the current run
  *
+ * A new store is built in DIR.creating and renamed to DIR once its databases are committed, so
+ * DIR never names a half-made store (a kill during the creation leaves DIR.creating, which the
+ * next creator reuses).
  * A writer holds an exclusive lock file for its whole life (a second writer gets SNE_ERR_BUSY);
  * readers never block and see only committed state. Writes happen in batches: sne_store_apply()
  * opens a write transaction when none is open and sne_store_commit() ends it, so the caller
@@ -30,18 +33,32 @@ typedef struct sne_store sne_store;
 
 typedef struct sne_store_options {
     bool writable;
+    bool create;       /* with writable: make the store when DIR holds none (DIR's parent must
+                          exist); otherwise a missing store is SNE_ERR_NOTFOUND */
     uint64_t map_size; /* 0: $SNESYNC_MAP_SIZE, else 64 GiB, halved while the address space
                           cannot hold it (address space only: the file grows as used) */
     int zstd_level;    /* 0: 3 */
     size_t max_demand; /* largest canonical content of one demand (0: 64 MiB) */
 } sne_store_options;
 
-/* Opens (creating when writable) the store in `dir` (0700 directory, 0600 files). */
+/* Opens the store in `dir`, creating it (0700 directory, 0600 files) when the options ask.
+ * SNE_ERR_NOTFOUND when there is no store there (a missing DIR, or one without a data file),
+ * SNE_ERR_IO when DIR cannot be reached or made (permissions), SNE_ERR_BUSY when another process
+ * writes to it (or is creating it) and a writer was asked for. */
 sne_err sne_store_open(sne_store **out, const char *dir, const sne_store_options *opt,
                        sne_error *err);
 /* Aborts any open batch. Accepts NULL. */
 void sne_store_close(sne_store *s);
 const sne_error *sne_store_error(const sne_store *s);
+
+/* The store's identity: 32 hex digits drawn at random when it was created, so that a consumer
+ * can tell a rebuilt store from the one its cursor belongs to. A store made before identities
+ * existed gets one on its next writable open; until then this is "". Borrowed until close. */
+const char *sne_store_identity(const sne_store *s);
+/* The change log's extent: `last` is the last seq given out (0 in a new store), `first` the
+ * first seq held, or last + 1 when none is held (a new store, or everything pruned). A cursor
+ * (the last seq a consumer applied) is valid from first - 1 to last. */
+sne_err sne_store_seq_range(sne_store *s, uint64_t *first, uint64_t *last);
 
 /* Counters of one ingest, added to as demands are applied and swept. */
 typedef struct sne_apply_stats {
@@ -93,7 +110,10 @@ typedef struct sne_change {
 } sne_change;
 
 typedef sne_err (*sne_change_fn)(void *ctx, const sne_change *c);
-/* Calls fn for each change with seq > since, in seq order, at most `limit` (0: no limit). */
+/* Calls fn for each change with seq > since, in seq order, at most `limit` (0: no limit).
+ * SNE_ERR_RANGE when `since` is outside the cursors sne_store_seq_range() allows: below
+ * first - 1 (changes the consumer has not seen were pruned) or past last (the store is not the
+ * one the consumer read: rebuilt or replaced). */
 sne_err sne_store_changes(sne_store *s, uint64_t since, uint64_t limit, sne_change_fn fn,
                           void *ctx);
 /* Deletes the changes with seq <= upto (after consumers have applied them). */
@@ -123,9 +143,9 @@ sne_err sne_store_note_get(sne_store *s, const char *name, sne_buf *out);
 typedef struct sne_store_stats {
     uint64_t demands;
     uint64_t items[SNE_ENTITY__COUNT];
-    uint64_t last_seq;
-    uint64_t changes;    /* changes held (not yet pruned) */
-    uint64_t file_bytes; /* size of the LMDB data file */
+    uint64_t first_seq, last_seq; /* as sne_store_seq_range() */
+    uint64_t changes;             /* changes held (not yet pruned) */
+    uint64_t file_bytes;          /* size of the LMDB data file */
     uint64_t map_size;
     bool run_open; /* an ingest was interrupted and not finished */
     char run_export[SNE_NUMERO_MAX + 1];

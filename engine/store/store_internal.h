@@ -9,6 +9,8 @@
 
 struct planned_change;
 
+#define STORE_ID_BYTES 16 /* the store's identity: 128 random bits */
+
 /* A demand's items are kept in two bodies: the monthly DRM items apart from the rest, so that the
  * monthly DRM rollover, which touches every demand, rewrites small DRM bodies and leaves the
  * forms, events and the rest alone. DRM is the last entity, so in (entity, key) order the items
@@ -56,7 +58,8 @@ struct sne_store {
     MDB_txn *txn; /* the open write batch, or NULL */
     int lock_fd;  /* the writer lock, -1 for readers */
     bool writable;
-    char dir[4096];
+    char dir[4096];                        /* as given, less trailing slashes */
+    char identity[2 * STORE_ID_BYTES + 1]; /* hex; "" until a writer gives the store one */
     sne_error err;
     sne_frame_codec codec;
 

@@ -141,7 +141,7 @@ int main(int argc, char **argv)
         perror(argv[2]);
         goto out;
     }
-    sne_store_options so = {.writable = true, .map_size = 1ull << 30};
+    sne_store_options so = {.writable = true, .create = true, .map_size = 1ull << 30};
     if (sne_store_open(&s, argv[1], &so, &err) != SNE_OK) {
         fprintf(stderr, "open: %s\n", err.message);
         goto out;

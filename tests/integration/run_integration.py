@@ -16,6 +16,7 @@ import collections
 import hashlib
 import json
 import os
+import pty
 import random
 import shutil
 import signal
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tty
 from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -323,16 +325,17 @@ def t_first_load(ctx):
     ctx.check(p.returncode != 0, "show of an unknown demand exits non-zero", "non-zero", p.returncode)
 
 
-def t_default_sample(ctx):
-    """`snesync ingest` without an archive applies data-samples/sample-initial.tar.gz."""
+def t_bundled_sample(ctx):
+    """data-samples/sample-initial.tar.gz, ingested by name as setup.sh does, then sample-next."""
     sc = ms.scenario()
-    with open(os.path.join(ROOT, "data-samples", "sample-initial.tar.gz"), "rb") as f:
+    sample = os.path.join(ROOT, "data-samples", "sample-initial.tar.gz")
+    with open(sample, "rb") as f:
         committed = f.read()
     ctx.eq("committed sample-initial.tar.gz is what make_samples.py generates (sha256)",
            hashlib.sha256(archive_of(sc["initial"])).hexdigest(), hashlib.sha256(committed).hexdigest())
     store = ctx.store()
-    p = ctx.run(["ingest", "--store", store])
-    ctx.eq("ingest with no archive exits 0", 0, p.returncode)
+    p = ctx.run(["ingest", "--store", store, sample])
+    ctx.eq("ingest of the bundled sample exits 0", 0, p.returncode)
     model = ms.Model()
     exp, bodies = model_changes(model, sc["initial"])
     _, got = ctx.changes(store)
@@ -1066,7 +1069,7 @@ def t_changes_paging(ctx):
     lines, allc = ctx.changes(store, 0)
     n = len(lines)
     ctx.eq("seq runs 1..%d" % n, list(range(1, n + 1)), [c.get("seq") for c in allc])
-    for since, limit in ((0, 1), (1, 10), (37, 100), (n - 5, 3), (n - 1, 10), (n, 10), (n + 100, 5), (250, None)):
+    for since, limit in ((0, 1), (1, 10), (37, 100), (n - 5, 3), (n - 1, 10), (n, 10), (250, None)):
         got, _ = ctx.changes(store, since, limit)
         want = lines[since:] if limit is None else lines[since:since + limit]
         ctx.eq("changes --since %d --limit %s" % (since, limit), want, got)
@@ -1078,6 +1081,8 @@ def t_changes_paging(ctx):
         paged += got
         since = parsed[-1]["seq"]
     ctx.eq("paging by 97 reproduces the whole log", lines, paged)
+    p = ctx.run(["changes", "--store", store, "--since", str(n + 100), "--limit", "5"])
+    ctx.eq("changes --since %d (past the last seq) exits 8" % (n + 100), 8, p.returncode)
     p = ctx.run(["changes", "--store", store, "--since", "abc"])
     ctx.eq("changes --since abc exits 2", 2, p.returncode)
 
@@ -1091,13 +1096,13 @@ def t_prune(ctx):
     k = n // 2
     p = ctx.run(["prune", "--store", store, "--upto", str(k)])
     ctx.eq("prune --upto %d exits 0" % k, 0, p.returncode)
-    got, _ = ctx.changes(store, 0)
-    ctx.eq("after prune, changes --since 0 starts after %d" % k, lines[k:], got)
+    got, _ = ctx.changes(store, k)
+    ctx.eq("after prune, changes --since %d gives the rest" % k, lines[k:], got)
     st = ctx.stats(store)
     ctx.eq("stats after prune: changesHeld, lastSeq", (n - k, n), (st.get("changesHeld"), st.get("lastSeq")))
     p = ctx.run(["prune", "--store", store, "--upto", str(k)])
     ctx.eq("prune again exits 0", 0, p.returncode)
-    ctx.eq("prune again changes nothing", lines[k:], ctx.changes(store, 0)[0])
+    ctx.eq("prune again changes nothing", lines[k:], ctx.changes(store, k)[0])
     model.apply(sc["next"])
     drm = ms.Export("X20261129D0001", ms.DATE_DRM, [d.copy() for d in sc["next"].demands[2:]], entities=["DRM"])
     exp, _ = model_changes(model, drm)
@@ -1108,7 +1113,7 @@ def t_prune(ctx):
     check_changes(ctx, "DRM export after prune", exp, got)
     p = ctx.run(["prune", "--store", store, "--upto", str(n + len(exp))])
     ctx.eq("prune of everything exits 0", 0, p.returncode)
-    ctx.eq("nothing left", [], ctx.changes(store, 0)[0])
+    ctx.eq("nothing left", [], ctx.changes(store, n + len(exp))[0])
     ctx.eq("stats lastSeq kept", n + len(exp), ctx.stats(store).get("lastSeq"))
     p = ctx.run(["prune", "--store", store])
     ctx.eq("prune without --upto exits 2", 2, p.returncode)
@@ -1178,11 +1183,281 @@ def t_concurrent_writers(ctx):
 
 
 # ---------------------------------------------------------------------------------------------
+# 8. Edges: the input named, stores that are not there or half made, cursors, exit statuses
+
+
+def _err(p):
+    return p.stderr.decode("utf-8", "replace").strip()
+
+
+def t_ingest_names_input(ctx):
+    """An ingest names its archive: none is a usage error that touches nothing (no sample is
+    applied by default); `-` with an empty standard input is a bad export that deletes nothing."""
+    sc = scenario()
+    store, model = loaded(ctx, sc)
+    nums = set(model.demands)
+    before = snapshot(ctx, store, nums)
+    for label, stdin in (("no archive", None), ("no archive and an empty standard input", b"")):
+        p = ctx.run(["ingest", "--store", store], stdin=stdin)
+        ctx.eq("ingest with %s exits 2 (usage)" % label, 2, p.returncode)
+        ctx.check("archive" in _err(p), "its message asks for an archive", "...archive...", _err(p))
+    ctx.ingest(store, "-", stdin=b"", expect=3, what="ingest - with an empty standard input")
+    compare_snapshots(ctx, "after the ingests without input", before, snapshot(ctx, store, nums))
+    fresh = ctx.store("fresh")
+    p = ctx.run(["ingest", "--store", fresh], stdin=b"")
+    ctx.eq("ingest with no archive, into a new store, exits 2", 2, p.returncode)
+    ctx.check(not os.path.exists(fresh) and not os.path.exists(fresh + ".creating"), "... and creates nothing",
+              "no store", sorted(os.listdir(ctx.tmp)))
+
+
+def t_cursor_range(ctx):
+    """A consumer's cursor below the first seq held - 1 (changes pruned under it) or past the last
+    seq (a store rebuilt under it) is refused with exit 8, naming the range; stats shows both ends
+    and the store's identity, also once everything is pruned."""
+    sc = scenario()
+    store, _ = loaded(ctx, sc)
+    ident = ctx.stats(store).get("storeId")
+    ctx.check(isinstance(ident, str) and len(ident) == 32 and all(c in "0123456789abcdef" for c in ident),
+              "stats: storeId is 32 hex digits", "32 hex digits", ident)
+    ctx.ingest(store, ctx.write(archive_of(sc["next"])))
+    lines, _ = ctx.changes(store, 0)
+    n = len(lines)
+    k = n // 2
+    st = ctx.stats(store)
+    ctx.eq("stats of an unpruned log: storeId kept, firstSeq 1, lastSeq %d" % n, (ident, 1, n),
+           (st.get("storeId"), st.get("firstSeq"), st.get("lastSeq")))
+
+    def refused(since, needle):
+        p = ctx.run(["changes", "--store", store, "--since", str(since)])
+        ctx.eq("changes --since %d exits 8 (cursor out of range)" % since, 8, p.returncode)
+        ctx.check(needle in _err(p), "... saying %r" % needle, needle, _err(p))
+        ctx.eq("... and prints no change", b"", p.stdout)
+
+    p = ctx.run(["prune", "--store", store, "--upto", str(k)])
+    ctx.eq("prune --upto %d exits 0" % k, 0, p.returncode)
+    refused(0, "the first held is %d" % (k + 1))
+    refused(k - 1, "the first held is %d" % (k + 1))
+    ctx.eq("changes --since %d (the first held - 1) gives the rest" % k, lines[k:], ctx.changes(store, k)[0])
+    ctx.eq("changes --since %d (the last seq) gives nothing" % n, [], ctx.changes(store, n)[0])
+    refused(n + 1, "the last seq %d" % n)
+    refused(n + 1000, ident)
+    st = ctx.stats(store)
+    ctx.eq("stats after prune --upto %d: firstSeq, lastSeq, changesHeld" % k, (k + 1, n, n - k),
+           (st.get("firstSeq"), st.get("lastSeq"), st.get("changesHeld")))
+    p = ctx.run(["prune", "--store", store, "--upto", str(n + 50)])
+    ctx.eq("prune of everything (--upto past the last seq) exits 0", 0, p.returncode)
+    st = ctx.stats(store)
+    ctx.eq("stats with nothing held: firstSeq = lastSeq + 1, changesHeld 0, same storeId",
+           (n + 1, n, 0, ident), (st.get("firstSeq"), st.get("lastSeq"), st.get("changesHeld"), st.get("storeId")))
+    ctx.eq("changes --since %d (the last seq) still exits 0, with nothing" % n, [], ctx.changes(store, n)[0])
+    refused(n - 1, "the first held is %d" % (n + 1))
+    refused(n + 1, "the last seq %d" % n)
+    text = ctx.run(["stats", "--store", store]).stdout.decode("utf-8")
+    ctx.check(ident in text and "first seq %d, last seq %d" % (n + 1, n) in text,
+              "stats (text) shows the identity and both ends of the log", "identity, first/last seq", text)
+    rebuilt, _ = loaded(ctx, sc, ctx.store("rebuilt"))
+    other = ctx.stats(rebuilt).get("storeId")
+    ctx.check(isinstance(other, str) and len(other) == 32 and other != ident,
+              "a store rebuilt from the same export has another identity", "not " + ident, other)
+
+
+def t_no_store(ctx):
+    """prune, stats, changes and show of a store that is not there say "no store at DIR" (exit 2)
+    and create nothing; an empty directory is no store either, and stays empty."""
+    missing = ctx.store("missing")
+    empty = ctx.path("empty")
+    os.mkdir(empty)
+    commands = (["prune", "--upto", "1"], ["stats"], ["changes", "--since", "0"],
+                ["show", "0380000000001G1226"])
+    for where, label in ((missing, "a missing store"), (empty, "an empty directory")):
+        for c in commands:
+            p = ctx.run([c[0], "--store", where] + c[1:])
+            ctx.eq("%s of %s exits 2" % (c[0], label), 2, p.returncode)
+            ctx.check("no store at %s" % where in _err(p), "... saying \"no store at DIR\"", "no store at " + where,
+                      _err(p))
+    ctx.eq("no store was created", ["empty"], sorted(os.listdir(ctx.tmp)))
+    ctx.eq("the empty directory stays empty", [], os.listdir(empty))
+
+
+def _unprivileged():
+    """A preexec_fn that runs a command as nobody when the tests run as root (for whom file
+    permissions do not apply), else None."""
+    if os.geteuid() != 0:
+        return None
+
+    def drop():
+        os.setgroups([])
+        os.setgid(65534)
+        os.setuid(65534)
+    return drop
+
+
+def _ingest_cut_by_eio(ctx, store, data):
+    """`ingest -` reading from a terminal that hangs up after `data`: its next read fails with EIO,
+    as a failing disk would fail it, in the middle of the archive."""
+    master, slave = pty.openpty()
+    tty.setraw(slave)
+    p = subprocess.Popen([ctx.snesync, "ingest", "--store", store, "-"], stdin=master,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ctx.tmp)
+    os.close(master)
+    view = memoryview(data)
+    try:
+        while view:
+            view = view[os.write(slave, view[:65536]):]
+    except OSError:  # the ingest stopped reading
+        pass
+    os.close(slave)
+    out, err = p.communicate(timeout=120)
+    return subprocess.CompletedProcess(p.args, p.returncode, out, err)
+
+
+def t_exit_statuses(ctx):
+    """Exit statuses true to the table: an archive that cannot be opened is a usage error (2); a
+    read error in the middle of it (EIO), or a store that permissions keep out, is 6; a demand not
+    in the store is 9. Each message names the path and the reason; nothing is deleted."""
+    sc = scenario(60)
+    store, model = loaded(ctx, sc)
+    nums = set(model.demands)
+    before = snapshot(ctx, store, nums)
+
+    def status(args, want, label, needles=(), preexec=None):
+        p = subprocess.run([ctx.snesync] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           stdin=subprocess.DEVNULL, cwd=ctx.tmp, timeout=120, preexec_fn=preexec)
+        ctx.eq("%s exits %d" % (label, want), want, p.returncode)
+        for n in needles:
+            ctx.check(n in _err(p), "... naming %r" % n, n, _err(p))
+        return p
+
+    missing = ctx.path("does-not-exist.tar.gz")
+    for cmd in ("ingest", "validate"):
+        status([cmd, "--store", store, missing], 2, "%s of a missing archive" % cmd,
+               (missing, "No such file or directory"))
+    status(["ingest", "--store", store, ctx.tmp], 2, "ingest of a directory", (ctx.tmp, "Is a directory"))
+    p = _ingest_cut_by_eio(ctx, store, archive_of(sc["next"])[:-4096])
+    ctx.eq("ingest whose input fails with EIO in the middle exits 6", 6, p.returncode)
+    ctx.check("EXPORT_" in _err(p) and "Input/output error" in _err(p),
+              "... naming the member being read and the error", "EXPORT_...: Input/output error", _err(p))
+    status(["show", "--store", store, "0000000000000Z0000"], 9, "show of a demand not in the store",
+           ("0000000000000Z0000", "not in the store"))
+    compare_snapshots(ctx, "after the failures", before, snapshot(ctx, store, nums))
+
+    ctx.log("permissions, as %s" % ("nobody" if os.geteuid() == 0 else "this user"))
+    drop = _unprivileged()
+    os.chmod(ctx.tmp, 0o711)  # nobody may reach the paths below, and no more
+    secret = ctx.write(archive_of(sc["next"]), "secret.tar.gz")
+    os.chmod(secret, 0)
+    status(["ingest", "--store", ctx.store("mine"), secret], 2, "ingest of an archive it may not read",
+           (secret, "Permission denied"), drop)
+    readable = ctx.write(archive_of(sc["next"]), "readable.tar.gz")
+    locked = ctx.path("locked")
+    os.mkdir(locked, 0o555)
+    where = os.path.join(locked, "store")
+    status(["ingest", "--store", where, readable], 6, "ingest into a store it may not create",
+           (where, "Permission denied"), drop)
+    shut = ctx.path("shut")
+    os.mkdir(shut)
+    shutil.copytree(store, os.path.join(shut, "store"))
+    os.chmod(shut, 0o600)  # not searchable: the store inside cannot even be looked at
+    where = os.path.join(shut, "store")
+    for args in (["stats"], ["changes", "--since", "0"], ["prune", "--upto", "1"], ["ingest", readable]):
+        status([args[0], "--store", where] + args[1:], 6, "%s of a store it may not open" % args[0],
+               (where, "Permission denied"), drop)
+    os.chmod(shut, 0o700)
+    ctx.eq("that store is untouched", before["changes"], ctx.changes(os.path.join(shut, "store"), 0)[0])
+    for p in (locked, shut):
+        os.chmod(p, 0o700)
+
+
+def t_creation_killed(ctx):
+    """kill -9 of an ingest into a new store at random instants around the store's creation: the
+    store then opens, or is not there ("no store at", exit 2), never half made; the next ingest
+    completes it, and no DIR.creating is left. The kill delays follow the creation's instant
+    whatever the machine's load: a kill that finds the store made brings the next ones earlier,
+    one that finds nothing made takes them later."""
+    rng = random.Random(ctx.seed)
+    path = ctx.write(archive_of(scenario()["initial"]))
+    kills = 100
+
+    def start(d):
+        return subprocess.Popen([ctx.snesync, "ingest", "--store", d, "-"], stdin=subprocess.PIPE,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ctx.tmp)
+
+    # A first guess of the creation's instant: when the store appears for an ingest that then
+    # waits for its input.
+    d = ctx.store("probe")
+    t0 = time.time()
+    pr = start(d)
+    while not os.path.exists(d) and pr.poll() is None:
+        pass
+    center = time.time() - t0
+    pr.stdin.close()
+    pr.wait()
+    ctx.check(os.path.exists(d), "probe: the ingest creates its store, then waits for input", "a store",
+              "exit %s" % pr.returncode) or _raise()
+    ctx.log("the store appears %.1f ms after the start; %d kills around that (seed %d)"
+            % (center * 1000, kills, ctx.seed))
+    seen = collections.Counter()
+    for i in range(kills):
+        d = ctx.store("k%03d" % i)
+        delay = center * rng.uniform(0.8, 1.2)
+        pr = start(d)
+        time.sleep(delay)  # the kill point itself
+        pr.kill()
+        pr.wait()
+        pr.stdin.close()
+        p = ctx.run(["stats", "--store", d])
+        if os.path.exists(d):
+            when, ok = "after the store was made", p.returncode == 0
+            center *= 0.9
+        else:
+            ok = p.returncode == 2 and "no store at" in _err(p)
+            if os.path.exists(d + ".creating"):
+                when = "during the creation (DIR.creating left)"
+            else:
+                when = "before the creation"
+                center *= 1.1
+        seen[when] += 1
+        if not ctx.check(ok, "kill %d after %.2f ms (%s): stats opens the store or says there is none"
+                         % (i, delay * 1000, when), "0, or 2 with \"no store at\"",
+                         "%d: %s" % (p.returncode, _err(p))):
+            break
+        q = ctx.run(["ingest", "--store", d, path])
+        if not ctx.check(q.returncode == 0 and not os.path.exists(d + ".creating"),
+                         "kill %d: the next ingest completes the store and leaves no DIR.creating" % i,
+                         0, "%d: %s" % (q.returncode, _err(q))):
+            break
+    ctx.log("kills: %s" % dict(seen))
+    ctx.check(seen["during the creation (DIR.creating left)"] > 0, "some kills landed during the creation",
+              "> 0", dict(seen))
+
+
+def t_concurrent_creators(ctx):
+    """Ingests racing to create the same store: each applies the export (0) or is refused as busy
+    (5); the store holds the export's changes once, and no DIR.creating is left."""
+    sc = scenario()
+    path = ctx.write(archive_of(sc["initial"]))
+    exp, _ = model_changes(ms.Model(), sc["initial"])
+    for r in range(20):
+        d = ctx.store("race-%d" % r)
+        procs = [subprocess.Popen([ctx.snesync, "ingest", "--store", d, path], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, cwd=ctx.tmp) for _ in range(4)]
+        out = [(pr.wait(timeout=120), pr.stderr.read().decode("utf-8", "replace").strip()) for pr in procs]
+        for pr in procs:
+            pr.stderr.close()
+        ok = all(rc == 0 or rc == 5 and "snesync process" in e for rc, e in out)
+        ctx.check(ok and any(rc == 0 for rc, _ in out),
+                  "round %d: 4 racing creators exit 0 or 5 (busy), one at least 0" % r, "0 or 5", out)
+        ctx.check(not os.path.exists(d + ".creating"), "round %d: no DIR.creating left" % r, "none", "left")
+        _, got = ctx.changes(d, 0)
+        ctx.eq("round %d: the export's changes, once" % r, len(exp), len(got))
+
+
+# ---------------------------------------------------------------------------------------------
 # Driver
 
 TESTS = collections.OrderedDict()
 TESTS["first_load"] = t_first_load
-TESTS["default_sample"] = t_default_sample
+TESTS["bundled_sample"] = t_bundled_sample
 for _v in EQUIV:
     TESTS["equivalent_" + _v] = (lambda v: (lambda ctx: t_equivalent(ctx, v)))(_v)
 TESTS["next_snapshot"] = t_next_snapshot
@@ -1204,6 +1479,12 @@ TESTS["json_summary"] = t_json_summary
 TESTS["changes_since_limit"] = t_changes_paging
 TESTS["prune"] = t_prune
 TESTS["concurrent_writers"] = t_concurrent_writers
+TESTS["ingest_names_its_input"] = t_ingest_names_input
+TESTS["cursor_out_of_range"] = t_cursor_range
+TESTS["no_store"] = t_no_store
+TESTS["exit_statuses"] = t_exit_statuses
+TESTS["creation_killed"] = t_creation_killed
+TESTS["concurrent_creators"] = t_concurrent_creators
 
 
 def main():

@@ -123,6 +123,25 @@ check "badsha: the data does not match it" 1 "$([ "$(sha256sum "$T/bad.tgz" | cu
 check "badsha: the data itself is a sound gzip" 0 "$(gzip -t "$T/bad.tgz" 2>/dev/null; echo $?)"
 stop_server
 
+# --- export:echec@N: erreur.message is N bytes of hostile text (control characters, an ANSI
+# escape, quotes, a backslash, non-ASCII) that clients must clean and bound; @N over 1024 is
+# refused at start-up
+start_server --data "$T/data" --port 0 --retry-after 1 --min-poll 0 --faults "export:echec@300" ||
+    finish
+new_export
+wait_state "$ID" TERMINE ECHEC
+check "export:echec@300 ends ECHEC" ECHEC "$STATE"
+check "echec@300: erreur.code" ERREUR_SIMULEE "$(jfield code)"
+check "echec@300: erreur.message is 300 bytes of UTF-8 once decoded" 300 "$(printf '%s' "$BODY" |
+    python3 -c 'import json, sys; print(len(json.load(sys.stdin)["erreur"]["message"].encode()))')"
+for esc in '\u001b[31m' '\u000a' '\u000d' '\u0009' '\"q\"' '\\' $'\xc2\xab'; do
+    check "echec@300: the message holds $esc" 1 "$(printf '%s' "$BODY" | grep -cF -- "$esc")"
+done
+stop_server
+"$SIM" serve --data "$T/data" --port 0 --faults "export:echec@1025" >/dev/null 2>"$T/echec.err"
+check "export:echec@1025 refused: exit 2" 2 "$?"
+check_match "export:echec@1025 refused: says the bound" 'at most 1024 bytes' "$(cat "$T/echec.err")"
+
 # --- *always, and a fault file with comments
 cat >"$T/faults.txt" <<'PLAN'
 # every POST fails with 500

@@ -3,7 +3,8 @@
 # server on r2). Transient faults: the end state equals the fault-free resync's. Bad data: a
 # clear non-zero exit, nothing deleted, and the next run ends in the fault-free state. A server
 # that trickles, answers HTML, or sends a wrong Content-Length: retried, or a clear error within
-# a bound (exit 7, nothing deleted), and the next run converges.
+# a bound (exit 7, nothing deleted), and the next run converges. Exports that keep failing
+# (ECHEC): exit 7 with the server's erreur.code and message, cleaned and bounded.
 DEMANDS=${SYNC_TEST_DEMANDS:-800}
 . "$(dirname "$0")/lib.sh"
 
@@ -74,6 +75,22 @@ check "$NAME: exit 0" 0 "$RC"
 check "$NAME: a second export was requested" 2 "$(jfield exportsRequested)"
 check_match "$NAME: the failure is reported" 'failed on the server \(ERREUR_SIMULEE' "$ERR"
 same_as_ref
+stop_server
+
+# Every export fails, with a hostile erreur.message (1000 bytes: control characters, an ANSI
+# escape, quotes, non-ASCII): exit 7 after 3 exports, the server's code and the start of its
+# message in the error, cleaned (no control character) and bounded.
+scenario echec_always 'export:echec@1000*always'
+check "$NAME: exit 7" 7 "$RC"
+check "$NAME: three exports requested" 3 "$(count_log 'POST /v1.0/exports -> 202')"
+check_match "$NAME: the server's code and message are given" \
+    'giving up \(the last: export [A-Z0-9]+ failed on the server \(ERREUR_SIMULEE: .{1,2}chec  \[31m.{1,2}contr.{1,2}le.{1,2}  "q"' \
+    "$ERR"
+check "$NAME: no control character reaches the message" 0 \
+    "$(LC_ALL=C grep -c $'[\x01-\x09\x0b-\x1f\x7f]' "$T/err")"
+check "$NAME: the message is bounded (one line under 600 bytes)" 1 \
+    "$(LC_ALL=C awk '{ if (length($0) > m) m = length($0) } END { print (NR == 1 && m < 600) }' "$T/err")"
+check "$NAME: store untouched" "$BASE_SEQ" "$(last_seq "$S")"
 stop_server
 
 scenario slow 'export:slow@2'

@@ -47,8 +47,8 @@ rnd() { echo $(((RANDOM << 15 | RANDOM) % $1)); }
 # norm: a change log (or stats) with the export number, which the server gives, blanked.
 norm() { sed 's/"export":"[^"]*"/"export":"-"/g'; }
 changes_of() { "$SNESYNC" changes --store "$1" --since 0 | norm; }
-# the counts of `stats`: no size, no export numbers
-stats_of() { "$SNESYNC" stats --store "$1" --json | norm | sed 's/"fileBytes":[0-9]*,//'; }
+# the counts of `stats`: no size, no export numbers, no identity (drawn for each new store)
+stats_of() { "$SNESYNC" stats --store "$1" --json | norm | sed 's/"storeId":"[0-9a-f]*",//; s/"fileBytes":[0-9]*,//'; }
 dump_of() { [ -n "$DUMP" ] && ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 "$DUMP" --dump "$1" <"$T/nums"; }
 show_of() {
     local n

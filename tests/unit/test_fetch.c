@@ -421,6 +421,143 @@ static void test_options(void)
     CHECK(sne_fetch_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412490.0) == 0);
 }
 
+/* A bearer token goes over plain http to this machine only (it would cross the network in
+ * clear); the host is the one curl connects to, not what precedes an '@'. */
+static void test_token_transport(void)
+{
+    static const char *const refused[] = {
+        "http://sne.example",      "http://10.0.0.1:8080/",    "http://127.0.0.1@example.org/",
+        "http://128.0.0.1/",       "http://[::2]:80/",         "http://localhost.example.org/",
+        "HTTP://SNE.EXAMPLE/v1.0", "http://[::ffff:10.0.0.1]/"};
+    static const char *const allowed[] = {"https://sne.example",   "HTTPS://sne.example:8443/",
+                                          "http://127.0.0.1:8080", "http://127.200.3.4/",
+                                          "http://localhost:80/",  "http://LocalHost/",
+                                          "http://[::1]:8080/",    "http://[::ffff:127.0.0.1]/"};
+    sne_fetch_options o;
+    sne_fetch *f = NULL;
+    sne_error err = {0};
+    sne_fetch_options_default(&o);
+    o.token = TOKEN;
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        o.server = refused[i];
+        CHECK_EQ_INT(sne_fetch_check_options(&o, &err), SNE_ERR_USAGE);
+        if (!strstr(err.message, "in clear") || !strstr(err.message, "https://"))
+            fprintf(stderr, "%s: %s\n", refused[i], err.message);
+        CHECK(strstr(err.message, "would cross the network in clear") != NULL);
+        CHECK(strstr(err.message, TOKEN) == NULL);
+        CHECK_EQ_INT(sne_fetch_new(&f, &o, &err), SNE_ERR_USAGE);
+        CHECK(f == NULL);
+    }
+    CHECK(strstr(err.message, "[::ffff:10.0.0.1]") != NULL); /* the host it would go to */
+    for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
+        o.server = allowed[i];
+        if (sne_fetch_check_options(&o, &err) != SNE_OK)
+            fprintf(stderr, "refused %s: %s\n", allowed[i], err.message);
+        CHECK_EQ_INT(sne_fetch_check_options(&o, &err), SNE_OK);
+    }
+    o.token = NULL; /* no token: nothing to protect */
+    o.server = refused[0];
+    CHECK_EQ_INT(sne_fetch_check_options(&o, &err), SNE_OK);
+}
+
+/* fetch with TLS material to an https server on loopback (the scripted one, which answers no
+ * TLS: the material is loaded before the handshake). */
+static sne_err tls_call(const char *cert, const char *key, const char *cacert, fake_clock *fc,
+                        sne_error *err)
+{
+    server srv = {0};
+    server_start(&srv);
+    sne_fetch_clock clock = {fc_now, fc_sleep, fc_random, fc};
+    char url[64];
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d", srv.port);
+    sne_fetch_options o;
+    sne_fetch_options_default(&o);
+    o.server = url;
+    o.cert = cert;
+    o.key = key;
+    o.cacert = cacert;
+    o.clock = &clock;
+    o.max_attempts = 4;
+    o.connect_timeout = 5;
+    o.request_timeout = 10;
+    sne_fetch *f = NULL;
+    sne_export_status st;
+    sne_err rc = sne_fetch_new(&f, &o, err);
+    if (!rc)
+        rc = sne_fetch_status(f, "X1", &st, NULL, err);
+    sne_fetch_free(f);
+    server_stop(&srv);
+    return rc;
+}
+
+/* TLS material that does not load is final at once, with curl's explanation (which names the
+ * file) and the option to fix; a server that just closes the connection is retried. */
+static void test_tls_setup_errors(void)
+{
+    char junk[] = "/tmp/test_fetch_junk_XXXXXX";
+    int fd = mkstemp(junk);
+    CHECK(fd >= 0 && write(fd, "not a PEM file\n", 15) == 15);
+    close(fd);
+    fake_clock fc = {.rnd = 0};
+    sne_error err = {0};
+
+    CHECK_EQ_INT(tls_call("/nonexistent/client.pem", "/nonexistent/client.key", NULL, &fc, &err),
+                 SNE_ERR_NETWORK);
+    CHECK_EQ_INT(err.lib_code, 58); /* CURLE_SSL_CERTPROBLEM */
+    CHECK(strstr(err.message, "/nonexistent/client.pem") != NULL);
+    CHECK(strstr(err.message, "check --cert and --key") != NULL);
+    CHECK_EQ_INT(fc.nwaits, 0);
+
+    CHECK_EQ_INT(tls_call(NULL, NULL, junk, &fc, &err), SNE_ERR_NETWORK);
+    CHECK_EQ_INT(err.lib_code, 77); /* CURLE_SSL_CACERT_BADFILE */
+    CHECK(strstr(err.message, junk) != NULL);
+    CHECK(strstr(err.message, "check --cacert") != NULL);
+    CHECK_EQ_INT(fc.nwaits, 0);
+
+    /* a certificate file that is there but is not PEM (a key that does not load: sync_tls) */
+    CHECK_EQ_INT(tls_call(junk, junk, NULL, &fc, &err), SNE_ERR_NETWORK);
+    CHECK_EQ_INT(err.lib_code, 58);
+    CHECK(strstr(err.message, "does not load") != NULL);
+    CHECK_EQ_INT(fc.nwaits, 0);
+
+    /* no TLS material: the server closes without a handshake, which may be transient */
+    CHECK_EQ_INT(tls_call(NULL, NULL, NULL, &fc, &err), SNE_ERR_NETWORK);
+    CHECK(strstr(err.message, "still failing after 4 attempts") != NULL);
+    CHECK(strstr(err.message, "--cert") == NULL);
+    CHECK_EQ_INT(fc.nwaits, 3);
+    unlink(junk);
+}
+
+/* A name that does not resolve: curl's message names it, and three attempts are made (not
+ * max_attempts: the resolver has retried already). */
+static void test_dns_failure(void)
+{
+    fake_clock fc = {.rnd = 0};
+    sne_fetch_clock clock = {fc_now, fc_sleep, fc_random, &fc};
+    sne_fetch_options o;
+    sne_fetch_options_default(&o);
+    o.server = "https://snesync-test.invalid"; /* RFC 6761: never resolves */
+    o.clock = &clock;
+    o.max_attempts = 8;
+    sne_fetch *f = NULL;
+    sne_error err = {0};
+    sne_export_status st;
+    CHECK_EQ_INT(sne_fetch_new(&f, &o, &err), SNE_OK);
+    sne_err rc = sne_fetch_status(f, "X1", &st, NULL, &err);
+    if (rc == SNE_ERR_NETWORK && err.lib_code != 6) {
+        printf("# skipped: this resolver answers for .invalid (%s)\n", err.message);
+    } else {
+        CHECK_EQ_INT(rc, SNE_ERR_NETWORK);
+        CHECK_EQ_INT(err.lib_code, 6); /* CURLE_COULDNT_RESOLVE_HOST */
+        CHECK(strstr(err.message, "snesync-test.invalid") != NULL);
+        CHECK(strstr(err.message, "check the host name in --server") != NULL);
+        CHECK(strstr(err.message, "after 3 attempts") != NULL);
+        CHECK_EQ_INT(sne_fetch_last_stats(f)->attempts, 3);
+        CHECK_EQ_INT(fc.nwaits, 2);
+    }
+    sne_fetch_free(f);
+}
+
 /* --- downloads --- */
 
 typedef struct sink_buf {
@@ -648,7 +785,7 @@ static void test_download_trickle(void)
     CHECK_EQ_INT(sne_fetch_last_stats(f)->attempts, 3);
     CHECK(strstr(err.message, "after 3 attempts") != NULL);
     CHECK(b.len > 10 && b.len < 100);
-        /* every attempt brought some */ /* it did bring bytes, kept for the resume */
+    /* every attempt brought some */ /* it did bring bytes, kept for the resume */
     CHECK(memcmp(b.data, archive, b.len) == 0);
     sne_fetch_free(f);
     server_stop(&srv);
@@ -663,6 +800,9 @@ int main(void)
     test_transient_exhausted();
     test_network_errors();
     test_options();
+    test_token_transport();
+    test_tls_setup_errors();
+    test_dns_failure();
     test_download_resume();
     test_download_from_offset();
     test_download_not_archive();

@@ -1,6 +1,7 @@
-/* Unit tests of the store: item merge (create/update/delete/unchanged), the change log, scope
- * sweeps, staleness, the seen set across attempts, codecs, the writer lock, and the DRM window
- * (which absent DRM months an export proves gone). */
+/* Unit tests of the store: item merge (create/update/delete/unchanged), the change log and its
+ * cursors, scope sweeps, staleness, the seen set across attempts, codecs, the writer lock, the
+ * DRM window (which absent DRM months an export proves gone), and the store's creation and
+ * identity. */
 #include "canon/canon.h"
 #include "common/isotime.h"
 #include "store/store.h"
@@ -9,6 +10,10 @@
 #include <lmdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <lmdb.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -100,7 +105,7 @@ static sne_store *open_store(void)
 {
     sne_store *s = NULL;
     sne_error err = {0};
-    sne_store_options o = {.writable = true, .map_size = 64u << 20};
+    sne_store_options o = {.writable = true, .create = true, .map_size = 64u << 20};
     CHECK_EQ_INT(sne_store_open(&s, store_dir, &o, &err), SNE_OK);
     return s;
 }
@@ -200,21 +205,42 @@ static void test_lifecycle(void)
     CHECK_EQ_INT(stats.items[SNE_ENTITY_CERFA] + stats.items[SNE_ENTITY_EVT], 4);
 
     /* 6. Prune, also inside a demand's group of changes (6-8). */
-    uint64_t pruned;
+    uint64_t pruned, first, last;
     CHECK_EQ_INT(sne_store_prune(s, 7, &pruned), SNE_OK);
     CHECK_EQ_INT(pruned, 7);
     col.n = 0;
-    CHECK_EQ_INT(sne_store_changes(s, 0, 0, collect, &col), SNE_OK);
+    CHECK_EQ_INT(sne_store_changes(s, 7, 0, collect, &col), SNE_OK);
     CHECK_EQ_INT(col.n, 2);
     CHECK_EQ_STR(col.lines[0], "8 create 0380000000001G1226 EVT E3 A");
     CHECK_EQ_INT(sne_store_stats_get(s, &stats), SNE_OK);
     CHECK_EQ_INT(stats.changes, 2);
+    CHECK_EQ_INT(stats.first_seq, 8);
     CHECK_EQ_INT(sne_store_prune(s, 8, &pruned), SNE_OK);
     CHECK_EQ_INT(pruned, 1);
     col.n = 0;
-    CHECK_EQ_INT(sne_store_changes(s, 0, 0, collect, &col), SNE_OK);
+    CHECK_EQ_INT(sne_store_changes(s, 8, 0, collect, &col), SNE_OK);
     CHECK_EQ_INT(col.n, 1);
     CHECK_EQ_STR(col.lines[0], "9 delete 0380000000002G1226 CERFA  B");
+    /* 7. A cursor below the first held - 1 missed pruned changes; one past the last is from
+     * another store: both are refused, with the range in the message. */
+    CHECK_EQ_INT(sne_store_seq_range(s, &first, &last), SNE_OK);
+    CHECK(first == 9 && last == 9);
+    CHECK_EQ_INT(sne_store_changes(s, 7, 0, collect, &col), SNE_ERR_RANGE);
+    CHECK(strstr(sne_store_error(s)->message, "the first held is 9") != NULL);
+    CHECK_EQ_INT(sne_store_changes(s, 0, 0, collect, &col), SNE_ERR_RANGE);
+    CHECK_EQ_INT(sne_store_changes(s, 10, 0, collect, &col), SNE_ERR_RANGE);
+    CHECK(strstr(sne_store_error(s)->message, "past the last seq 9") != NULL);
+    CHECK_EQ_INT(col.n, 1);
+    /* An empty log still knows its extent: the first seq is the last + 1. */
+    CHECK_EQ_INT(sne_store_prune(s, 100, &pruned), SNE_OK);
+    CHECK_EQ_INT(pruned, 1);
+    CHECK_EQ_INT(sne_store_seq_range(s, &first, &last), SNE_OK);
+    CHECK(first == 10 && last == 9);
+    CHECK_EQ_INT(sne_store_changes(s, 9, 0, collect, &col), SNE_OK);
+    CHECK_EQ_INT(col.n, 1);
+    CHECK_EQ_INT(sne_store_changes(s, 8, 0, collect, &col), SNE_ERR_RANGE);
+    CHECK_EQ_INT(sne_store_stats_get(s, &stats), SNE_OK);
+    CHECK(stats.changes == 0 && stats.first_seq == 10 && stats.last_seq == 9);
     /* Reading from inside a group starts at the right change. */
     col.n = 0;
     CHECK_EQ_INT(sne_store_prune(s, 0, &pruned), SNE_OK);
@@ -262,7 +288,7 @@ static void test_seen_set_and_attempts(void)
     /* A second writer is refused while this one is open. */
     sne_store *other = NULL;
     sne_error err = {0};
-    sne_store_options o = {.writable = true, .map_size = 64u << 20};
+    sne_store_options o = {.writable = true, .create = true, .map_size = 64u << 20};
     CHECK_EQ_INT(sne_store_open(&other, store_dir, &o, &err), SNE_ERR_BUSY);
     CHECK(strstr(err.message, "another snesync process") != NULL);
     /* A reader is not. */
@@ -272,11 +298,11 @@ static void test_seen_set_and_attempts(void)
     sne_store_close(s);
 }
 
-/* Removes a store directory made by a test. */
+/* Removes a store directory made by a test, and the DIR.creating a creation may have left. */
 static void remove_store(const char *dir)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s %s.creating", dir, dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", dir);
 }
@@ -330,7 +356,7 @@ static void drm_case(const char *what, unsigned depth, const char *last, const c
     }
     sne_store *s = NULL;
     sne_error err = {0};
-    sne_store_options o = {.writable = true, .map_size = 64u << 20};
+    sne_store_options o = {.writable = true, .create = true, .map_size = 64u << 20};
     CHECK_EQ_INT(sne_store_open(&s, dir, &o, &err), SNE_OK);
     if (!s)
         return;
@@ -395,7 +421,7 @@ static void test_drm_window_survives_a_restart(void)
     }
     sne_store *s = NULL;
     sne_error err = {0};
-    sne_store_options o = {.writable = true, .map_size = 64u << 20};
+    sne_store_options o = {.writable = true, .create = true, .map_size = 64u << 20};
     CHECK_EQ_INT(sne_store_open(&s, dir, &o, &err), SNE_OK);
     if (!s)
         return;
@@ -454,7 +480,7 @@ static void test_drm_refresh_and_sync_staleness(void)
     }
     sne_store *s = NULL;
     sne_error err = {0};
-    sne_store_options o = {.writable = true, .map_size = 64u << 20};
+    sne_store_options o = {.writable = true, .create = true, .map_size = 64u << 20};
     CHECK_EQ_INT(sne_store_open(&s, dir, &o, &err), SNE_OK);
     if (!s)
         return;
@@ -519,7 +545,7 @@ static void test_run_record_without_window(void)
     }
     sne_store *s = NULL;
     sne_error err = {0};
-    sne_store_options o = {.writable = true, .map_size = 64u << 20};
+    sne_store_options o = {.writable = true, .create = true, .map_size = 64u << 20};
     CHECK_EQ_INT(sne_store_open(&s, dir, &o, &err), SNE_OK);
     if (!s)
         return;
@@ -628,7 +654,7 @@ static void test_map_grows(void)
     }
     sne_store *s = NULL;
     sne_error err = {0};
-    sne_store_options o = {.writable = true, .map_size = 1u << 20};
+    sne_store_options o = {.writable = true, .create = true, .map_size = 1u << 20};
     CHECK_EQ_INT(sne_store_open(&s, dir, &o, &err), SNE_OK);
     if (!s)
         return;
@@ -666,6 +692,140 @@ static void test_map_grows(void)
     remove_store(dir);
 }
 
+/* A fresh path for a store: made by mkdtemp, then removed so that the store creates it. */
+static bool new_store_path(char *dir)
+{
+    if (!mkdtemp(dir)) {
+        CHECK(false);
+        return false;
+    }
+    rmdir(dir);
+    return true;
+}
+
+/* A store is built as DIR.creating and renamed once initialised: a creation killed half-way
+ * (here: an environment left with nothing committed) leaves no DIR, readers see no store, and the
+ * next creator completes it. A creator that finds DIR.creating locked by another is refused. */
+static void test_creation_is_atomic(void)
+{
+    char dir[] = "/tmp/snesync-test-create-XXXXXX", creating[64], lock[80];
+    if (!new_store_path(dir))
+        return;
+    snprintf(creating, sizeof(creating), "%s.creating", dir);
+    snprintf(lock, sizeof(lock), "%s/writer.lock", creating);
+    CHECK(mkdir(creating, 0700) == 0);
+    MDB_env *env = NULL;
+    CHECK(mdb_env_create(&env) == 0 && mdb_env_open(env, creating, 0, 0600) == 0);
+    mdb_env_close(env);
+    sne_store *s = NULL;
+    sne_error err = {0};
+    sne_store_options ro = {.writable = false};
+    CHECK_EQ_INT(sne_store_open(&s, dir, &ro, &err), SNE_ERR_NOTFOUND); /* no half store */
+    CHECK(strstr(err.message, "no store at") != NULL);
+    sne_store_options o = {.writable = true, .create = true, .map_size = 64u << 20};
+    int other = open(lock, O_RDWR | O_CREAT, 0600); /* another creator at work */
+    CHECK(other >= 0 && flock(other, LOCK_EX | LOCK_NB) == 0);
+    CHECK_EQ_INT(sne_store_open(&s, dir, &o, &err), SNE_ERR_BUSY);
+    close(other);
+    struct stat st;
+    CHECK(stat(dir, &st) != 0);
+    CHECK_EQ_INT(sne_store_open(&s, dir, &o, &err), SNE_OK);
+    sne_store_close(s);
+    CHECK(stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700);
+    CHECK(stat(creating, &st) != 0);
+    s = NULL;
+    CHECK_EQ_INT(sne_store_open(&s, dir, &ro, &err), SNE_OK);
+    sne_store_close(s);
+    remove_store(dir);
+}
+
+/* Only a caller that asks for it creates a store: a missing DIR, or an empty one, is no store
+ * to read or write, and stays as it was. A path with trailing slashes names the same store. */
+static void test_open_without_create(void)
+{
+    char dir[] = "/tmp/snesync-test-nocreate-XXXXXX", path[64];
+    if (!new_store_path(dir))
+        return;
+    sne_store *s = NULL;
+    sne_error err = {0};
+    sne_store_options w = {.writable = true, .map_size = 64u << 20};
+    CHECK_EQ_INT(sne_store_open(&s, dir, &w, &err), SNE_ERR_NOTFOUND);
+    CHECK(strstr(err.message, "no store at") != NULL);
+    struct stat st;
+    snprintf(path, sizeof(path), "%s.creating", dir);
+    CHECK(stat(dir, &st) != 0 && stat(path, &st) != 0);
+    CHECK(mkdir(dir, 0700) == 0);
+    CHECK_EQ_INT(sne_store_open(&s, dir, &w, &err), SNE_ERR_NOTFOUND);
+    sne_store_options ro = {.writable = false};
+    CHECK_EQ_INT(sne_store_open(&s, dir, &ro, &err), SNE_ERR_NOTFOUND);
+    snprintf(path, sizeof(path), "%s/data.mdb", dir);
+    CHECK(stat(path, &st) != 0);
+    rmdir(dir);
+    snprintf(path, sizeof(path), "%s//", dir);
+    w.create = true;
+    CHECK_EQ_INT(sne_store_open(&s, path, &w, &err), SNE_OK);
+    sne_store_close(s);
+    CHECK(stat(dir, &st) == 0 && S_ISDIR(st.st_mode));
+    remove_store(dir);
+}
+
+static bool is_hex_id(const char *id)
+{
+    if (strlen(id) != 32)
+        return false;
+    for (; *id; id++)
+        if (!strchr("0123456789abcdef", *id))
+            return false;
+    return true;
+}
+
+/* A store gets a random identity at its creation, keeps it, and a store without one (made before
+ * identities existed) gets one at its next writable open, not at a read-only one. */
+static void test_identity(void)
+{
+    char a[] = "/tmp/snesync-test-id-XXXXXX", b[] = "/tmp/snesync-test-id-XXXXXX";
+    if (!new_store_path(a) || !new_store_path(b))
+        return;
+    sne_store *s = NULL, *t = NULL;
+    sne_error err = {0};
+    sne_store_options w = {.writable = true, .create = true, .map_size = 64u << 20};
+    sne_store_options ro = {.writable = false};
+    char id[33];
+    CHECK_EQ_INT(sne_store_open(&s, a, &w, &err), SNE_OK);
+    CHECK_EQ_INT(sne_store_open(&t, b, &w, &err), SNE_OK);
+    CHECK(is_hex_id(sne_store_identity(s)));
+    CHECK(strcmp(sne_store_identity(s), sne_store_identity(t)) != 0);
+    snprintf(id, sizeof(id), "%s", sne_store_identity(s));
+    sne_store_close(s);
+    sne_store_close(t);
+    CHECK_EQ_INT(sne_store_open(&s, a, &ro, &err), SNE_OK);
+    CHECK_EQ_STR(sne_store_identity(s), id);
+    sne_store_close(s);
+    /* Take the identity away, as in a store of an earlier version. */
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi meta;
+    MDB_val k = {strlen("identity"), "identity"};
+    CHECK(mdb_env_create(&env) == 0 && mdb_env_set_maxdbs(env, 8) == 0 &&
+          mdb_env_open(env, a, 0, 0600) == 0 && mdb_txn_begin(env, NULL, 0, &txn) == 0 &&
+          mdb_dbi_open(txn, "meta", 0, &meta) == 0 && mdb_del(txn, meta, &k, NULL) == 0 &&
+          mdb_txn_commit(txn) == 0);
+    mdb_env_close(env);
+    CHECK_EQ_INT(sne_store_open(&s, a, &ro, &err), SNE_OK);
+    CHECK_EQ_STR(sne_store_identity(s), "");
+    sne_store_close(s);
+    w.create = false;
+    CHECK_EQ_INT(sne_store_open(&s, a, &w, &err), SNE_OK);
+    CHECK(is_hex_id(sne_store_identity(s)) && strcmp(sne_store_identity(s), id) != 0);
+    snprintf(id, sizeof(id), "%s", sne_store_identity(s));
+    sne_store_close(s);
+    CHECK_EQ_INT(sne_store_open(&s, a, &ro, &err), SNE_OK);
+    CHECK_EQ_STR(sne_store_identity(s), id);
+    sne_store_close(s);
+    remove_store(a);
+    remove_store(b);
+}
+
 int main(void)
 {
     if (!mkdtemp(store_dir)) {
@@ -681,6 +841,9 @@ int main(void)
     test_drm_window_survives_a_restart();
     test_drm_refresh_and_sync_staleness();
     test_run_record_without_window();
+    test_creation_is_atomic();
+    test_open_without_create();
+    test_identity();
     remove_store(store_dir);
     return TEST_SUMMARY();
 }
