@@ -158,7 +158,7 @@ typedef struct note {
     note_phase phase;
     char server[1024];
     char request[NOTE_MAX / 2];
-    char numero[41];
+    char numero[SNE_NUMERO_MAX + 1];
     int64_t taille;
     char sha256[65];
     char url[512];

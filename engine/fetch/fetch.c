@@ -2,6 +2,7 @@
  * the per-attempt bookkeeping of headers, JSON bodies and resumable downloads. */
 #include "fetch.h"
 #include "../common/format.h"
+#include "../model/model.h"
 #include "tls_watch.h"
 
 #include "../common/buffer.h"
@@ -962,16 +963,6 @@ static sne_err run_call(sne_fetch *f, call *c, sne_buf *body, sne_error *err)
     }
 }
 
-static bool safe_segment(const char *s)
-{
-    size_t n = 0;
-    for (; s[n]; n++)
-        if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'A' && s[n] <= 'Z') ||
-              (s[n] >= 'a' && s[n] <= 'z') || s[n] == '_' || s[n] == '-'))
-            return false;
-    return n >= 1 && n <= 40;
-}
-
 static sne_err parse_status_body(const sne_buf *b, const char *what, sne_export_status *st,
                                  sne_error *err)
 {
@@ -1000,7 +991,7 @@ sne_err sne_fetch_post_export(sne_fetch *f, const char *request_json, sne_export
 sne_err sne_fetch_status(sne_fetch *f, const char *numero, sne_export_status *st,
                          double *retry_after, sne_error *err)
 {
-    if (!safe_segment(numero))
+    if (!sne_numero_valid(numero))
         return sne_error_set(err, SNE_ERR_USAGE, 0, "bad export number");
     call c = {.method = "GET"};
     sne_buf body = {0};
@@ -1017,7 +1008,7 @@ sne_err sne_fetch_status(sne_fetch *f, const char *numero, sne_export_status *st
 
 sne_err sne_fetch_delete(sne_fetch *f, const char *numero, sne_error *err)
 {
-    if (!safe_segment(numero))
+    if (!sne_numero_valid(numero))
         return sne_error_set(err, SNE_ERR_USAGE, 0, "bad export number");
     call c = {.method = "DELETE"};
     sne_format(c.url, sizeof(c.url), "%s/exports/%s", f->api, numero);
@@ -1029,7 +1020,7 @@ sne_err sne_fetch_download(sne_fetch *f, const char *numero, const char *path, u
                            uint64_t size, const char *etag_sha256, sne_fetch_sink_fn sink,
                            void *sink_ctx, sne_error *err)
 {
-    if (!safe_segment(numero))
+    if (!sne_numero_valid(numero))
         return sne_error_set(err, SNE_ERR_USAGE, 0, "bad export number");
     if (offset > size)
         return sne_error_set(err, SNE_ERR_USAGE, 0, "download offset past the end");

@@ -26,6 +26,10 @@
  * profondeurDrm. */
 #define SNE_DRM_PERIODS 3
 
+/* Whether `s` is an export number as the service gives it: 1..SNE_NUMERO_MAX characters of
+ * [0-9A-Za-z_-], so that it can name a file or a URL path segment as it is. */
+bool sne_numero_valid(const char *s);
+
 /* The location filter of an export: none, departments or communes (codes NUL-terminated). */
 typedef enum sne_location_kind {
     SNE_LOCATION_ALL = 0,
