@@ -96,9 +96,8 @@ static sne_err on_header(void *ctx, const sne_export_header *h, sne_error *err)
 
 /* Reports progress when the applier committed a batch since the last report (from this thread:
  * the callback is the caller's), while demands are read and once the applier has finished. */
-static void report_commits(void *ctx)
+static void report_commits(ingest *g)
 {
-    ingest *g = ctx;
     uint64_t commits = sne_applier_commits(g->applier);
     if (commits != g->commits_reported) {
         g->commits_reported = commits;
