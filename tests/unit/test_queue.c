@@ -124,11 +124,12 @@ static void test_cancel_keeps_for_dispose(void)
 
 typedef struct stream {
     sne_queue *q;
-    size_t run;        /* elements per push_n (the last run may be shorter) and per pop_n */
-    uint64_t sum;      /* consumer: of the values received */
-    long received;     /* consumer */
-    bool in_order;     /* consumer: every value was the previous one + 1 */
-    sne_queue_rc last; /* what ended the thread's loop */
+    size_t run;          /* elements per push_n (the last run may be shorter) and per pop_n */
+    uint64_t sum;        /* consumer: of the values received */
+    long received;       /* consumer */
+    bool in_order;       /* consumer: every value was the previous one + 1 */
+    sne_queue_rc pushed; /* producer: what ended its loop */
+    sne_queue_rc popped; /* consumer: what ended its loop */
     atomic_bool started;
 } stream;
 
@@ -141,8 +142,8 @@ static void *produce(void *arg)
         size_t n = 0;
         while (n < s->run && i <= STREAM_COUNT)
             v[n++] = i++;
-        s->last = n == 1 ? sne_queue_push(s->q, v) : sne_queue_push_n(s->q, v, n);
-        if (s->last != SNE_QUEUE_OK)
+        s->pushed = n == 1 ? sne_queue_push(s->q, v) : sne_queue_push_n(s->q, v, n);
+        if (s->pushed != SNE_QUEUE_OK)
             return NULL;
     }
     sne_queue_close(s->q);
@@ -156,7 +157,7 @@ static void *consume(void *arg)
     long v[RUN_MAX], expect = 1;
     size_t n = 0;
     s->in_order = true;
-    while ((s->last = sne_queue_pop_n(s->q, v, s->run, &n)) == SNE_QUEUE_OK) {
+    while ((s->popped = sne_queue_pop_n(s->q, v, s->run, &n)) == SNE_QUEUE_OK) {
         s->in_order &= n >= 1 && n <= s->run;
         for (size_t k = 0; k < n; k++) {
             s->in_order &= v[k] == expect++;
@@ -182,7 +183,8 @@ static void test_threads_stream(size_t run)
     CHECK_EQ_INT(s.received, STREAM_COUNT);
     CHECK(s.in_order);
     CHECK(s.sum == (uint64_t)STREAM_COUNT * (STREAM_COUNT + 1) / 2);
-    CHECK_EQ_INT(s.last, SNE_QUEUE_CLOSED);
+    CHECK_EQ_INT(s.popped, SNE_QUEUE_CLOSED);
+    CHECK_EQ_INT(s.pushed, SNE_QUEUE_OK);
     sne_queue_free(s.q, NULL);
 }
 
@@ -206,7 +208,7 @@ static void test_cancel_wakes_consumer(void)
     settle(&s);
     sne_queue_cancel(s.q);
     pthread_join(c, NULL);
-    CHECK_EQ_INT(s.last, SNE_QUEUE_CANCELLED);
+    CHECK_EQ_INT(s.popped, SNE_QUEUE_CANCELLED);
     CHECK_EQ_INT(s.received, 0);
     sne_queue_free(s.q, NULL);
 }
@@ -222,7 +224,7 @@ static void test_cancel_wakes_producer(void)
     settle(&s);
     sne_queue_cancel(s.q);
     pthread_join(p, NULL);
-    CHECK_EQ_INT(s.last, SNE_QUEUE_CANCELLED);
+    CHECK_EQ_INT(s.pushed, SNE_QUEUE_CANCELLED);
     long v;
     CHECK_EQ_INT(sne_queue_pop(s.q, &v), SNE_QUEUE_CANCELLED);
     sne_queue_free(s.q, NULL);
@@ -238,7 +240,7 @@ static void test_close_wakes_consumer(void)
     settle(&s);
     sne_queue_close(s.q);
     pthread_join(c, NULL);
-    CHECK_EQ_INT(s.last, SNE_QUEUE_CLOSED);
+    CHECK_EQ_INT(s.popped, SNE_QUEUE_CLOSED);
     CHECK_EQ_INT(s.received, 0);
     sne_queue_free(s.q, NULL);
 }
