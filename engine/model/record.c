@@ -1,6 +1,5 @@
 #include "record.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,11 +25,10 @@ void sne_record_free(sne_record *r)
 
 void sne_record_clear(sne_record *r)
 {
-    memset(&r->demand, 0, sizeof(r->demand));
-    r->member[0] = '\0';
+    r->demand.n_items = 0; /* the rest waits for begin, which writes it anyway */
+    r->demand.items = NULL;
     if (r->bytes.alloc > SNE_RECORD_KEEP_BYTES)
         sne_buf_free(&r->bytes);
-    sne_buf_reset(&r->bytes);
     if (r->items_alloc > SNE_RECORD_KEEP_ITEMS) {
         free(r->items);
         free(r->offsets);
@@ -43,8 +41,12 @@ void sne_record_clear(sne_record *r)
 void sne_record_begin(sne_record *r, const char *member, size_t max_bytes)
 {
     sne_record_clear(r);
-    snprintf(r->member, sizeof(r->member), "%s", member);
+    memset(&r->demand, 0, sizeof(r->demand));
+    sne_buf_reset(&r->bytes);
     r->bytes.cap = max_bytes;
+    size_t n = strnlen(member, SNE_RECORD_MEMBER_MAX);
+    memcpy(r->member, member, n);
+    r->member[n] = '\0';
 }
 
 /* Room for one more item in both arrays. */

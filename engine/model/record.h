@@ -41,7 +41,9 @@ void sne_record_free(sne_record *r);
 /* Empties `r` (as sne_record_clear) for a demand read from `member` (copied, cut to
  * SNE_RECORD_MEMBER_MAX bytes) whose keys and canonical forms take at most `max_bytes`. */
 void sne_record_begin(sne_record *r, const char *member, size_t max_bytes);
-/* Empties `r`, giving back the memory it grew past the SNE_RECORD_KEEP_* limits. */
+/* Ends the use of `r` (its demand is no longer valid), giving back the memory it grew past the
+ * SNE_RECORD_KEEP_* limits. It writes as little as it can: the record is then handed to the
+ * thread that will begin it again, and every line written here would have to travel there. */
 void sne_record_clear(sne_record *r);
 /* Adds an item (key: `key_len` bytes, no NUL among them). SNE_ERR_LIMIT when the record would
  * hold more than its `max_bytes`, SNE_ERR_NOMEM; the record is unchanged on failure. */

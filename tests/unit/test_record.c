@@ -67,7 +67,9 @@ static void test_growth(void)
     sne_record_clear(r);
     CHECK(r->bytes.alloc <= SNE_RECORD_KEEP_BYTES && r->items_alloc <= SNE_RECORD_KEEP_ITEMS);
     CHECK_EQ_INT(r->demand.n_items, 0);
-    CHECK_EQ_STR(r->member, "");
+    sne_record_begin(r, "n", 1 << 20);
+    CHECK_EQ_STR(r->member, "n");
+    CHECK_EQ_INT(r->bytes.len, 0);
     sne_record_free(r);
 }
 
