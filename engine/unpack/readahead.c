@@ -76,22 +76,24 @@ static void finish_stream(sne_readahead *r, sne_err code)
     sne_queue_close(r->filled);
 }
 
-/* Producer: the bytes of the current member, block by block, then its MEMBER_END. Returns the
- * archive's error, SNE_OK at the member's end, or SNE_ERR_USAGE when cancelled. */
-static sne_err produce_member(sne_readahead *r)
+/* How the producer's reading of a member ended. */
+typedef enum member_end { MEMBER_READ, MEMBER_FAILED, MEMBER_CANCELLED } member_end;
+
+/* Producer: the bytes of the current member, block by block, then its MEMBER_END. */
+static member_end produce_member(sne_readahead *r)
 {
     for (;;) {
         slot *s = acquire(r);
         if (!s)
-            return SNE_ERR_USAGE;
+            return MEMBER_CANCELLED;
         ptrdiff_t got = sne_unpack_read(r->u, s->data, r->block_size);
         atomic_store(&r->raw_bytes, sne_unpack_raw_bytes(r->u));
         if (got < 0)
-            return SNE_ERR_ARCHIVE;
+            return MEMBER_FAILED;
         if (!publish(r, s, got ? SLOT_DATA : SLOT_MEMBER_END, (size_t)got))
-            return SNE_ERR_USAGE;
+            return MEMBER_CANCELLED;
         if (!got)
-            return SNE_OK;
+            return MEMBER_READ;
     }
 }
 
@@ -108,12 +110,15 @@ static void *produce(void *arg)
             n = r->block_size;
         slot *s = acquire(r);
         if (!s)
-            return NULL;
-        memcpy(s->data, name, n);
-        if (!publish(r, s, SLOT_MEMBER, n) || (rc = produce_member(r)) == SNE_ERR_USAGE)
             return NULL; /* cancelled */
-        if (rc)
+        memcpy(s->data, name, n);
+        member_end end = publish(r, s, SLOT_MEMBER, n) ? produce_member(r) : MEMBER_CANCELLED;
+        if (end == MEMBER_CANCELLED)
+            return NULL;
+        if (end == MEMBER_FAILED) {
+            rc = SNE_ERR_ARCHIVE; /* finish_stream takes the archive's own error */
             break;
+        }
     }
     finish_stream(r, rc);
     return NULL;
