@@ -5,15 +5,13 @@
  *   snesync-sim export   --data DIR --out FILE.tar.gz --entities CERFA,EVT,... --etat ACTIVE|RADIEE
  *                        [--departements 38,26 | --communes 38185,...] [--profondeur-drm 1..3]
  *                        [--numero X] [--demands-per-part K]
- *   snesync-sim serve    ... (when built with the HTTP server)
+ *   snesync-sim serve    ... (server/serve.h)
  */
-#include "sim_export.h"
-#include "sim_gen.h"
-#include "sim_register.h"
-#include "sim_util.h"
-#ifdef SIM_HAVE_SERVE
-#include "serve.h"
-#endif
+#include "register/sim_export.h"
+#include "register/sim_gen.h"
+#include "core/sim_register.h"
+#include "core/sim_util.h"
+#include "server/serve.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -35,9 +33,7 @@ static void usage_main(FILE *f)
             "  generate   make a synthetic register of N demands\n"
             "  evolve     the register D days later, with the exact list of changes\n"
             "  export     write one export archive (gzip tar of XML parts) from a register\n"
-#ifdef SIM_HAVE_SERVE
             "  serve      serve a register over the HTTP export API\n"
-#endif
             "\n"
             "Run '%s <command> --help' for the options of a command.\n"
             "All data is synthetic.\n",
@@ -419,14 +415,8 @@ int main(int argc, char **argv)
         return cmd_evolve(argc - 1, argv + 1);
     if (strcmp(cmd, "export") == 0)
         return cmd_export(argc - 1, argv + 1);
-    if (strcmp(cmd, "serve") == 0) {
-#ifdef SIM_HAVE_SERVE
+    if (strcmp(cmd, "serve") == 0)
         return sim_serve_main(argc - 1, argv + 1);
-#else
-        fprintf(stderr, "%s: this build has no HTTP server (sim/serve.c was absent)\n", prog);
-        return 2;
-#endif
-    }
     fprintf(stderr, "%s: unknown command '%s'\n", prog, cmd);
     usage_main(stderr);
     return 2;

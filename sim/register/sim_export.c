@@ -5,9 +5,9 @@
  * bytes, once to write them (cheaper than a temporary file of many gigabytes, and the rendering
  * is deterministic; the second pass checks it wrote exactly the counted size). */
 #include "sim_export.h"
-#include "sim_register.h"
+#include "core/sim_register.h"
 #include "sim_render.h"
-#include "sim_util.h"
+#include "core/sim_util.h"
 
 #include <archive.h>
 #include <archive_entry.h>

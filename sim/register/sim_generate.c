@@ -2,7 +2,7 @@
  * record per demand, see sim_register.h). See sim_gen.h. */
 #include "sim_gen.h"
 #include "sim_render.h"
-#include "sim_util.h"
+#include "core/sim_util.h"
 
 #include <errno.h>
 #include <math.h>

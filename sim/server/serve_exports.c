@@ -16,7 +16,7 @@
 
 #include "serve_http.h"
 #include "serve_request.h"
-#include "sim_export.h"
+#include "register/sim_export.h"
 
 typedef enum state { ST_ATTENTE, ST_COURS, ST_TERMINE, ST_ECHEC, ST_EXPIRE } state;
 static const char *const state_names[] = {"EN_ATTENTE", "EN_COURS", "TERMINE", "ECHEC", "EXPIRE"};

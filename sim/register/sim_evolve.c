@@ -15,7 +15,7 @@
  * contract's depth rule (README §5) lets an export of any depth make. */
 #include "sim_gen.h"
 #include "sim_render.h"
-#include "sim_util.h"
+#include "core/sim_util.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sim_register.h"
+#include "core/sim_register.h"
 
 /* Makes a register of n demands at `snapshot` (UTC seconds) in out_dir (created). Deterministic
  * in (n, seed, snapshot). Writes register.txt, demands.bin, journal.bin, mouvements.tsv (demands

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "sim_export.h"
+#include "register/sim_export.h"
 
 /* Parses and validates `body` (len bytes, need not be NUL-terminated) into `req` (entities,
  * radiees, departements or communes, profondeur_drm; the other fields are zeroed).

@@ -8,8 +8,8 @@
 #define SIM_RENDER_H
 
 #include "sim_export.h"
-#include "sim_register.h"
-#include "sim_util.h"
+#include "core/sim_register.h"
+#include "core/sim_util.h"
 
 #define SIM_MAX_COMMUNES 8
 
