@@ -238,9 +238,6 @@ static int cmd_evolve(int argc, char **argv)
     return 0;
 }
 
-static const char *const ent_names[SIM_ENT__COUNT] = {"CERFA", "DALO", "EVT", "CONT", "ATTRIB",
-                                                      "PRIO",  "COTA", "PJ",  "DRM"};
-
 static int parse_entities(const char *v, unsigned *out)
 {
     *out = 0;
@@ -251,13 +248,10 @@ static int parse_entities(const char *v, unsigned *out)
             *out |= (1u << SIM_ENT__COUNT) - 1;
             continue;
         }
-        int found = 0;
-        for (int e = 0; e < SIM_ENT__COUNT; e++)
-            if (strcmp(t, ent_names[e]) == 0) {
-                *out |= 1u << e;
-                found = 1;
-            }
-        if (!found) {
+        int e = sim_entity_find(t);
+        if (e >= 0)
+            *out |= 1u << e;
+        else {
             fprintf(stderr, "%s export: --entities: unknown entity '%s'\n", prog, t);
             return -1;
         }

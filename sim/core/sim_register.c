@@ -5,109 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* Departments with a rough population weight (tens of thousands) and a commune count. The codes
- * are real, the commune numbering is synthetic (1..communes, contiguous). */
-const sim_dept sim_depts[] = {
-    {"01", 66, 390},  {"02", 53, 790},  {"03", 33, 317},  {"04", 17, 198},  {"05", 14, 162},
-    {"06", 109, 163}, {"07", 33, 335},  {"08", 27, 449},  {"09", 15, 327},  {"10", 31, 431},
-    {"11", 37, 433},  {"12", 28, 285},  {"13", 206, 119}, {"14", 70, 528},  {"15", 14, 246},
-    {"16", 35, 363},  {"17", 66, 463},  {"18", 30, 287},  {"19", 24, 279},  {"2A", 16, 124},
-    {"2B", 18, 236},  {"21", 53, 698},  {"22", 60, 348},  {"23", 12, 256},  {"24", 41, 503},
-    {"25", 54, 571},  {"26", 52, 363},  {"27", 60, 585},  {"28", 43, 365},  {"29", 92, 277},
-    {"30", 75, 351},  {"31", 142, 586}, {"32", 19, 461},  {"33", 165, 535}, {"34", 118, 342},
-    {"35", 109, 333}, {"36", 22, 241},  {"37", 61, 272},  {"38", 128, 512}, {"39", 26, 494},
-    {"40", 42, 327},  {"41", 33, 267},  {"42", 77, 323},  {"43", 23, 257},  {"44", 145, 207},
-    {"45", 68, 325},  {"46", 17, 313},  {"47", 33, 319},  {"48", 8, 152},   {"49", 82, 177},
-    {"50", 49, 446},  {"51", 57, 613},  {"52", 17, 426},  {"53", 31, 240},  {"54", 73, 591},
-    {"55", 18, 499},  {"56", 76, 249},  {"57", 104, 725}, {"58", 20, 309},  {"59", 261, 648},
-    {"60", 83, 679},  {"61", 28, 385},  {"62", 147, 890}, {"63", 66, 464},  {"64", 69, 546},
-    {"65", 23, 469},  {"66", 48, 226},  {"67", 115, 514}, {"68", 77, 366},  {"69", 188, 267},
-    {"70", 23, 539},  {"71", 55, 565},  {"72", 57, 354},  {"73", 44, 273},  {"74", 83, 279},
-    {"75", 214, 20},  {"76", 125, 708}, {"77", 144, 507}, {"78", 145, 259}, {"79", 37, 256},
-    {"80", 57, 772},  {"81", 39, 314},  {"82", 26, 195},  {"83", 108, 153}, {"84", 56, 151},
-    {"85", 69, 257},  {"86", 44, 266},  {"87", 37, 195},  {"88", 36, 507},  {"89", 33, 423},
-    {"90", 14, 101},  {"91", 130, 194}, {"92", 163, 36},  {"93", 167, 40},  {"94", 141, 47},
-    {"95", 126, 184}, {"971", 38, 32},  {"972", 36, 34},  {"973", 29, 22},  {"974", 87, 24},
-    {"975", 1, 2},    {"976", 30, 17},
-};
-const size_t sim_n_depts = sizeof sim_depts / sizeof sim_depts[0];
-
-static uint32_t dept_cum[sizeof sim_depts / sizeof sim_depts[0]];
-static uint32_t dept_total;
-static pthread_once_t dept_once = PTHREAD_ONCE_INIT;
-
-static void dept_init_once(void)
-{
-    uint32_t c = 0;
-    for (size_t i = 0; i < sim_n_depts; i++) {
-        c += sim_depts[i].weight;
-        dept_cum[i] = c;
-    }
-    dept_total = c;
-}
-
-static void dept_init(void)
-{
-    pthread_once(&dept_once, dept_init_once);
-}
-
-int sim_dept_pick(uint32_t u)
-{
-    dept_init();
-    uint32_t x = (uint32_t)(((uint64_t)u * dept_total) >> 32);
-    size_t lo = 0, hi = sim_n_depts - 1;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (dept_cum[mid] > x)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return (int)lo;
-}
-
-int sim_dept_find(const char *code)
-{
-    for (size_t i = 0; i < sim_n_depts; i++)
-        if (strcmp(sim_depts[i].code, code) == 0)
-            return (int)i;
-    return -1;
-}
-
-void sim_commune_code(int di, int k, char out[6])
-{
-    const char *c = sim_depts[di].code;
-    char t[32];
-    k %= 1000;
-    if (strcmp(c, "75") == 0) {
-        snprintf(t, sizeof t, "751%02d", k % 100); /* arrondissements */
-    } else if (c[2]) {
-        snprintf(t, sizeof t, "%s%02d", c, k % 100);
-    } else if (strcmp(c, "92") == 0 || strcmp(c, "93") == 0 || strcmp(c, "94") == 0) {
-        snprintf(t, sizeof t, "%s%03d", c,
-                 2 * k % 1000); /* sparse numbering, as in the inner suburbs */
-    } else {
-        snprintf(t, sizeof t, "%s%03d", c, k);
-    }
-    memcpy(out, t, 5);
-    out[5] = 0;
-}
-
-int sim_commune_dept(const char *insee)
-{
-    char dep[4] = {insee[0], insee[1], 0, 0};
-    if (insee[0] == '9' && insee[1] == '7')
-        dep[2] = insee[2];
-    return sim_dept_find(dep);
-}
 
 int sim_drm_last_month(int64_t snapshot)
 {

@@ -110,24 +110,4 @@ void sim_register_view(const sim_register *r, size_t i, sim_view *v);
 /* The latest DRM month at a snapshot: the month before the snapshot's month (Paris time). */
 int sim_drm_last_month(int64_t snapshot);
 
-/* ---- geography ------------------------------------------------------------------------------ */
-
-typedef struct sim_dept {
-    char code[4];      /* "38", "2A", "974" */
-    uint16_t weight;   /* relative share of demands */
-    uint16_t communes; /* communes numbered 1..communes */
-} sim_dept;
-
-extern const sim_dept sim_depts[];
-extern const size_t sim_n_depts;
-
-/* Index of a department code, or -1. */
-int sim_dept_find(const char *code);
-/* INSEE code (5 chars + NUL) of commune k (1-based) of department index di. */
-void sim_commune_code(int di, int k, char out[6]);
-/* Department index of an INSEE code, or -1. */
-int sim_commune_dept(const char *insee);
-/* A weighted department pick from a uniform 32-bit value. */
-int sim_dept_pick(uint32_t u);
-
 #endif

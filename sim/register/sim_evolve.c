@@ -15,6 +15,7 @@
  * contract's depth rule (README §5) lets an export of any depth make. */
 #include "sim_gen.h"
 #include "sim_render.h"
+#include "core/sim_geo.h"
 #include "core/sim_util.h"
 
 #include <errno.h>
@@ -24,9 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-static const char *const ent_codes[SIM_ENT__COUNT] = {"CERFA", "DALO", "EVT", "CONT", "ATTRIB",
-                                                      "PRIO",  "COTA", "PJ",  "DRM"};
 
 /* ---- change lines ------------------------------------------------------------------------- */
 
@@ -51,7 +49,7 @@ static int lines_add(lines *l, const char *op, const char *num, int ent, const c
     SIM_PUTS(&l->text, "\t");
     sim_buf_put(&l->text, num, 18);
     SIM_PUTS(&l->text, "\t");
-    sim_buf_put(&l->text, ent_codes[ent], strlen(ent_codes[ent]));
+    sim_buf_put(&l->text, sim_entity_code(ent), strlen(sim_entity_code(ent)));
     SIM_PUTS(&l->text, "\t");
     sim_buf_put(&l->text, key, strlen(key));
     sim_buf_put(&l->text, "\n", 1);

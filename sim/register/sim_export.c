@@ -5,6 +5,7 @@
  * bytes, once to write them (cheaper than a temporary file of many gigabytes, and the rendering
  * is deterministic; the second pass checks it wrote exactly the counted size). */
 #include "sim_export.h"
+#include "core/sim_geo.h"
 #include "core/sim_register.h"
 #include "sim_render.h"
 #include "core/sim_util.h"
@@ -20,8 +21,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *const ent_codes[SIM_ENT__COUNT] = {"CERFA", "DALO", "EVT", "CONT", "ATTRIB",
-                                                      "PRIO",  "COTA", "PJ",  "DRM"};
+static const char *const entity_codes[SIM_ENT__COUNT] = {"CERFA", "DALO", "EVT", "CONT", "ATTRIB",
+                                                         "PRIO",  "COTA", "PJ",  "DRM"};
+
+const char *sim_entity_code(int e)
+{
+    return e >= 0 && e < SIM_ENT__COUNT ? entity_codes[e] : "?";
+}
+
+int sim_entity_find(const char *code)
+{
+    for (int e = 0; e < SIM_ENT__COUNT; e++)
+        if (strcmp(code, entity_codes[e]) == 0)
+            return e;
+    return -1;
+}
 
 typedef struct sink {
     int fd;
@@ -50,30 +64,7 @@ static ssize_t sink_write(struct archive *a, void *ctx, const void *buf, size_t 
     return (ssize_t)len;
 }
 
-static int valid_dept(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 2)
-        return (s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9') ||
-               (s[0] == '2' && (s[1] == 'A' || s[1] == 'B'));
-    return n == 3 && s[0] == '9' && s[1] == '7' && s[2] >= '1' && s[2] <= '6';
-}
-
-static int valid_commune(const char *s)
-{
-    if (strlen(s) != 5)
-        return 0;
-    for (int i = 0; i < 5; i++) {
-        int dig = s[i] >= '0' && s[i] <= '9';
-        if (i == 1 && s[0] == '2' && (s[1] == 'A' || s[1] == 'B'))
-            continue;
-        if (!dig)
-            return 0;
-    }
-    return 1;
-}
-
-static int valid_ident(const char *s)
+int sim_export_id_valid(const char *s)
 {
     size_t n = strlen(s);
     if (n < 1 || n > 40)
@@ -87,15 +78,6 @@ static int valid_ident(const char *s)
     return 1;
 }
 
-/* Department of an INSEE code per contract §5: 2 chars, 3 for codes starting with 97. */
-static void dept_of(const char *insee, char out[4])
-{
-    out[0] = insee[0];
-    out[1] = insee[1];
-    out[2] = (insee[0] == '9' && insee[1] == '7') ? insee[2] : 0;
-    out[3] = 0;
-}
-
 static int in_scope(const sim_demand *d, const sim_export_request *req)
 {
     if ((d->etat == SIM_ETAT_RADIEE) != (req->radiees != 0))
@@ -107,7 +89,7 @@ static int in_scope(const sim_demand *d, const sim_export_request *req)
     for (int i = 0; i < nc; i++) {
         if (req->n_departements) {
             char dep[4];
-            dept_of(codes[i], dep);
+            sim_commune_dept(codes[i], dep);
             for (size_t k = 0; k < req->n_departements; k++)
                 if (strcmp(dep, req->departements[k]) == 0)
                     return 1;
@@ -147,7 +129,7 @@ static void entete(sim_buf *b, const sim_export_request *req, const char *date, 
     put_line(b, "    <ns1:perimetre>\n      <ns1:listeEntite>\n");
     for (int e = 0; e < SIM_ENT__COUNT; e++)
         if (req->entities & (1u << e)) {
-            snprintf(t, sizeof t, "        <ns1:entite>%s</ns1:entite>\n", ent_codes[e]);
+            snprintf(t, sizeof t, "        <ns1:entite>%s</ns1:entite>\n", sim_entity_code(e));
             put_line(b, t);
         }
     put_line(b, "      </ns1:listeEntite>\n");
@@ -226,13 +208,13 @@ int sim_export_write(const char *data_dir, const sim_export_request *req, const 
         return -1;
     }
     for (size_t k = 0; k < req->n_departements; k++)
-        if (!valid_dept(req->departements[k])) {
+        if (!sim_is_dept_code(req->departements[k])) {
             snprintf(errbuf, errlen, "departement '%.4s': not a department code",
                      req->departements[k]);
             return -1;
         }
     for (size_t k = 0; k < req->n_communes; k++)
-        if (!valid_commune(req->communes[k])) {
+        if (!sim_is_commune_code(req->communes[k])) {
             snprintf(errbuf, errlen, "commune '%.6s': not an INSEE code", req->communes[k]);
             return -1;
         }
@@ -240,7 +222,7 @@ int sim_export_write(const char *data_dir, const sim_export_request *req, const 
         snprintf(errbuf, errlen, "profondeurDrm: 1..3");
         return -1;
     }
-    if (!valid_ident(req->numero_export)) {
+    if (!sim_export_id_valid(req->numero_export)) {
         snprintf(errbuf, errlen, "numeroExport: [0-9A-Za-z_-]{1,40} required");
         return -1;
     }

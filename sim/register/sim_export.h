@@ -11,22 +11,34 @@
 
 /* Entities, in contract order; bit (1u << SIM_ENT_x) in sim_export_request.entities. */
 enum {
-    SIM_ENT_CERFA, SIM_ENT_DALO, SIM_ENT_EVT, SIM_ENT_CONT, SIM_ENT_ATTRIB,
-    SIM_ENT_PRIO, SIM_ENT_COTA, SIM_ENT_PJ, SIM_ENT_DRM, SIM_ENT__COUNT
+    SIM_ENT_CERFA,
+    SIM_ENT_DALO,
+    SIM_ENT_EVT,
+    SIM_ENT_CONT,
+    SIM_ENT_ATTRIB,
+    SIM_ENT_PRIO,
+    SIM_ENT_COTA,
+    SIM_ENT_PJ,
+    SIM_ENT_DRM,
+    SIM_ENT__COUNT
 };
+
+/* The contract's code of entity e ("CERFA", ...), and the entity of a code (-1 if none). */
+const char *sim_entity_code(int e);
+int sim_entity_find(const char *code);
 
 #define SIM_MAX_LOCATIONS 128
 
 typedef struct sim_export_request {
-    unsigned entities;            /* non-empty set of SIM_ENT_ bits */
-    int radiees;                  /* 0: etatDemande ACTIVE, 1: RADIEE */
-    size_t n_departements;        /* at most one of n_departements, n_communes is non-zero */
+    unsigned entities;     /* non-empty set of SIM_ENT_ bits */
+    int radiees;           /* 0: etatDemande ACTIVE, 1: RADIEE */
+    size_t n_departements; /* at most one of n_departements, n_communes is non-zero */
     char departements[SIM_MAX_LOCATIONS][4]; /* "38", "2A", "974" */
     size_t n_communes;
-    char communes[SIM_MAX_LOCATIONS][6];     /* INSEE codes, "38185" */
-    int profondeur_drm;           /* 1..3; 0 means the default, 3 */
-    char numero_export[41];       /* entete/numeroExport, [0-9A-Za-z_-]{1,40} */
-    size_t demands_per_part;      /* 0: a single part; else split into parts of at most this many */
+    char communes[SIM_MAX_LOCATIONS][6]; /* INSEE codes, "38185" */
+    int profondeur_drm;                  /* 1..3; 0 means the default, 3 */
+    char numero_export[41];              /* entete/numeroExport, [0-9A-Za-z_-]{1,40} */
+    size_t demands_per_part; /* 0: a single part; else split into parts of at most this many */
     /* Progress callback, may be NULL: called now and then with 0..100. */
     void (*progress)(void *ctx, int percent);
     void *progress_ctx;
@@ -44,5 +56,8 @@ typedef struct sim_export_result {
  * atomically). Returns 0, or -1 with a message (no personal data) in errbuf. */
 int sim_export_write(const char *data_dir, const sim_export_request *req, const char *out_path,
                      sim_export_result *res, char *errbuf, size_t errlen);
+
+/* 1 when `s` is a valid numeroExport: [0-9A-Za-z_-]{1,40}. */
+int sim_export_id_valid(const char *s);
 
 #endif

@@ -2,6 +2,7 @@
  * record per demand, see sim_register.h). See sim_gen.h. */
 #include "sim_gen.h"
 #include "sim_render.h"
+#include "core/sim_geo.h"
 #include "core/sim_util.h"
 
 #include <errno.h>
@@ -26,17 +27,11 @@ void sim_numbering_free(sim_numbering *nb)
     nb->seq = NULL;
 }
 
-static int num_dept(const char num[18])
-{
-    char c[4] = {num[0], num[1], num[2], 0};
-    if (c[0] == '0')
-        return sim_dept_find(c + 1);
-    return sim_dept_find(c);
-}
-
 void sim_numbering_see(sim_numbering *nb, const char num[18])
 {
-    int di = num_dept(num);
+    char dep[4];
+    sim_numunique_dept(num, dep);
+    int di = sim_dept_find(dep);
     if (di < 0)
         return;
     int mm = (num[3] - '0') * 10 + (num[4] - '0');

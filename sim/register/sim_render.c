@@ -1,6 +1,7 @@
 /* sim_render.c: see sim_render.h. All content is synthetic: names are drawn from lists of common
  * French names, numbers (NIR, phones, amounts) are random with valid shapes. */
 #include "sim_render.h"
+#include "core/sim_geo.h"
 
 #include <stdio.h>
 #include <stdlib.h>

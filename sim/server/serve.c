@@ -21,6 +21,7 @@
 #include "serve_faults.h"
 #include "serve_gdm.h"
 #include "serve_http.h"
+#include "register/sim_export.h"
 
 #define MAX_BODY        (64 * 1024)
 #define MAX_CONNECTIONS 32
@@ -259,7 +260,7 @@ static enum MHD_Result dispatch(server *s, struct MHD_Connection *c, request *r,
             return serve_problem(c, 404, 0, "unknown export");
         memcpy(id, p, n);
         id[n] = '\0';
-        if (!serve_export_id_valid(id))
+        if (!sim_export_id_valid(id))
             return serve_problem(c, 404, 0, "unknown export");
         if (*rest == '\0') {
             if (is_get(method)) {

@@ -53,18 +53,6 @@ struct serve_exports {
     int stopping;
 };
 
-int serve_export_id_valid(const char *s)
-{
-    size_t n = 0;
-    for (; s[n]; n++) {
-        char ch = s[n];
-        if (!((ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-              ch == '_' || ch == '-'))
-            return 0;
-    }
-    return n >= 1 && n <= 40;
-}
-
 serve_exports *serve_exports_new(const serve_exports_config *cfg)
 {
     serve_exports *x = calloc(1, sizeof(*x));

@@ -61,7 +61,4 @@ typedef enum serve_file_state {
 /* Opens the archive of export `id` for reading when it is TERMINE. */
 serve_file_state serve_exports_open_file(serve_exports *x, const char *id, serve_export_file *out);
 
-/* 1 when `s` is a syntactically valid numeroExport ([0-9A-Za-z_-]{1,40}). */
-int serve_export_id_valid(const char *s);
-
 #endif

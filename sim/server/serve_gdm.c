@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/sim_geo.h"
 #include "serve_http.h"
 
 #define MAX_CODES    128
@@ -28,26 +29,6 @@ typedef struct query {
     char bad_what[64];
     codes deps, coms, guichets;
 } query;
-
-static int is_dept(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 2)
-        return (isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[1])) ||
-               strcmp(s, "2A") == 0 || strcmp(s, "2B") == 0;
-    return n == 3 && s[0] == '9' && s[1] == '7' && s[2] >= '1' && s[2] <= '6';
-}
-
-static int is_commune(const char *s)
-{
-    if (strlen(s) != 5)
-        return 0;
-    int i = (s[0] == '2' && (s[1] == 'A' || s[1] == 'B')) ? 2 : 0;
-    for (; i < 5; i++)
-        if (!isdigit((unsigned char)s[i]))
-            return 0;
-    return 1;
-}
 
 static int is_guichet(const char *s)
 {
@@ -104,9 +85,9 @@ static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind, const char *ke
             q->repeated = 1;
         *one = value ? value : "";
     } else if (strcmp(key, "departements") == 0) {
-        add_codes(q, &q->deps, key, value, is_dept);
+        add_codes(q, &q->deps, key, value, sim_is_dept_code);
     } else if (strcmp(key, "communes") == 0) {
-        add_codes(q, &q->coms, key, value, is_commune);
+        add_codes(q, &q->coms, key, value, sim_is_commune_code);
     } else if (strcmp(key, "guichetsExclus") == 0) {
         add_codes(q, &q->guichets, key, value, is_guichet);
     } else if (!q->bad) {
@@ -122,23 +103,6 @@ static int in_set(const codes *set, const char *s, size_t n)
         if (strlen(set->v[i]) == n && strncmp(set->v[i], s, n) == 0)
             return 1;
     return 0;
-}
-
-/* The department of an INSEE commune code: 3 characters for 97x, else 2. */
-static size_t commune_dept_len(const char *code)
-{
-    return (code[0] == '9' && code[1] == '7') ? 3 : 2;
-}
-
-/* The department in the leading digits of a numUnique: "075" -> "75", "971" -> "971". */
-static const char *numunique_dept(const char *nu, size_t *len)
-{
-    if (nu[0] == '0') {
-        *len = 2;
-        return nu + 1;
-    }
-    *len = 3;
-    return nu;
 }
 
 typedef struct mv_line {
@@ -172,6 +136,14 @@ static int split_line(char *s, mv_line *l)
     return serve_time_parse(l->date, &l->ms);
 }
 
+/* 1 when the commune `code` (5 characters, not NUL-terminated) or its department is asked for. */
+static int commune_wanted(const query *q, const char *code)
+{
+    char dep[4];
+    sim_commune_dept(code, dep);
+    return in_set(&q->coms, code, 5) || in_set(&q->deps, dep, strlen(dep));
+}
+
 static int match_location(const query *q, const mv_line *l)
 {
     if (q->deps.n == 0 && q->coms.n == 0)
@@ -180,20 +152,20 @@ static int match_location(const query *q, const mv_line *l)
         const char *p = l->communes;
         for (;;) {
             size_t n = strcspn(p, ",");
-            if (n == 5 && (in_set(&q->coms, p, n) || in_set(&q->deps, p, commune_dept_len(p))))
+            if (n == 5 && commune_wanted(q, p))
                 return 1;
             if (p[n] == '\0')
                 return 0;
             p += n + 1;
         }
     }
-    size_t dn;
-    const char *d = numunique_dept(l->num, &dn);
-    if (in_set(&q->deps, d, dn))
+    char dep[4], com_dep[4];
+    sim_numunique_dept(l->num, dep);
+    if (in_set(&q->deps, dep, strlen(dep)))
         return 1;
     for (size_t i = 0; i < q->coms.n; i++) {
-        size_t cn = commune_dept_len(q->coms.v[i]);
-        if (cn == dn && strncmp(q->coms.v[i], d, dn) == 0)
+        sim_commune_dept(q->coms.v[i], com_dep);
+        if (strcmp(com_dep, dep) == 0)
             return 1;
     }
     return 0;

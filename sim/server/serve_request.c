@@ -5,14 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/sim_geo.h"
+
 typedef struct cur {
     const char *p, *end;
     char *err;
     size_t errlen;
 } cur;
-
-static const char *const entity_names[SIM_ENT__COUNT] = {"CERFA", "DALO", "EVT", "CONT", "ATTRIB",
-                                                         "PRIO",  "COTA", "PJ",  "DRM"};
 
 static int fail(cur *c, const char *msg)
 {
@@ -122,28 +121,6 @@ static int string(cur *c, char *out, size_t cap)
     return 0;
 }
 
-static int is_dept(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 2)
-        return (isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[1])) ||
-               strcmp(s, "2A") == 0 || strcmp(s, "2B") == 0;
-    return n == 3 && s[0] == '9' && s[1] == '7' && s[2] >= '1' && s[2] <= '6';
-}
-
-static int is_commune(const char *s)
-{
-    if (strlen(s) != 5)
-        return 0;
-    int i = 0;
-    if (s[0] == '2' && (s[1] == 'A' || s[1] == 'B'))
-        i = 2;
-    for (; i < 5; i++)
-        if (!isdigit((unsigned char)s[i]))
-            return 0;
-    return 1;
-}
-
 /* Reads an array of code strings into `dst` (stride bytes each, at most max), checking each
  * with `valid` and rejecting repeats. */
 static int code_array(cur *c, const char *name, char *dst, size_t stride, size_t max, size_t *count,
@@ -189,10 +166,7 @@ static int code_array(cur *c, const char *name, char *dst, size_t stride, size_t
 
 static int is_entity(const char *s)
 {
-    for (int i = 0; i < SIM_ENT__COUNT; i++)
-        if (strcmp(s, entity_names[i]) == 0)
-            return 1;
-    return 0;
+    return sim_entity_find(s) >= 0;
 }
 
 static int entities(cur *c, unsigned *set)
@@ -203,9 +177,7 @@ static int entities(cur *c, unsigned *set)
         return -1;
     *set = 0;
     for (size_t i = 0; i < n; i++)
-        for (int e = 0; e < SIM_ENT__COUNT; e++)
-            if (strcmp(names[i], entity_names[e]) == 0)
-                *set |= 1u << e;
+        *set |= 1u << sim_entity_find(names[i]);
     return 0;
 }
 
@@ -283,11 +255,11 @@ int serve_request_parse(const char *body, size_t len, sim_export_request *req, c
             } else if (bit == F_DEP) {
                 if (code_array(&c, "departements", &req->departements[0][0],
                                sizeof(req->departements[0]), SIM_MAX_LOCATIONS,
-                               &req->n_departements, is_dept))
+                               &req->n_departements, sim_is_dept_code))
                     return -1;
             } else if (bit == F_COM) {
                 if (code_array(&c, "communes", &req->communes[0][0], sizeof(req->communes[0]),
-                               SIM_MAX_LOCATIONS, &req->n_communes, is_commune))
+                               SIM_MAX_LOCATIONS, &req->n_communes, sim_is_commune_code))
                     return -1;
             } else {
                 if (integer(&c, &depth))
