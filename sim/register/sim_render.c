@@ -1,235 +1,12 @@
 /* sim_render.c: see sim_render.h. All content is synthetic: names are drawn from lists of common
  * French names, numbers (NIR, phones, amounts) are random with valid shapes. */
 #include "sim_render.h"
+#include "sim_words.h"
 #include "core/sim_geo.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define N_(a) (sizeof(a) / sizeof((a)[0]))
-
-/* ---- tables --------------------------------------------------------------------------------- */
-
-static const char *const noms[] = {
-    "MARTIN",    "BERNARD",    "THOMAS",   "PETIT",     "ROBERT",    "RICHARD",   "DURAND",
-    "DUBOIS",    "MOREAU",     "LAURENT",  "SIMON",     "MICHEL",    "LEFÈVRE",   "LEROY",
-    "ROUX",      "DAVID",      "BERTRAND", "MOREL",     "FOURNIER",  "GIRARD",    "BONNET",
-    "DUPONT",    "LAMBERT",    "FONTAINE", "ROUSSEAU",  "VINCENT",   "MULLER",    "LEFEBVRE",
-    "FAURE",     "ANDRÉ",      "MERCIER",  "BLANC",     "GUÉRIN",    "BOYER",     "GARNIER",
-    "CHEVALIER", "FRANÇOIS",   "LEGRAND",  "GAUTHIER",  "GARCIA",    "PERRIN",    "ROBIN",
-    "CLÉMENT",   "MORIN",      "NICOLAS",  "HENRY",     "ROUSSEL",   "MATHIEU",   "GAUTIER",
-    "MASSON",    "MARCHAND",   "DUVAL",    "DENIS",     "DUMONT",    "MARIE",     "LEMAIRE",
-    "NOËL",      "MEYER",      "DUFOUR",   "MEUNIER",   "BRUN",      "BLANCHARD", "GIRAUD",
-    "JOLY",      "RIVIÈRE",    "LUCAS",    "BRUNET",    "GAILLARD",  "BARBIER",   "ARNAUD",
-    "MARTINEZ",  "GÉRARD",     "ROCHE",    "RENARD",    "SCHMITT",   "ROY",       "LEROUX",
-    "COLIN",     "VIDAL",      "CARON",    "PICARD",    "ROGER",     "FABRE",     "AUBERT",
-    "LEMOINE",   "RENAUD",     "DUMAS",    "LACROIX",   "OLIVIER",   "PHILIPPE",  "BOURGEOIS",
-    "PIERRE",    "BENOÎT",     "REY",      "LECLERC",   "PAYET",     "ROLLAND",   "LECLERCQ",
-    "GUILLAUME", "LECOMTE",    "LOPEZ",    "JEAN",      "DUPUY",     "GUILLOT",   "HUBERT",
-    "BERGER",    "SANCHEZ",    "DUPUIS",   "MOULIN",    "LOUIS",     "DESCHAMPS", "HUET",
-    "VASSEUR",   "PEREZ",      "BOUCHER",  "FLEURY",    "ROYER",     "KLEIN",     "JACQUET",
-    "ADAM",      "POIRIER",    "MARTY",    "AUBRY",     "GUYOT",     "CARRÉ",     "CHARLES",
-    "MÉNARD",    "MAILLARD",   "BARON",    "BERTIN",    "BAILLY",    "HERVÉ",     "SCHNEIDER",
-    "FERNANDEZ", "LE GALL",    "COLLET",   "LÉGER",     "BOUVIER",   "JULIEN",    "PRÉVOST",
-    "MILLET",    "PERROT",     "DANIEL",   "LE ROUX",   "COUSIN",    "GERMAIN",   "BRETON",
-    "BESSON",    "LANGLOIS",   "RÉMY",     "LE GOFF",   "PELLETIER", "LÉVÊQUE",   "PERRIER",
-    "LEBLANC",   "BARRÉ",      "LEBRUN",   "MARCHAL",   "WEBER",     "MALLET",    "HAMON",
-    "BOULANGER", "JACOB",      "MONNIER",  "MICHAUD",   "RODRIGUEZ", "GUICHARD",  "GILLET",
-    "ÉTIENNE",   "GRONDIN",    "POULAIN",  "TESSIER",   "CHAUVIN",   "DA SILVA",  "BOUCHET",
-    "LEMAÎTRE",  "BÉNARD",     "MARÉCHAL", "HUMBERT",   "REYNAUD",   "ANTOINE",   "HOARAU",
-    "PERRET",    "CORDIER",    "PICHON",   "LEJEUNE",   "GILBERT",   "LAMY",      "DELAUNAY",
-    "N'DIAYE",   "D'ALMEIDA",  "DIALLO",   "TRAORÉ",    "NGUYEN",    "BENALI",    "BENSAÏD",
-    "KONÉ",      "DOS SANTOS", "O'CONNOR", "HADDAD",    "MEZIANE",   "CISSÉ",     "CAMARA",
-    "YILMAZ",    "FERREIRA",   "PEREIRA",  "OUÉDRAOGO", "L'HÔTE",    "D'ANGELO",  "SAÏDI",
-    "BOUAZIZ",   "MENDY",      "TOURÉ",    "KEITA",     "COULIBALY", "RAKOTO",    "HOAREAU",
-};
-
-static const char *const prenoms_f[] = {
-    "Marie",   "Léa",       "Éloïse",    "Zoé",        "Hélène",       "Chloé",     "Inès",
-    "Maëlys",  "Anaïs",     "Gaëlle",    "Célia",      "Fatoumata",    "Aïcha",     "Amélie",
-    "Cécile",  "Émilie",    "Géraldine", "Irène",      "Laëtitia",     "Manon",     "Nathalie",
-    "Océane",  "Thérèse",   "Valérie",   "Yasmine",    "Agnès",        "Béatrice",  "Clémence",
-    "Élodie",  "Héloïse",   "Isabelle",  "Lucie",      "Nadège",       "Pénélope",  "Véronique",
-    "Zélie",   "Adèle",     "Bérénice",  "Dorothée",   "Ève",          "Françoise", "Josiane",
-    "Mélanie", "Noémie",    "Ophélie",   "Ségolène",   "Virginie",     "Brigitte",  "Corinne",
-    "Soraya",  "Awa",       "Nour",      "Samia",      "Kenza",        "Sophie",    "Camille",
-    "Jeanne",  "Louise",    "Margaux",   "Anne-Marie", "Marie-Claire", "Sandrine",  "Karine",
-    "Aurélie", "Stéphanie", "Jessica",   "Sabrina",    "Naïma",        "Fatima",    "Khadija",
-};
-
-static const char *const prenoms_m[] = {
-    "Noël",      "François",     "Jérôme",    "Mathéo",   "Loïc",        "Yannick",      "Mohamed",
-    "Benoît",    "Denis",        "Frédéric",  "Hugo",     "Jean-Pierre", "Karim",        "Pascal",
-    "Quentin",   "Raphaël",      "Sébastien", "Ulysse",   "William",     "Xavier",       "Daniel",
-    "Fabrice",   "Grégoire",     "Joël",      "Kévin",    "Mickaël",     "Olivier",      "Rémi",
-    "Stéphane",  "Timothée",     "Wassim",    "Yanis",    "Cédric",      "Gaël",         "Hervé",
-    "Léon",      "Pierre-Louis", "Théo",      "Aurélien", "Jérémy",      "Marc-Antoine", "Naël",
-    "Moussa",    "Ibrahim",      "Rachid",    "Nicolas",  "Julien",      "Thomas",       "Antoine",
-    "Alexandre", "Maxime",       "Adrien",    "Mamadou",  "Youssef",     "Mehdi",        "Éric",
-    "Gérard",    "René",         "André",     "José",     "Joaquim",     "Anthony",      "Bruno",
-};
-
-static const char *const voies[] = {
-    "rue de la République",
-    "avenue Jean-Jaurès",
-    "place de l'Église",
-    "allée des Tilleuls",
-    "boulevard Victor-Hugo",
-    "impasse du Moulin",
-    "chemin des Vignes",
-    "rue Pasteur",
-    "rue du Général-de-Gaulle",
-    "quai de l'Horloge",
-    "cité des Fleurs",
-    "rue d'Alsace-Lorraine",
-    "route de Lyon",
-    "rue des Écoles",
-    "square Édouard-Vaillant",
-    "cours Mirabeau",
-    "rue Émile-Zola",
-    "rue Saint-Éloi",
-    "avenue de la Libération",
-    "rue du 8-Mai-1945",
-    "rue de l'Hôtel-de-Ville",
-    "chemin de la Côte",
-    "rue des Peupliers",
-    "résidence « Les Glycines »",
-    "rue Anatole-France",
-    "avenue du Maréchal-Foch",
-    "rue de la Gare",
-    "place du Marché",
-    "rue Jules-Ferry",
-    "lotissement Le Clos d'Argent",
-    "rue Louise-Michel",
-    "avenue Salvador-Allende",
-    "rue des Coquelicots",
-};
-
-static const char *const complements[] = {
-    "Bât. B, esc. 3",
-    "Appt 12 – 4ème étage",
-    "chez M. & Mme DURAND",
-    "Résidence Les Pins",
-    "BP 42",
-    "porte gauche, code <1234>",
-    "Foyer d'hébergement",
-    "c/o CCAS",
-    "2ème étage droite",
-};
-
-static const char *const professions[] = {
-    "Agent d'entretien",
-    "Aide-soignant(e)",
-    "Caissier/Caissière",
-    "Ouvrier du BTP",
-    "Assistante maternelle",
-    "Chauffeur-livreur",
-    "Employé(e) de commerce",
-    "Auxiliaire de vie",
-    "Étudiant(e)",
-    "Agent de sécurité",
-    "Cuisinier",
-    "Secrétaire médicale",
-    "Préparateur de commandes",
-    "Infirmier(ère)",
-    "Agent de propreté",
-    "Serveur/Serveuse",
-    "Manutentionnaire",
-    "Éducateur spécialisé",
-    "Technicien(ne) de surface",
-    "Animateur périscolaire",
-    "Boulanger-pâtissier",
-};
-
-static const char *const employeurs[] = {
-    "Hôpital <Nord>",
-    "Dupont & Fils",
-    "SAS Propreté & Services",
-    "Boulangerie L'Épi d'Or",
-    "Clinique des Cèdres",
-    "Transports Martin & Cie",
-    "EHPAD « Les Glycines »",
-    "Collège Jules-Ferry",
-    "Intérim <Plus>",
-    "Cabinet Lefèvre & Associés",
-    "Restaurant Le Chalet",
-    "Centre hospitalier <Sud>",
-    "Mairie",
-    "Association d'aide à domicile",
-    "Supermarché du Centre",
-    "Logistique & Co",
-    "Entreprise générale du bâtiment",
-    "Régie de quartier",
-};
-
-static const char *const evt_types[] = {"RECTIF",      "VISITE",   "PROPOSITION",
-                                        "PASSAGE_CAL", "COURRIER", "ENTRETIEN",
-                                        "REFUS",       "PIECE",    "RENOUVELLEMENT"};
-
-static const char *const evt_libs[] = {
-    "Dossier < incomplet > & relancé",
-    "Proposition T3 résidence « Les Lilas »",
-    "Passage en CALEOL",
-    "Visite effectuée",
-    "Pièces reçues à l'accueil",
-    "Rendez-vous annulé à la demande de l'intéressé(e)",
-    "Courrier retourné : « n'habite pas à l'adresse indiquée »",
-    "Relance téléphonique & SMS sans réponse",
-    "Refus : logement trop éloigné du lieu de travail",
-    "Mise à jour de la composition familiale",
-    "Demande de mutation inter-bailleurs",
-    "Entretien social réalisé (CCAS)",
-    "Signalement SIAO – hébergement d'urgence",
-    "Loyer > capacité financière du ménage",
-    "Attestation d'hébergement fournie",
-    "Proposition T2 rue de l'Église, 3ème étage sans ascenseur",
-    "Candidature présentée par le réservataire",
-    "Avis favorable de la commission",
-    "Échange avec l'assistante sociale de secteur",
-    "Ménage prioritaire – accord collectif départemental",
-};
-
-static const char *const reservataires[] = {
-    "Action Logement",
-    "Préfecture – contingent prioritaire",
-    "Conseil départemental",
-    "Commune",
-    "Bailleur (hors contingent)",
-    "Ministère de l'Intérieur",
-    "Établissement public & hospitalier",
-};
-
-static const char *const cont_types[] = {"PFONCT", "COLTER", "RESERVATAIRE", "PPRIOR", "AL"};
-static const char *const prio_types[] = {"L441_1_a", "L441_1_b", "L441_1_c", "L441_1_d",
-                                         "L441_1_e", "L441_1_f", "L441_1_g", "L441_1_h",
-                                         "L441_1_i", "L441_1_j"};
-static const char *const prio_origines[] = {"PDALHPD", "RESERVATAIRE", "DALO", "ACCORD_COLLECTIF",
-                                            "LOCAL"};
-static const char *const pj_types[] = {"IDENT",           "AVIS_IMPOSITION",  "BULLETIN_SALAIRE",
-                                       "JUSTIF_DOMICILE", "LIVRET_FAMILLE",   "TITRE_SEJOUR",
-                                       "ATTEST_CAF",      "JUGEMENT_DIVORCE", "CERTIF_MEDICAL"};
-static const char *const pj_sous_libs[] = {
-    "Avis_imposition_2024", "Avis_imposition_2025", "Page_identite",         "Verso",
-    "Bulletin_mars",        "Bulletin_avril",       "Attestation_employeur", "Quittance_loyer",
-    "Jugement_p1"};
-static const char *const criteres[] = {
-    "ANCIENNETE", "HANDICAP",   "SUROCCUPATION",         "EXPULSION",  "VIOLENCES", "SANS_LOGEMENT",
-    "DALO",       "RESSOURCES", "RAPPROCHEMENT_TRAVAIL", "HEBERGEMENT"};
-static const char *const ress_codes[] = {"SAL", "CHO", "RET", "RSA",    "AAH",
-                                         "AF",  "IJ",  "PA",  "BOURSE", "PRIME_ACTIVITE"};
-static const char *const drm_natures[] = {"SAL", "CHO", "RET", "IJ", "PA", "RSA"};
-static const char *const sit_fam[] = {"C", "M", "P", "D", "S", "V", "U"};
-static const char *const contrats[] = {"CDI", "CDD", "INT", "APPR", "FONC", "IND", "SAISON"};
-static const char *const modeles[] = {"LP",  "HLM",  "SQUAT", "RS",  "HEB",  "CAMP",
-                                      "FOY", "PROP", "HOTEL", "SDF", "CHRS", "LOGEFONC"};
-static const char *const rad_motifs[] = {"ATTRIBUTION", "NON_RENOUVELLEMENT", "ABANDON",
-                                         "IRRECEVABILITE", "AUTRE"};
-static const char *const dalo_statuts[] = {"", "EN_INSTRUCTION", "PRIORITAIRE_URGENT", "REJET",
-                                           "RELOGE"};
-static const char *const decisions[] = {"ATTRIBUTION", "ATTRIBUTION_RANG",
-                                        "ATTRIBUTION_SOUS_CONDITION", "NON_ATTRIBUTION",
-                                        "IRRECEVABILITE"};
 
 /* ---- low-level writers ---------------------------------------------------------------------- */
 
@@ -415,7 +192,7 @@ static inline uint32_t rb(sim_rng *r, uint32_t n)
     return sim_rng_below(r, n);
 }
 
-#define PICK(r, arr) (arr)[rb((r), (uint32_t)N_(arr))]
+#define PICK(r, words) (words).v[rb((r), (words).n)]
 
 /* ---- identity ------------------------------------------------------------------------------- */
 
@@ -490,9 +267,9 @@ static void get_ident(const sim_demand *dm, ident *id)
     sim_rng r;
     sim_rng_seed(&r, sim_h(dm->seed, T_IDENT));
     id->female = rb(&r, 100) < 58;
-    id->nom = PICK(&r, noms);
-    id->nom2 = rb(&r, 100) < 8 ? PICK(&r, noms) : NULL;
-    id->prenom = id->female ? PICK(&r, prenoms_f) : PICK(&r, prenoms_m);
+    id->nom = PICK(&r, sim_last_names);
+    id->nom2 = rb(&r, 100) < 8 ? PICK(&r, sim_last_names) : NULL;
+    id->prenom = id->female ? PICK(&r, sim_female_first_names) : PICK(&r, sim_male_first_names);
     /* age at creation: 18..85, mostly 25..55 */
     uint32_t a = 18 + (rb(&r, 40) + rb(&r, 40) + rb(&r, 30)) * 2 / 3;
     if (a > 85)
@@ -638,7 +415,7 @@ static void ressources(sim_buf *b, int lvl, const char *list, sim_rng *r, int n)
     open_el(b, lvl, list);
     for (int i = 0; i < n; i++) {
         open_el(b, lvl + 1, "detailRessource");
-        el_code(b, lvl + 2, "ressource", PICK(r, ress_codes));
+        el_code(b, lvl + 2, "ressource", PICK(r, sim_resource_codes));
         el_cents(b, lvl + 2, "montant", 5000 + rb(r, 280000));
         close_el(b, lvl + 1, "detailRessource");
     }
@@ -670,10 +447,10 @@ static void sit_pro(sim_buf *b, int lvl, sim_rng *r, int di)
     if (p < 20)
         return;
     open_el(b, lvl, "situationProfessionnelle");
-    el_text(b, lvl + 1, "profession", PICK(r, professions));
-    el_code(b, lvl + 1, "typeContratTravail", PICK(r, contrats));
+    el_text(b, lvl + 1, "profession", PICK(r, sim_professions));
+    el_code(b, lvl + 1, "typeContratTravail", PICK(r, sim_work_contracts));
     if (p < 70) {
-        el_text(b, lvl + 1, "nomEmployeurPrincipal", PICK(r, employeurs));
+        el_text(b, lvl + 1, "nomEmployeurPrincipal", PICK(r, sim_employers));
         char code[6];
         sim_commune_code(di, 1 + (int)rb(r, sim_depts[di].communes), code);
         char cp[6];
@@ -727,7 +504,7 @@ static void render_cerfa(sim_buf *b, const sim_view *v)
     /* household first: the applicant's marital status lives there */
     sim_rng rh;
     sim_rng_seed(&rh, sim_h(dm->seed, T_HOUSE * 256 + dm->v_house));
-    const char *sf = PICK(&rh, sit_fam);
+    const char *sf = PICK(&rh, sim_family_situations);
     int couple = sf[0] == 'M' || sf[0] == 'P' || sf[0] == 'U';
     uint32_t pc = rb(&rh, 100);
     int nkids = pc < 45 ? 0 : pc < 65 ? 1 : pc < 82 ? 2 : pc < 92 ? 3 : pc < 97 ? 4 : 5;
@@ -736,7 +513,8 @@ static void render_cerfa(sim_buf *b, const sim_view *v)
     open_el(b, L + 2, "demandeur");
     sim_rng rc;
     sim_rng_seed(&rc, sim_h(dm->seed, T_CONTACT * 256 + dm->v_ident));
-    const char *usage = (id.female && couple && rb(&rc, 100) < 30) ? PICK(&rc, noms) : NULL;
+    const char *usage =
+        (id.female && couple && rb(&rc, 100) < 30) ? PICK(&rc, sim_last_names) : NULL;
     identite(b, L + 3, id.female ? "2" : "1", nom, usage, id.prenom, id.birth, id.nir, id.nat,
              rb(&rc, 100) < 95 ? sf : NULL);
     if (rb(&rc, 100) < 92) {
@@ -748,9 +526,7 @@ static void render_cerfa(sim_buf *b, const sim_view *v)
         char a1[64], a2[64], mel[160];
         ascii_lower(id.prenom, a1, sizeof a1);
         ascii_lower(id.nom, a2, sizeof a2);
-        static const char *const doms[] = {"exemple.fr", "exemple.com", "courriel.exemple.org",
-                                           "mail.exemple.net"};
-        snprintf(mel, sizeof mel, "%s.%s%u@%s", a1, a2, rb(&rc, 100), PICK(&rc, doms));
+        snprintf(mel, sizeof mel, "%s.%s%u@%s", a1, a2, rb(&rc, 100), PICK(&rc, sim_mail_domains));
         el_text(b, L + 3, "mel", mel);
     }
     if (rb(&rc, 100) < 90) {
@@ -759,9 +535,9 @@ static void render_cerfa(sim_buf *b, const sim_view *v)
         char t[16];
         snprintf(t, sizeof t, "%u%s", 1 + rb(&rc, 250), rb(&rc, 100) < 8 ? " bis" : "");
         el_text(b, L + 4, "numero", t);
-        el_text(b, L + 4, "voie", PICK(&rc, voies));
+        el_text(b, L + 4, "voie", PICK(&rc, sim_streets));
         if (rb(&rc, 100) < 25)
-            el_text(b, L + 4, "complement", PICK(&rc, complements));
+            el_text(b, L + 4, "complement", PICK(&rc, sim_address_complements));
         int di = rb(&rc, 100) < 85 ? dm->dept : sim_dept_pick((uint32_t)sim_rng_next(&rc));
         char code[6], cp[6];
         sim_commune_code(di, 1 + (int)rb(&rc, sim_depts[di].communes), code);
@@ -796,7 +572,8 @@ static void render_cerfa(sim_buf *b, const sim_view *v)
             int f = rb(&rh, 2);
             open_el(b, L + 3, "personneACharge");
             el_text(b, L + 4, "nom", nom);
-            el_text(b, L + 4, "prenom", f ? PICK(&rh, prenoms_f) : PICK(&rh, prenoms_m));
+            el_text(b, L + 4, "prenom",
+                    f ? PICK(&rh, sim_female_first_names) : PICK(&rh, sim_male_first_names));
             el_day(b, L + 4, "dateNaissance", dm->created - (int32_t)rb(&rh, 17 * 365) + 300);
             el_code(b, L + 4, "sexe", f ? "F" : "M");
             el_code(b, L + 4, "lienParente", rb(&rh, 100) < 94 ? "E" : "A");
@@ -821,8 +598,8 @@ static void render_cerfa(sim_buf *b, const sim_view *v)
         int32_t cb = id.birth + (int32_t)rb(&rh, 3650) - 1825;
         if (rb(&rh, 100) < 80)
             mk_nir(&rh, f, cb, 0, cnir);
-        identite(b, L + 4, f ? "2" : "1", rb(&rh, 100) < 60 ? nom : PICK(&rh, noms), NULL,
-                 f ? PICK(&rh, prenoms_f) : PICK(&rh, prenoms_m), cb, cnir,
+        identite(b, L + 4, f ? "2" : "1", rb(&rh, 100) < 60 ? nom : PICK(&rh, sim_last_names), NULL,
+                 f ? PICK(&rh, sim_female_first_names) : PICK(&rh, sim_male_first_names), cb, cnir,
                  rb(&rh, 100) < 85 ? 1 : 3, NULL);
         el_code(b, L + 4, "lienDemandeur", sf[0] == 'M' ? "C" : sf[0] == 'P' ? "P" : "U");
         sit_pro(b, L + 4, &rr, dm->dept);
@@ -834,7 +611,7 @@ static void render_cerfa(sim_buf *b, const sim_view *v)
     }
     if (rb(&rh, 100) < 93) {
         open_el(b, L + 2, "logementActuel");
-        const char *mod = PICK(&rh, modeles);
+        const char *mod = PICK(&rh, sim_housing_models);
         open_el(b, L + 3, "listeModeleLogement");
         el_code(b, L + 4, "modeleLogement", mod);
         close_el(b, L + 3, "listeModeleLogement");
@@ -894,7 +671,8 @@ static void render_cerfa(sim_buf *b, const sim_view *v)
 
     if (dm->etat == SIM_ETAT_RADIEE) {
         open_el(b, L + 1, "radiation");
-        el_code(b, L + 2, "motifRadiation", rad_motifs[dm->rad_motif % N_(rad_motifs)]);
+        el_code(b, L + 2, "motifRadiation",
+                sim_radiation_motives.v[dm->rad_motif % sim_radiation_motives.n]);
         uint64_t h = sim_h(dm->seed, T_RAD);
         if (sim_below(h, 100) < 30) {
             char t[4];
@@ -916,7 +694,7 @@ static void render_dalo(sim_buf *b, const sim_view *v)
         return;
     int L = 2;
     open_el(b, L, "dalo");
-    el_code(b, L + 1, "statutDalo", dalo_statuts[dm->dalo % N_(dalo_statuts)]);
+    el_code(b, L + 1, "statutDalo", sim_dalo_statuses.v[dm->dalo % sim_dalo_statuses.n]);
     el_day(b, L + 1, "dateDecision", dm->dalo_day);
     el_raw(b, L + 1, "departementComed", sim_depts[dm->dept].code,
            strlen(sim_depts[dm->dept].code));
@@ -992,14 +770,14 @@ static void render_evt(sim_buf *b, const sim_demand *dm, uint32_t minute, int id
     int L = 3;
     open_el(b, L, "evenement");
     el_raw(b, L + 1, "idEvenement", key, strlen(key));
-    el_code(b, L + 1, "typeEvenement", PICK(&r, evt_types));
+    el_code(b, L + 1, "typeEvenement", PICK(&r, sim_event_types));
     el_dt(b, L + 1, "dateEvenement", minute, 0);
     char g[6];
     guichet_auteur(&r, dm, g);
     el_raw(b, L + 1, "numGuichetAuteur", g, 5);
     if (rb(&r, 100) < 90) {
         char lib[320];
-        const char *t = PICK(&r, evt_libs);
+        const char *t = PICK(&r, sim_event_labels);
         uint32_t s = rb(&r, 100);
         if (s < 25) {
             snprintf(lib, sizeof lib, "%s (réf. %06u)", t, rb(&r, 1000000));
@@ -1028,9 +806,9 @@ static void render_cont(sim_buf *b, const sim_demand *dm, uint32_t minute, int i
     int L = 3;
     open_el(b, L, "contingent");
     el_raw(b, L + 1, "idContingent", key, strlen(key));
-    el_code(b, L + 1, "typeContingent", PICK(&r, cont_types));
+    el_code(b, L + 1, "typeContingent", PICK(&r, sim_contingent_types));
     if (rb(&r, 100) < 75)
-        el_text(b, L + 1, "reservataire", PICK(&r, reservataires));
+        el_text(b, L + 1, "reservataire", PICK(&r, sim_reservataires));
     el_day(b, L + 1, "dateEligibilite", (int32_t)(minute / 1440));
     close_el(b, L, "contingent");
 }
@@ -1049,7 +827,7 @@ static void render_attrib(sim_buf *b, const sim_demand *dm, uint32_t minute, int
     int signed_ = idx + 1 == dm->attrib_signed;
     uint32_t dp = rb(&r, 100);
     int dec = signed_ ? 0 : dp < 35 ? 0 : dp < 55 ? 1 : dp < 65 ? 2 : dp < 95 ? 3 : 4;
-    el_code(b, L + 1, "decisionCal", decisions[dec]);
+    el_code(b, L + 1, "decisionCal", sim_cal_decisions.v[dec]);
     if (dec == 1)
         el_uint(b, L + 1, "rang", 1 + rb(&r, 3));
     if (dec <= 2) {
@@ -1061,7 +839,7 @@ static void render_attrib(sim_buf *b, const sim_demand *dm, uint32_t minute, int
         if (rb(&r, 100) < 20)
             el_code(b, L + 1, "accordCollectif", "ACD");
         el_bool(b, L + 1, "relogementDalo", dm->dalo >= 2 && rb(&r, 100) < 60);
-        el_code(b, L + 1, "contingent", PICK(&r, cont_types));
+        el_code(b, L + 1, "contingent", PICK(&r, sim_contingent_types));
         el_cents(b, L + 1, "loyer", 20000 + rb(&r, 60000));
         el_uint(b, L + 1, "surface", 20 + rb(&r, 80));
         if (signed_)
@@ -1079,8 +857,8 @@ static void render_prio(sim_buf *b, const sim_demand *dm, uint32_t minute, int i
     int32_t day = (int32_t)(minute / 1440);
     open_el(b, L, "priorite");
     el_raw(b, L + 1, "idPriorite", key, strlen(key));
-    el_code(b, L + 1, "typePriorite", PICK(&r, prio_types));
-    el_code(b, L + 1, "origine", PICK(&r, prio_origines));
+    el_code(b, L + 1, "typePriorite", PICK(&r, sim_priority_types));
+    el_code(b, L + 1, "origine", PICK(&r, sim_priority_origins));
     el_day(b, L + 1, "dateReconnaissance", day);
     if (idx < dm->prio_ended)
         el_day(b, L + 1, "dateFin", day + 180 + (int32_t)rb(&r, 540));
@@ -1094,7 +872,7 @@ static void render_pj(sim_buf *b, const sim_demand *dm, uint32_t minute, int idx
     int L = 3;
     open_el(b, L, "pieceJustificative");
     el_raw(b, L + 1, "idPiece", key, strlen(key));
-    el_code(b, L + 1, "typePiece", PICK(&r, pj_types));
+    el_code(b, L + 1, "typePiece", PICK(&r, sim_document_types));
     uint32_t pp = rb(&r, 100);
     el_code(b, L + 1, "personneConcernee",
             pp < 75   ? "DEMANDEUR"
@@ -1121,7 +899,7 @@ static void render_pj(sim_buf *b, const sim_demand *dm, uint32_t minute, int idx
             open_el(b, L + 2, "sousDocument");
             el_uint(b, L + 3, "pageDebut", p);
             el_uint(b, L + 3, "pageFin", e);
-            el_text(b, L + 3, "libelle", PICK(&r, pj_sous_libs));
+            el_text(b, L + 3, "libelle", PICK(&r, sim_document_labels));
             close_el(b, L + 2, "sousDocument");
             p = e + 1;
         }
@@ -1201,7 +979,7 @@ static int render_cota(sim_buf *b, const sim_view *v, sim_item *items, int max)
             open_el(b, L + 2, "listeCritere");
             unsigned used = 0;
             for (int c = 0; c < ncr; c++) {
-                unsigned ci = rb(&r, (uint32_t)N_(criteres));
+                unsigned ci = rb(&r, sim_score_criteria.n);
                 if (used & (1u << ci))
                     continue;
                 used |= 1u << ci;
@@ -1210,7 +988,7 @@ static int render_cota(sim_buf *b, const sim_view *v, sim_item *items, int max)
                 t[n] = 0;
                 ind(b, L + 3);
                 SIM_PUTS(b, "<ns1:critere code=\"");
-                sim_buf_put(b, criteres[ci], strlen(criteres[ci]));
+                sim_buf_put(b, sim_score_criteria.v[ci], strlen(sim_score_criteria.v[ci]));
                 SIM_PUTS(b, "\" points=\"");
                 sim_buf_put(b, t, (size_t)n);
                 SIM_PUTS(b, "\"/>\n");
@@ -1258,7 +1036,7 @@ static int render_drm(sim_buf *b, const sim_view *v, int depth, sim_item *items,
             open_el(b, L + 2, "listeRessource");
             for (int i = 0; i < nr; i++) {
                 open_el(b, L + 3, "ressource");
-                el_code(b, L + 4, "nature", PICK(&r, drm_natures));
+                el_code(b, L + 4, "nature", PICK(&r, sim_drm_natures));
                 el_cents(b, L + 4, "montantNetVerse", 2000 + rb(&r, 320000));
                 el_code(b, L + 4, "source", rb(&r, 100) < 60 ? "DSN" : "PASRAU");
                 close_el(b, L + 3, "ressource");
