@@ -57,6 +57,15 @@ void sim_civil_from_days(int32_t z, int *y, int *m, int *d)
     *y = yy + (*m <= 2);
 }
 
+int32_t sim_add_years(int32_t day, int years)
+{
+    int y, m, d;
+    sim_civil_from_days(day, &y, &m, &d);
+    if (m == 2 && d == 29)
+        d = 28;
+    return sim_days_from_civil(y + years, m, d);
+}
+
 static int64_t floordiv(int64_t a, int64_t b)
 {
     int64_t q = a / b;
@@ -234,37 +243,4 @@ int sim_fmt_month(int month, char *out)
     put2(out + 5, month % 12 + 1);
     out[7] = '\0';
     return 7;
-}
-
-void sim_buf_free(sim_buf *b)
-{
-    if (!b)
-        return;
-    free(b->p);
-    b->p = NULL;
-    b->len = b->cap = 0;
-}
-
-int sim_buf_grow(sim_buf *b, size_t need)
-{
-    if (b->oom)
-        return -1;
-    size_t want = b->len + need;
-    if (want > SIM_BUF_CAP) {
-        b->oom = 1;
-        return -1;
-    }
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < want)
-        cap *= 2;
-    if (cap > SIM_BUF_CAP)
-        cap = SIM_BUF_CAP;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-        b->oom = 1;
-        return -1;
-    }
-    b->p = p;
-    b->cap = cap;
-    return 0;
 }

@@ -1,10 +1,8 @@
-/* sim_util.h: small helpers shared by the register side of snesync-sim: a stateless hash-based
- * random source (every value of the register is a pure function of a seed and a few counters, so
- * nothing but those counters needs to be stored), civil-date arithmetic in Europe/Paris, and a
- * growable text buffer with a hard cap.
+/* sim_util.h: small helpers shared by every side of snesync-sim: a stateless hash-based random
+ * source (every value of the register is a pure function of a seed and a few counters, so nothing
+ * but those counters needs to be stored) and civil-date arithmetic in Europe/Paris.
  *
- * Nothing here allocates behind the caller's back except sim_buf (owned by the caller, freed with
- * sim_buf_free). All functions are thread-safe (no global state). */
+ * Nothing here allocates. All functions are thread-safe (no global state). */
 #ifndef SIM_UTIL_H
 #define SIM_UTIL_H
 
@@ -69,32 +67,13 @@ int sim_fmt_paris(int64_t t, int millis, char *out);
 int sim_fmt_utc(int64_t t, char *out);
 /* "YYYY-MM-DD" (10 chars + NUL). */
 int sim_fmt_day(int32_t day, char *out);
+/* The same day `years` years later (29 February gives 28 February). */
+int32_t sim_add_years(int32_t day, int years);
 /* Paris local calendar day of UTC instant t. */
 int32_t sim_paris_day(int64_t t);
 /* Month index y*12 + (m-1) of a day. */
 int sim_month_of_day(int32_t day);
 /* The DRM period "YYYY-MM" of a month index (7 chars + NUL). */
 int sim_fmt_month(int month, char *out);
-
-/* ---- buffer ---------------------------------------------------------------------------------- */
-
-#define SIM_BUF_CAP ((size_t)256 << 20) /* one demand or one item never needs more */
-
-typedef struct sim_buf {
-    char *p;
-    size_t len, cap;
-    int oom; /* set when an allocation failed or the cap was hit; appends become no-ops */
-} sim_buf;
-
-void sim_buf_free(sim_buf *b);
-int sim_buf_grow(sim_buf *b, size_t need);
-static inline void sim_buf_put(sim_buf *b, const void *s, size_t n)
-{
-    if (b->len + n > b->cap && sim_buf_grow(b, n) != 0)
-        return;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-}
-#define SIM_PUTS(b, lit) sim_buf_put((b), (lit), sizeof(lit) - 1)
 
 #endif

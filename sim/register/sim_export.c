@@ -7,6 +7,7 @@
 #include "sim_export.h"
 #include "core/sim_geo.h"
 #include "core/sim_register.h"
+#include "sim_draw.h"
 #include "sim_render.h"
 #include "core/sim_util.h"
 
@@ -102,13 +103,13 @@ static int in_scope(const sim_demand *d, const sim_export_request *req)
     return 0;
 }
 
-static void put_line(sim_buf *b, const char *s)
+static void put_line(sim_xml *b, const char *s)
 {
-    sim_buf_put(b, s, strlen(s));
+    sim_xml_put(b, s, strlen(s));
 }
 
 /* `drm_last`: the month index of the most recent DRM period (dernierePeriodeDrm). */
-static void entete(sim_buf *b, const sim_export_request *req, const char *date, const char *guichet,
+static void entete(sim_xml *b, const sim_export_request *req, const char *date, const char *guichet,
                    size_t part, size_t parts, int depth, int drm_last)
 {
     char t[256];
@@ -163,7 +164,7 @@ static void entete(sim_buf *b, const sim_export_request *req, const char *date, 
     put_line(b, "    </ns1:perimetre>\n  </ns1:entete>\n");
 }
 
-static void pied(sim_buf *b, size_t count)
+static void pied(sim_xml *b, size_t count)
 {
     char t[128];
     snprintf(t, sizeof t,
@@ -189,11 +190,12 @@ int sim_export_write(const char *data_dir, const sim_export_request *req, const 
     uint32_t *scope = NULL;
     struct archive *a = NULL;
     struct archive_entry *ae = NULL;
-    sim_buf b = {0};
+    sim_xml b;
     sink s = {0};
     char *tmp = NULL;
     memset(&r, 0, sizeof r);
     memset(res, 0, sizeof *res);
+    sim_xml_init(&b, SIM_RENDER_CAP);
 
     if (!req->entities || req->entities >= (1u << SIM_ENT__COUNT)) {
         snprintf(errbuf, errlen, "entities: a non-empty subset of the nine entities is required");
@@ -288,25 +290,25 @@ int sim_export_write(const char *data_dir, const sim_export_request *req, const 
     for (size_t p = 0; p < parts; p++) {
         size_t lo = p * per, hi = lo + per < ns ? lo + per : ns;
         /* pass 1: size */
-        b.len = 0;
+        sim_xml_reset(&b);
         entete(&b, req, date, r.guichet, p + 1, parts, depth, drm_last);
-        uint64_t size = b.len;
+        uint64_t size = b.buf.len;
         for (size_t k = lo; k < hi; k++) {
             sim_view v;
             sim_register_view(&r, scope[k], &v);
-            b.len = 0;
+            sim_xml_reset(&b);
             sim_render_demande(&b, &v, req->entities, depth);
-            size += b.len;
+            size += b.buf.len;
             if (req->progress && (++done * 100 / total_work) != (size_t)last_pct) {
                 last_pct = (int)(done * 100 / total_work);
                 req->progress(req->progress_ctx, last_pct);
             }
         }
-        b.len = 0;
+        sim_xml_reset(&b);
         pied(&b, hi - lo);
-        size += b.len;
-        if (b.oom) {
-            snprintf(errbuf, errlen, "out of memory rendering");
+        size += b.buf.len;
+        if (b.err) {
+            snprintf(errbuf, errlen, "rendering: %s", sne_strerror(b.err));
             goto out;
         }
         /* pass 2: write */
@@ -325,7 +327,7 @@ int sim_export_write(const char *data_dir, const sim_export_request *req, const 
             goto out;
         }
         uint64_t written = 0;
-        b.len = 0;
+        sim_xml_reset(&b);
         entete(&b, req, date, r.guichet, p + 1, parts, depth, drm_last);
         for (size_t k = lo; k <= hi; k++) {
             if (k == hi)
@@ -335,14 +337,15 @@ int sim_export_write(const char *data_dir, const sim_export_request *req, const 
                 sim_register_view(&r, scope[k], &v);
                 sim_render_demande(&b, &v, req->entities, depth);
             }
-            if (b.len >= (1 << 20) || k == hi) {
-                if (b.oom || archive_write_data(a, b.p, b.len) != (la_ssize_t)b.len) {
-                    snprintf(errbuf, errlen, "archive: %s",
-                             b.oom ? "out of memory" : archive_error_string(a));
+            if (b.buf.len >= (1 << 20) || k == hi) {
+                if (b.err ||
+                    archive_write_data(a, b.buf.data, b.buf.len) != (la_ssize_t)b.buf.len) {
+                    snprintf(errbuf, errlen, "%s: %s", b.err ? "rendering" : "archive",
+                             b.err ? sne_strerror(b.err) : archive_error_string(a));
                     goto out;
                 }
-                written += b.len;
-                b.len = 0;
+                written += b.buf.len;
+                sim_xml_reset(&b);
             }
             if (k < hi && req->progress && (++done * 100 / total_work) != (size_t)last_pct) {
                 last_pct = (int)(done * 100 / total_work);
@@ -393,7 +396,7 @@ out:
         free(tmp);
     }
     EVP_MD_CTX_free(s.md);
-    sim_buf_free(&b);
+    sim_xml_free(&b);
     free(scope);
     sim_register_close(&r);
     return rc;

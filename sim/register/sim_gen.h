@@ -22,22 +22,4 @@ typedef struct sim_evolve_stats {
 int sim_evolve(const char *from_dir, const char *out_dir, int days, uint64_t seed,
                sim_evolve_stats *st, char *err, size_t errlen);
 
-/* Internal, shared by generate and evolve: numbering state of numUnique. */
-typedef struct sim_numbering {
-    uint32_t *seq; /* [dept][month since 2000] last sequence used */
-} sim_numbering;
-
-int sim_numbering_init(sim_numbering *nb);
-void sim_numbering_free(sim_numbering *nb);
-/* Records an existing numUnique. */
-void sim_numbering_see(sim_numbering *nb, const char num[18]);
-/* Makes the numUnique of a new demand of department di created on `day`. */
-void sim_numbering_make(sim_numbering *nb, int di, int32_t day, uint64_t h, char num[18]);
-/* Fills a new demand's record (seed, dept, created, flags, numbering) for a demand whose life
- * starts at `born` (minutes); the caller sets the counters. */
-void sim_demand_init(sim_demand *d, uint64_t seed, int di, int32_t created, sim_numbering *nb);
-/* Writes the GDM lines (numUnique, lastmod) of demands idx[0..n) sorted by date to f. */
-int sim_write_mouvements(const char *path, const char *mode, const sim_demand *d, uint32_t *idx,
-                         size_t n, char *err, size_t errlen);
-
 #endif
