@@ -35,7 +35,8 @@ static void nir_place(sim_rng *r, char dep[3], int *com)
         *com = 1 + (int)sim_rng_below(r, sim_depts[di].communes > 99 ? sim_depts[di].communes : 99);
     } else if (place < 78) {
         memcpy(dep, "97", 2);
-        *com = 100 * (1 + (int)sim_rng_below(r, 4)) + 1 + (int)sim_rng_below(r, 30);
+        int island = (int)sim_rng_below(r, 4);
+        *com = 100 * (1 + island) + 1 + (int)sim_rng_below(r, 30);
     } else {
         memcpy(dep, "99", 2);
         *com = 100 + (int)sim_rng_below(r, 300); /* country code */
@@ -78,8 +79,8 @@ void sim_ident_of(const sim_demand *dm, sim_ident *id)
     id->prenom =
         id->female ? SIM_PICK(&r, sim_female_first_names) : SIM_PICK(&r, sim_male_first_names);
     /* age at creation: 18..85, mostly 25..55 */
-    uint32_t a =
-        18 + (sim_rng_below(&r, 40) + sim_rng_below(&r, 40) + sim_rng_below(&r, 30)) * 2 / 3;
+    uint32_t a1 = sim_rng_below(&r, 40), a2 = sim_rng_below(&r, 40), a3 = sim_rng_below(&r, 30);
+    uint32_t a = 18 + (a1 + a2 + a3) * 2 / 3;
     if (a > 85)
         a = 85;
     id->birth = dm->created - (int32_t)(a * 365 + sim_rng_below(&r, 365));

@@ -30,6 +30,11 @@ enum {
 
 #define SIM_MAX_COMMUNES 8 /* sought by a demand */
 
+/* Two draws from one generator never share an expression: C leaves unspecified the order in
+ * which function arguments and the operands of + are evaluated, and the order of draws is part of
+ * what a seed renders. Each draw is a statement (or sequenced by ?:, && or ||) of its own, in the
+ * order GCC evaluated them when the draws still shared expressions. */
+
 /* A word drawn from a list (sim_words.h) with generator r. */
 #define SIM_PICK(r, words) (words).v[sim_rng_below((r), (words).n)]
 

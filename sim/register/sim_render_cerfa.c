@@ -109,8 +109,8 @@ static void postal_address(cerfa *c, sim_rng *rc)
     sim_xml_open(w, L + 3, "adressePostale");
     sim_xml_bool(w, L + 4, "etranger", 0);
     char t[16];
-    snprintf(t, sizeof t, "%u%s", 1 + sim_rng_below(rc, 250),
-             sim_rng_below(rc, 100) < 8 ? " bis" : "");
+    uint32_t bis = sim_rng_below(rc, 100) < 8, number = 1 + sim_rng_below(rc, 250);
+    snprintf(t, sizeof t, "%u%s", number, bis ? " bis" : "");
     sim_xml_text(w, L + 4, "numero", t);
     sim_xml_text(w, L + 4, "voie", SIM_PICK(rc, sim_streets));
     if (sim_rng_below(rc, 100) < 25)
@@ -134,16 +134,16 @@ static void applicant_contact(cerfa *c)
              id->nat, sim_rng_below(&rc, 100) < 95 ? c->sf : NULL);
     if (sim_rng_below(&rc, 100) < 92) {
         char tel[12];
-        snprintf(tel, sizeof tel, "0%u%08u", 6 + sim_rng_below(&rc, 2),
-                 sim_rng_below(&rc, 100000000));
+        uint32_t line = sim_rng_below(&rc, 100000000), mobile = 6 + sim_rng_below(&rc, 2);
+        snprintf(tel, sizeof tel, "0%u%08u", mobile, line);
         sim_xml_raw(w, L + 3, "telPortable", tel, 10);
     }
     if (sim_rng_below(&rc, 100) < 80) {
         char a1[64], a2[64], mel[160];
         sim_ascii_lower(id->prenom, a1, sizeof a1);
         sim_ascii_lower(id->nom, a2, sizeof a2);
-        snprintf(mel, sizeof mel, "%s.%s%u@%s", a1, a2, sim_rng_below(&rc, 100),
-                 SIM_PICK(&rc, sim_mail_domains));
+        const char *domain = SIM_PICK(&rc, sim_mail_domains);
+        snprintf(mel, sizeof mel, "%s.%s%u@%s", a1, a2, sim_rng_below(&rc, 100), domain);
         sim_xml_text(w, L + 3, "mel", mel);
     }
     if (sim_rng_below(&rc, 100) < 90)
@@ -218,10 +218,11 @@ static void co_holder(cerfa *c)
     int32_t cb = c->id.birth + (int32_t)sim_rng_below(rh, 3650) - 1825;
     if (sim_rng_below(rh, 100) < 80)
         sim_nir_make(rh, f, cb, 0, cnir);
-    identity(w, L + 4, f ? "2" : "1",
-             sim_rng_below(rh, 100) < 60 ? c->nom : SIM_PICK(rh, sim_last_names), NULL,
-             f ? SIM_PICK(rh, sim_female_first_names) : SIM_PICK(rh, sim_male_first_names), cb,
-             cnir, sim_rng_below(rh, 100) < 85 ? 1 : 3, NULL);
+    int nat = sim_rng_below(rh, 100) < 85 ? 1 : 3;
+    const char *prenom =
+        f ? SIM_PICK(rh, sim_female_first_names) : SIM_PICK(rh, sim_male_first_names);
+    const char *nom = sim_rng_below(rh, 100) < 60 ? c->nom : SIM_PICK(rh, sim_last_names);
+    identity(w, L + 4, f ? "2" : "1", nom, NULL, prenom, cb, cnir, nat, NULL);
     sim_xml_code(w, L + 4, "lienDemandeur", c->sf[0] == 'M' ? "C" : c->sf[0] == 'P' ? "P" : "U");
     work(w, L + 4, &c->rr, c->dm->dept);
     tax_income(w, L + 4, &c->rr, c->year);
@@ -289,7 +290,8 @@ static void motives(sim_xml *w, const sim_demand *dm)
 {
     sim_rng r;
     sim_rng_seed(&r, sim_h(dm->seed, SIM_T_MOTIF * 256 + dm->v_house));
-    int nm = 1 + (sim_rng_below(&r, 100) < 25) + (sim_rng_below(&r, 100) < 8);
+    int second = sim_rng_below(&r, 100) < 25, third = sim_rng_below(&r, 100) < 8;
+    int nm = 1 + second + third;
     sim_xml_open(w, L + 1, "listeMotifDemande");
     for (int i = 0; i < nm; i++) {
         char t[4];

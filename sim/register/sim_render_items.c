@@ -215,8 +215,8 @@ static void pj(item *it)
                                               : "A_VERIFIER");
     uint32_t pages = 1 + sim_rng_below(r, 6);
     sim_xml_uint(w, L + 1, "nombrePages", pages);
-    sim_xml_uint(w, L + 1, "taille",
-                 40000 + sim_rng_below(r, 60000) * pages + sim_rng_below(r, 1000));
+    uint32_t per_page = sim_rng_below(r, 60000);
+    sim_xml_uint(w, L + 1, "taille", 40000 + per_page * pages + sim_rng_below(r, 1000));
     char sha[65];
     for (int i = 0; i < 4; i++)
         hex(sha + 16 * i, sim_rng_next(r), 16, 0);
