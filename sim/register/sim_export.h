@@ -51,6 +51,9 @@ typedef struct sim_export_result {
     char date_export[40];     /* entete/dateExport written, xs:dateTime */
 } sim_export_result;
 
+/* The checks sim_export_write() makes of a request: 0, or -1 with a message in err. */
+int sim_export_check(const sim_export_request *req, char *err, size_t errlen);
+
 /* Writes the archive (gzip tar, members EXPORT_{numero}_{partie:03}.xml, valid against
  * export.xsd) for `req` over the register in `data_dir` to `out_path` (created 0600, replaced
  * atomically). Returns 0, or -1 with a message (no personal data) in errbuf. */
