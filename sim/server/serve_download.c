@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "serve_http.h"
+#include "serve_base.h"
 
 #define BLOCK_SIZE (64 * 1024)
 
@@ -110,75 +110,64 @@ static int parse_range(const char *h, uint64_t size, uint64_t *first, uint64_t *
     return 1;
 }
 
-enum MHD_Result serve_download(serve_exports *x, serve_faults *faults, struct MHD_Connection *c,
-                               const char *id)
+/* Opens the archive of export id, or queues the answer saying why not (*ret). */
+static int open_file(serve_exports *x, serve_exchange *ex, const char *id, serve_export_file *f,
+                     enum MHD_Result *ret)
 {
-    serve_export_file f;
-    switch (serve_exports_open_file(x, id, &f)) {
+    switch (serve_exports_open_file(x, id, f)) {
     case SERVE_FILE_OK:
-        break;
+        return 0;
     case SERVE_FILE_UNKNOWN:
-        return serve_problem(c, 404, 0, "unknown export");
+        *ret = serve_problem(ex, 404, 0, "unknown export");
+        break;
     case SERVE_FILE_NOT_READY:
-        return serve_problem(c, 409, 0, "the export is not TERMINE");
+        *ret = serve_problem(ex, 409, 0, "the export is not TERMINE");
+        break;
     case SERVE_FILE_GONE:
-        return serve_problem(c, 410, 0, "the export has expired");
+        *ret = serve_problem(ex, 410, 0, "the export has expired");
+        break;
     default:
-        return serve_problem(c, 500, 0, "the export file cannot be read");
+        *ret = serve_problem(ex, 500, 0, "the export file cannot be read");
+        break;
     }
+    return -1;
+}
 
-    char etag[80], crange[96];
-    snprintf(etag, sizeof(etag), "\"%s\"", f.sha256);
-    uint64_t first = 0, last = f.size ? f.size - 1 : 0;
-    const char *range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
-    const char *if_range =
-        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_RANGE);
-    int partial = 0;
-    if (range != NULL && (if_range == NULL || strcmp(if_range, etag) == 0)) {
-        partial = parse_range(range, f.size, &first, &last);
-        if (partial < 0) {
-            close(f.fd);
-            snprintf(crange, sizeof(crange), "bytes */%" PRIu64, f.size);
-            return serve_problem_ex(c, 416, 0, "the range is beyond the end of the file",
-                                    MHD_HTTP_HEADER_CONTENT_RANGE, crange);
-        }
-    }
-
-    serve_fault fault = serve_faults_take(faults, SERVE_PT_FILE, SERVE_FM_BODY);
-    if (fault.action == SERVE_FA_NOTGZIP) {
-        close(f.fd);
-        serve_log("export %s: fault notgzip injected", id);
-        return serve_html_page(c);
-    }
-
-    body *b = malloc(sizeof(*b));
-    if (b == NULL) {
-        close(f.fd);
-        return serve_problem(c, 503, 1, "out of memory");
-    }
-    b->fd = f.fd;
-    b->offset = first;
-    b->length = f.size ? last - first + 1 : 0;
-    b->cut = UINT64_MAX;
-    b->trickle_ms = 0;
-    uint64_t announced = b->length; /* Content-Length */
-    if (fault.action == SERVE_FA_CUT) {
-        b->cut = fault.arg;
-        serve_log("export %s: fault cut@%" PRIu64 " injected", id, fault.arg);
-    } else if (fault.action == SERVE_FA_LONGER) {
-        uint64_t more = fault.arg ? fault.arg : 1;
+/* The file-body faults: how the body is cut, lengthened, shortened or slowed down. Returns the
+ * Content-Length to announce. */
+static uint64_t body_fault(const serve_fault *fault, body *b, const char *id)
+{
+    uint64_t announced = b->length;
+    if (fault->action == SERVE_FA_CUT) {
+        b->cut = fault->arg;
+        serve_log("export %s: fault cut@%" PRIu64 " injected", id, fault->arg);
+    } else if (fault->action == SERVE_FA_LONGER) {
+        uint64_t more = fault->arg ? fault->arg : 1;
         announced = b->length + more;
         b->cut = b->length; /* the whole body, then the connection is closed */
         serve_log("export %s: fault longer@%" PRIu64 " injected", id, more);
-    } else if (fault.action == SERVE_FA_SHORTER) {
-        uint64_t less = fault.arg ? fault.arg : (b->length + 1) / 2;
+    } else if (fault->action == SERVE_FA_SHORTER) {
+        uint64_t less = fault->arg ? fault->arg : (b->length + 1) / 2;
         announced = less < b->length ? b->length - less : 0;
         b->length = announced;
         serve_log("export %s: fault shorter@%" PRIu64 " injected", id, less);
-    } else if (fault.action == SERVE_FA_TRICKLE) {
-        b->trickle_ms = fault.arg ? (unsigned)fault.arg : 1000;
+    } else if (fault->action == SERVE_FA_TRICKLE) {
+        b->trickle_ms = fault->arg ? (unsigned)fault->arg : 1000;
         serve_log("export %s: fault trickle@%u injected", id, b->trickle_ms);
     }
+    return announced;
+}
+
+/* The part of the file answered: all of it, or bytes [first, last] (206). */
+typedef struct span {
+    int partial;
+    uint64_t first, last, size;
+} span;
+
+/* Queues the body b (owned: freed with the response) of span sp. */
+static enum MHD_Result queue_body(serve_exchange *ex, body *b, uint64_t announced, const char *etag,
+                                  const span *sp)
+{
     struct MHD_Response *r = MHD_create_response_from_callback(
         announced, b->trickle_ms ? 1 : BLOCK_SIZE, read_body, b, free_body);
     if (r == NULL) {
@@ -190,15 +179,54 @@ enum MHD_Result serve_download(serve_exports *x, serve_faults *faults, struct MH
     MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     unsigned status = 200;
-    if (partial > 0) {
+    if (sp->partial) {
+        char crange[96];
         status = 206;
-        snprintf(crange, sizeof(crange), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last,
-                 f.size);
+        snprintf(crange, sizeof(crange), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, sp->first,
+                 sp->last, sp->size);
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, crange);
     }
-    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    enum MHD_Result ret = MHD_queue_response(ex->conn, status, r);
     MHD_destroy_response(r);
-    /* Record the status for the access log like serve_reply() does. */
-    serve_reply_note_status(status);
+    ex->status = status;
     return ret;
+}
+
+enum MHD_Result serve_download(serve_exports *x, serve_faults *faults, serve_exchange *ex,
+                               const char *id)
+{
+    serve_export_file f;
+    enum MHD_Result ret;
+    if (open_file(x, ex, id, &f, &ret) != 0)
+        return ret;
+    char etag[80];
+    snprintf(etag, sizeof(etag), "\"%s\"", f.sha256);
+    span sp = {0, 0, f.size ? f.size - 1 : 0, f.size};
+    const char *range =
+        MHD_lookup_connection_value(ex->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
+    const char *if_range =
+        MHD_lookup_connection_value(ex->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_RANGE);
+    if (range != NULL && (if_range == NULL || strcmp(if_range, etag) == 0))
+        sp.partial = parse_range(range, f.size, &sp.first, &sp.last);
+    if (sp.partial < 0) {
+        char crange[96];
+        close(f.fd);
+        snprintf(crange, sizeof(crange), "bytes */%" PRIu64, f.size);
+        return serve_problem_ex(ex, 416, 0, "the range is beyond the end of the file",
+                                MHD_HTTP_HEADER_CONTENT_RANGE, crange);
+    }
+    serve_fault fault = serve_faults_take(faults, SERVE_PT_FILE, SERVE_FM_BODY);
+    if (fault.action == SERVE_FA_NOTGZIP) {
+        close(f.fd);
+        serve_log("export %s: fault notgzip injected", id);
+        return serve_html_page(ex);
+    }
+    body *b = malloc(sizeof(*b));
+    if (b == NULL) {
+        close(f.fd);
+        return serve_problem(ex, 503, 1, "out of memory");
+    }
+    *b = (body){f.fd, sp.first, f.size ? sp.last - sp.first + 1 : 0, UINT64_MAX, 0};
+    uint64_t announced = body_fault(&fault, b, id);
+    return queue_body(ex, b, announced, etag, &sp);
 }

@@ -14,8 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "serve_http.h"
+#include "serve_base.h"
+#include "serve_reply.h"
 #include "serve_request.h"
+#include "common/buffer.h"
+#include "core/sim_util.h"
 #include "register/sim_export.h"
 
 typedef enum state { ST_ATTENTE, ST_COURS, ST_TERMINE, ST_ECHEC, ST_EXPIRE } state;
@@ -163,6 +166,60 @@ static int truncate_archive(export_entry *e, sim_export_result *res, char *err, 
     return 0;
 }
 
+/* The generation itself, or the failure the fault plan asks for; outside the lock. */
+static int generate(const serve_exports *x, export_entry *e, sim_export_result *res, char *err,
+                    size_t errlen)
+{
+    if (e->fault.action == SERVE_FA_ECHEC) {
+        snprintf(err, errlen, "simulated failure (fault plan)");
+        return -1;
+    }
+    int rc = sim_export_write(x->cfg.data_dir, &e->req, e->path, res, err, errlen);
+    if (rc == 0 && e->fault.action == SERVE_FA_TRUNCATE)
+        rc = truncate_archive(e, res, err, errlen);
+    return rc;
+}
+
+/* -> ECHEC; x->mu held. */
+static void fail(export_entry *e, const char *err)
+{
+    remove_file(e);
+    e->st = ST_ECHEC;
+    snprintf(e->err_code, sizeof(e->err_code), "%s",
+             e->fault.action == SERVE_FA_ECHEC ? "ERREUR_SIMULEE" : "ERREUR_GENERATION");
+    snprintf(e->err_msg, sizeof(e->err_msg), "%s", err);
+    serve_log("export %s: ECHEC (%s)", e->id, err);
+}
+
+/* The fault badsha: every hex digit of the announced sha256 replaced by its complement. */
+static void spoil_sha256(char sha256[65])
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 64; i++) {
+        const char *p = strchr(hex, sha256[i]);
+        sha256[i] = hex[15 - (p ? (int)(p - hex) : 0)];
+    }
+}
+
+/* -> TERMINE, until expire_seconds from now; x->mu held. */
+static void succeed(const serve_exports *x, export_entry *e, const sim_export_result *res)
+{
+    e->size = res->size;
+    e->nombre = res->nombre_demandes;
+    memcpy(e->sha256, res->sha256, sizeof(e->sha256));
+    e->sha256[64] = '\0';
+    if (e->fault.action == SERVE_FA_BADSHA)
+        spoil_sha256(e->sha256);
+    snprintf(e->date_export, sizeof(e->date_export), "%s", res->date_export);
+    e->expires_wall = (int64_t)time(NULL) + (int64_t)x->cfg.expire_seconds;
+    sim_fmt_utc(e->expires_wall, e->expiration);
+    e->st = ST_TERMINE;
+    serve_log("export %s: TERMINE, %llu bytes, %llu demandes", e->id, (unsigned long long)e->size,
+              (unsigned long long)e->nombre);
+}
+
+/* A generation: EN_ATTENTE for a quarter of its duration, then EN_COURS until both the archive
+ * is written and its duration is over. A DELETE or the server's stop interrupts the waits. */
 static void *worker(void *arg)
 {
     export_entry *e = arg;
@@ -178,48 +235,19 @@ static void *worker(void *arg)
         e->st = ST_COURS;
     pthread_mutex_unlock(&x->mu);
 
-    if (!interrupted) {
-        if (e->fault.action == SERVE_FA_ECHEC) {
-            snprintf(err, sizeof(err), "simulated failure (fault plan)");
-        } else {
-            rc = sim_export_write(x->cfg.data_dir, &e->req, e->path, &res, err, sizeof(err));
-            if (rc == 0 && e->fault.action == SERVE_FA_TRUNCATE)
-                rc = truncate_archive(e, &res, err, sizeof(err));
-        }
-    }
+    if (!interrupted)
+        rc = generate(x, e, &res, err, sizeof(err));
 
     pthread_mutex_lock(&x->mu);
     e->cb_pct = 100;
     if (!interrupted)
         interrupted = wait_until(x, e, e->t_start + e->duration);
-    if (interrupted) {
+    if (interrupted)
         remove_file(e);
-    } else if (rc != 0) {
-        remove_file(e);
-        e->st = ST_ECHEC;
-        snprintf(e->err_code, sizeof(e->err_code), "%s",
-                 e->fault.action == SERVE_FA_ECHEC ? "ERREUR_SIMULEE" : "ERREUR_GENERATION");
-        snprintf(e->err_msg, sizeof(e->err_msg), "%s", err);
-        serve_log("export %s: ECHEC (%s)", e->id, err);
-    } else {
-        e->size = res.size;
-        e->nombre = res.nombre_demandes;
-        memcpy(e->sha256, res.sha256, sizeof(e->sha256));
-        e->sha256[64] = '\0';
-        if (e->fault.action == SERVE_FA_BADSHA) {
-            static const char hex[] = "0123456789abcdef";
-            for (int i = 0; i < 64; i++) {
-                const char *p = strchr(hex, e->sha256[i]);
-                e->sha256[i] = hex[15 - (p ? (int)(p - hex) : 0)];
-            }
-        }
-        snprintf(e->date_export, sizeof(e->date_export), "%s", res.date_export);
-        e->expires_wall = (int64_t)time(NULL) + (int64_t)x->cfg.expire_seconds;
-        serve_time_format(e->expires_wall, e->expiration);
-        e->st = ST_TERMINE;
-        serve_log("export %s: TERMINE, %llu bytes, %llu demandes", e->id,
-                  (unsigned long long)e->size, (unsigned long long)e->nombre);
-    }
+    else if (rc != 0)
+        fail(e, err);
+    else
+        succeed(x, e, &res);
     e->running = 0;
     x->running--;
     unref(e);
@@ -274,48 +302,31 @@ static int make_room(serve_exports *x)
     return -1;
 }
 
-enum MHD_Result serve_exports_post(serve_exports *x, struct MHD_Connection *c, const char *guichet,
-                                   const char *body, size_t len)
+/* Why a new export cannot be accepted now (and the status to answer), or NULL; x->mu held. May
+ * drop the oldest ECHEC or EXPIRE export to make room. */
+static const char *refusal(serve_exports *x, const char *guichet, unsigned *status)
 {
-    char err[256];
-    export_entry *e = calloc(1, sizeof(*e));
-    if (e == NULL)
-        return serve_problem(c, 503, x->cfg.retry_after, "out of memory");
-    if (serve_request_parse(body, len, &e->req, err, sizeof(err)) != 0) {
-        free(e);
-        return serve_problem(c, 400, 0, err);
-    }
-    e->owner = x;
-    snprintf(e->guichet, sizeof(e->guichet), "%s", guichet);
-    e->req.progress = on_progress;
-    e->req.progress_ctx = e;
-
-    unsigned status = 0;
-    const char *detail = NULL;
-    pthread_mutex_lock(&x->mu);
-    for (size_t i = 0; i < x->n && status == 0; i++)
+    *status = 503;
+    for (size_t i = 0; i < x->n; i++)
         if (strcmp(x->tab[i]->guichet, guichet) == 0 &&
             (x->tab[i]->st == ST_ATTENTE || x->tab[i]->st == ST_COURS)) {
-            status = 429;
-            detail = "an export is already in progress for this guichet";
+            *status = 429;
+            return "an export is already in progress for this guichet";
         }
-    if (status == 0 && x->stopping) {
-        status = 503;
-        detail = "the server is stopping";
-    } else if (status == 0 && x->running >= SERVE_MAX_RUNNING) {
-        status = 503;
-        detail = "too many exports in progress";
-    } else if (status == 0 && make_room(x) != 0) {
-        status = 503;
-        detail = "too many exports kept: release some with DELETE";
-    }
-    if (status != 0) {
-        pthread_mutex_unlock(&x->mu);
-        free(e);
-        return serve_problem(c, status, x->cfg.retry_after, detail);
-    }
+    if (x->stopping)
+        return "the server is stopping";
+    if (x->running >= SERVE_MAX_RUNNING)
+        return "too many exports in progress";
+    if (make_room(x) != 0)
+        return "too many exports kept: release some with DELETE";
+    return NULL;
+}
+
+/* Names the export, takes its fault and starts its worker; x->mu held. */
+static int start(serve_exports *x, export_entry *e)
+{
     char day[32];
-    serve_time_format((int64_t)time(NULL), day);
+    sim_fmt_utc((int64_t)time(NULL), day);
     snprintf(e->id, sizeof(e->id), "X%.4s%.2s%.2sA%04u", day, day + 5, day + 8, ++x->seq);
     memcpy(e->req.numero_export, e->id, sizeof(e->req.numero_export));
     snprintf(e->path, sizeof(e->path), "%s/EXPORT_%s.tgz", x->cfg.work_dir, e->id);
@@ -334,30 +345,67 @@ enum MHD_Result serve_exports_post(serve_exports *x, struct MHD_Connection *c, c
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     int prc = pthread_create(&tid, &attr, worker, e);
     pthread_attr_destroy(&attr);
-    if (prc != 0) {
-        pthread_mutex_unlock(&x->mu);
-        free(e);
-        return serve_problem(c, 503, x->cfg.retry_after, "cannot start a generation");
-    }
+    if (prc != 0)
+        return -1;
     x->tab[x->n++] = e;
     x->running++;
     if (e->fault.action != SERVE_FA_NONE)
         serve_log("export %s: fault %s injected", e->id, serve_fault_name(e->fault.action));
-    char id[41], location[96];
+    return 0;
+}
+
+/* 202 with the export's number and Location. */
+static enum MHD_Result accepted(const serve_exports *x, serve_exchange *ex, const char *id)
+{
+    char location[96];
+    snprintf(location, sizeof(location), "/v1.0/exports/%s", id);
+    sne_buf b;
+    sne_buf_init(&b, 1024);
+    sne_err rc = sne_buf_append_str(&b, "{\"numeroExport\":");
+    if (!rc)
+        rc = serve_json_string(&b, id);
+    if (!rc)
+        rc = sne_buf_append_str(&b, ",\"statut\":\"EN_ATTENTE\"}");
+    enum MHD_Result ret = rc ? serve_problem(ex, 500, 0, "answer too large")
+                             : serve_reply(ex, 202, "application/json", (const char *)b.data, b.len,
+                                           x->cfg.retry_after, MHD_HTTP_HEADER_LOCATION, location);
+    sne_buf_free(&b);
+    return ret;
+}
+
+enum MHD_Result serve_exports_post(serve_exports *x, serve_exchange *ex, const char *guichet,
+                                   const char *body, size_t len)
+{
+    char err[256];
+    export_entry *e = calloc(1, sizeof(*e));
+    if (e == NULL)
+        return serve_problem(ex, 503, x->cfg.retry_after, "out of memory");
+    if (serve_request_parse(body, len, &e->req, err, sizeof(err)) != 0) {
+        free(e);
+        return serve_problem(ex, 400, 0, err);
+    }
+    e->owner = x;
+    snprintf(e->guichet, sizeof(e->guichet), "%s", guichet);
+    e->req.progress = on_progress;
+    e->req.progress_ctx = e;
+
+    unsigned status;
+    pthread_mutex_lock(&x->mu);
+    const char *detail = refusal(x, guichet, &status);
+    if (detail == NULL && start(x, e) != 0) {
+        status = 503;
+        detail = "cannot start a generation";
+    }
+    if (detail != NULL) {
+        pthread_mutex_unlock(&x->mu);
+        free(e);
+        return serve_problem(ex, status, x->cfg.retry_after, detail);
+    }
+    char id[41];
     memcpy(id, e->id, sizeof(id));
     pthread_mutex_unlock(&x->mu);
-
     serve_log("export %s: accepted", id);
-    snprintf(location, sizeof(location), "/v1.0/exports/%s", id);
-    serve_buf b;
-    serve_buf_init(&b, 1024);
-    serve_buf_str(&b, "{\"numeroExport\":");
-    serve_buf_json(&b, id);
-    serve_buf_str(&b, ",\"statut\":\"EN_ATTENTE\"}");
-    enum MHD_Result ret =
-        serve_reply(c, 202, "application/json", b.p, b.len, x->cfg.retry_after, location);
-    serve_buf_free(&b);
-    return ret;
+    return accepted(x, ex, id);
 }
 
 /* The erreur.message of an echec@N export: N bytes of what a careless or hostile server may
@@ -396,72 +444,100 @@ static int progression(const export_entry *e, double now)
     return p < 0 ? 0 : p > 99 ? 99 : p;
 }
 
-enum MHD_Result serve_exports_status(serve_exports *x, struct MHD_Connection *c, const char *id)
+/* "fichier" of a TERMINE export. */
+static sne_err status_file(const export_entry *e, sne_buf *b)
 {
-    serve_buf b;
+    sne_err rc = sne_buf_printf(b, ",\"fichier\":{\"url\":\"/v1.0/exports/%s/fichier\"", e->id);
+    if (!rc)
+        rc = sne_buf_printf(b, ",\"taille\":%llu,\"sha256\":\"%s\",\"nombreDemandes\":%llu}",
+                            (unsigned long long)e->size, e->sha256, (unsigned long long)e->nombre);
+    return rc;
+}
+
+/* "erreur" of an ECHEC export: the hostile message of echec@N, else the generation's error. */
+static sne_err status_error(const export_entry *e, sne_buf *b)
+{
+    char hostile[SERVE_ECHEC_MESSAGE_MAX + 1];
+    int is_hostile = e->fault.action == SERVE_FA_ECHEC && e->fault.arg > 0;
+    if (is_hostile)
+        hostile_message(hostile, (size_t)e->fault.arg);
+    sne_err rc = sne_buf_append_str(b, ",\"erreur\":{\"code\":");
+    if (!rc)
+        rc = serve_json_string(b, e->err_code);
+    if (!rc)
+        rc = sne_buf_append_str(b, ",\"message\":");
+    if (!rc)
+        rc = serve_json_string(b, is_hostile ? hostile : e->err_msg);
+    if (!rc)
+        rc = sne_buf_append_byte(b, '}');
+    return rc;
+}
+
+/* The status answer (ExportStatus) of e at monotonic time `now`; x->mu held. */
+static sne_err status_json(const export_entry *e, double now, sne_buf *b)
+{
+    sne_err rc = sne_buf_append_str(b, "{\"numeroExport\":");
+    if (!rc)
+        rc = serve_json_string(b, e->id);
+    if (!rc)
+        rc = sne_buf_printf(b, ",\"statut\":\"%s\"", state_names[e->st]);
+    if (!rc && (e->st == ST_ATTENTE || e->st == ST_COURS || e->st == ST_TERMINE))
+        rc = sne_buf_printf(b, ",\"progression\":%d", progression(e, now));
+    if (!rc && (e->st == ST_TERMINE || e->st == ST_EXPIRE)) {
+        rc = sne_buf_append_str(b, ",\"dateExport\":");
+        if (!rc)
+            rc = serve_json_string(b, e->date_export);
+        if (!rc)
+            rc = sne_buf_append_str(b, ",\"expiration\":");
+        if (!rc)
+            rc = serve_json_string(b, e->expiration);
+    }
+    if (!rc && e->st == ST_TERMINE)
+        rc = status_file(e, b);
+    if (!rc && e->st == ST_ECHEC)
+        rc = status_error(e, b);
+    if (!rc)
+        rc = sne_buf_append_byte(b, '}');
+    return rc;
+}
+
+enum MHD_Result serve_exports_status(serve_exports *x, serve_exchange *ex, const char *id)
+{
     unsigned retry_after = 0;
     double now = serve_now();
     pthread_mutex_lock(&x->mu);
     export_entry *e = find(x, id, NULL);
     if (e == NULL) {
         pthread_mutex_unlock(&x->mu);
-        return serve_problem(c, 404, 0, "unknown export");
+        return serve_problem(ex, 404, 0, "unknown export");
     }
     if (x->cfg.min_poll > 0 && now - e->last_poll < x->cfg.min_poll) {
         unsigned wait = (unsigned)ceil(x->cfg.min_poll - (now - e->last_poll));
         pthread_mutex_unlock(&x->mu);
-        return serve_problem(c, 429, wait ? wait : 1, "polling faster than Retry-After");
+        return serve_problem(ex, 429, wait ? wait : 1, "polling faster than Retry-After");
     }
     e->last_poll = now;
-    serve_buf_init(&b, 8192);
-    serve_buf_str(&b, "{\"numeroExport\":");
-    serve_buf_json(&b, e->id);
-    serve_buf_printf(&b, ",\"statut\":\"%s\"", state_names[e->st]);
-    if (e->st == ST_ATTENTE || e->st == ST_COURS || e->st == ST_TERMINE)
-        serve_buf_printf(&b, ",\"progression\":%d", progression(e, now));
+    sne_buf b;
+    sne_buf_init(&b, 8192);
+    sne_err rc = status_json(e, now, &b);
     if (e->st == ST_ATTENTE || e->st == ST_COURS)
         retry_after = x->cfg.retry_after ? x->cfg.retry_after : 1;
-    if (e->st == ST_TERMINE || e->st == ST_EXPIRE) {
-        serve_buf_str(&b, ",\"dateExport\":");
-        serve_buf_json(&b, e->date_export);
-        serve_buf_str(&b, ",\"expiration\":");
-        serve_buf_json(&b, e->expiration);
-    }
-    if (e->st == ST_TERMINE) {
-        serve_buf_printf(&b, ",\"fichier\":{\"url\":\"/v1.0/exports/%s/fichier\"", e->id);
-        serve_buf_printf(&b, ",\"taille\":%llu,\"sha256\":\"%s\",\"nombreDemandes\":%llu}",
-                         (unsigned long long)e->size, e->sha256, (unsigned long long)e->nombre);
-    }
-    if (e->st == ST_ECHEC) {
-        char hostile[SERVE_ECHEC_MESSAGE_MAX + 1];
-        int is_hostile = e->fault.action == SERVE_FA_ECHEC && e->fault.arg > 0;
-        if (is_hostile)
-            hostile_message(hostile, (size_t)e->fault.arg);
-        serve_buf_str(&b, ",\"erreur\":{\"code\":");
-        serve_buf_json(&b, e->err_code);
-        serve_buf_str(&b, ",\"message\":");
-        serve_buf_json(&b, is_hostile ? hostile : e->err_msg);
-        serve_buf_str(&b, "}");
-    }
-    serve_buf_str(&b, "}");
     pthread_mutex_unlock(&x->mu);
-    enum MHD_Result ret;
-    if (b.failed)
-        ret = serve_problem(c, 500, 0, "status too large");
-    else
-        ret = serve_reply(c, 200, "application/json", b.p, b.len, retry_after, NULL);
-    serve_buf_free(&b);
+    enum MHD_Result ret = rc ? serve_problem(ex, 500, 0, "status too large")
+                             : serve_reply(ex, 200, "application/json", (const char *)b.data, b.len,
+                                           retry_after, NULL, NULL);
+    sne_buf_free(&b);
     return ret;
 }
 
-enum MHD_Result serve_exports_delete(serve_exports *x, struct MHD_Connection *c, const char *id)
+enum MHD_Result serve_exports_delete(serve_exports *x, serve_exchange *ex, const char *id)
 {
     size_t i;
     pthread_mutex_lock(&x->mu);
     export_entry *e = find(x, id, &i);
     if (e == NULL) {
         pthread_mutex_unlock(&x->mu);
-        return serve_problem(c, 404, 0, "unknown export");
+        return serve_problem(ex, 404, 0, "unknown export");
     }
     table_remove(x, i);
     e->released = 1;
@@ -471,7 +547,7 @@ enum MHD_Result serve_exports_delete(serve_exports *x, struct MHD_Connection *c,
     unref(e);
     pthread_cond_broadcast(&x->cv);
     pthread_mutex_unlock(&x->mu);
-    return serve_reply(c, 204, NULL, NULL, 0, 0, NULL);
+    return serve_reply(ex, 204, NULL, NULL, 0, 0, NULL, NULL);
 }
 
 serve_file_state serve_exports_open_file(serve_exports *x, const char *id, serve_export_file *out)

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "serve_faults.h"
+#include "serve_reply.h"
 
 #define SERVE_MAX_EXPORTS 64
 #define SERVE_MAX_RUNNING 4
@@ -36,12 +37,12 @@ serve_exports *serve_exports_new(const serve_exports_config *cfg);
 /* Stops accepting work, waits for running generations, removes every export file. NULL-safe. */
 void serve_exports_free(serve_exports *x);
 
-/* Handlers: each queues exactly one reply on `c`. `guichet` is the caller's identity;
+/* Handlers: each queues exactly one reply on `ex`. `guichet` is the caller's identity;
  * `id` is a syntactically valid numeroExport. */
-enum MHD_Result serve_exports_post(serve_exports *x, struct MHD_Connection *c, const char *guichet,
+enum MHD_Result serve_exports_post(serve_exports *x, serve_exchange *ex, const char *guichet,
                                    const char *body, size_t len);
-enum MHD_Result serve_exports_status(serve_exports *x, struct MHD_Connection *c, const char *id);
-enum MHD_Result serve_exports_delete(serve_exports *x, struct MHD_Connection *c, const char *id);
+enum MHD_Result serve_exports_status(serve_exports *x, serve_exchange *ex, const char *id);
+enum MHD_Result serve_exports_delete(serve_exports *x, serve_exchange *ex, const char *id);
 
 /* What a download needs to know about an export. */
 typedef struct serve_export_file {

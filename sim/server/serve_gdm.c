@@ -9,13 +9,75 @@
 #include <string.h>
 #include <time.h>
 
+#include "serve_base.h"
+#include "serve_reply.h"
+#include "common/buffer.h"
 #include "core/sim_geo.h"
-#include "serve_http.h"
 
 #define MAX_CODES    128
 #define MAX_LINE     4096
 #define SEVEN_DAYS   (7LL * 24 * 3600 * 1000)
 #define MAX_RESPONSE (4u * 1024 * 1024)
+
+static int digits(const char **p, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)(*p)[i]))
+            return -1;
+        v = v * 10 + ((*p)[i] - '0');
+    }
+    *p += n;
+    *out = v;
+    return 0;
+}
+
+/* Parses "YYYY-MM-DDTHH:MM:SS[.fraction][Z|(+|-)HH:MM]" (no zone: UTC) into milliseconds since
+ * the epoch. Returns 0, or -1 when `s` is not such a value. */
+static int time_parse(const char *s, int64_t *epoch_ms)
+{
+    int y, mo, d, h, mi, se, ms = 0;
+    const char *p = s;
+    if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
+        digits(&p, 2, &d) || *p++ != 'T' || digits(&p, 2, &h) || *p++ != ':' ||
+        digits(&p, 2, &mi) || *p++ != ':' || digits(&p, 2, &se))
+        return -1;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+        return -1;
+    if (*p == '.') {
+        p++;
+        if (!isdigit((unsigned char)*p))
+            return -1;
+        int scale = 100;
+        while (isdigit((unsigned char)*p)) {
+            ms += (*p - '0') * scale;
+            scale /= 10;
+            p++;
+        }
+    }
+    int64_t offset_s = 0;
+    if (*p == 'Z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int sign = *p == '-' ? -1 : 1, oh, om;
+        p++;
+        if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om) || oh > 14 || om > 59)
+            return -1;
+        offset_s = sign * (int64_t)(oh * 3600 + om * 60);
+    }
+    if (*p != '\0')
+        return -1;
+    struct tm tm = {0};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = se;
+    time_t t = timegm(&tm);
+    *epoch_ms = ((int64_t)t - offset_s) * 1000 + ms;
+    return 0;
+}
 
 typedef struct codes {
     size_t n;
@@ -23,9 +85,11 @@ typedef struct codes {
 } codes;
 
 typedef struct query {
-    const char *depuis, *jusque, *curseur;
-    int repeated; /* depuis/jusque/curseur given twice */
-    int bad;      /* an invalid code or too many */
+    const char *depuis, *jusque, *curseur; /* borrowed from libmicrohttpd */
+    int64_t from, to;                      /* depuis and jusque (ms), parsed */
+    unsigned long long start;              /* the line of curseur, 0 without one */
+    int repeated;                          /* depuis/jusque/curseur given twice */
+    int bad;                               /* an invalid code or too many */
     char bad_what[64];
     codes deps, coms, guichets;
 } query;
@@ -133,7 +197,7 @@ static int split_line(char *s, mv_line *l)
     for (int i = 0; i < 18; i++)
         if (!isdigit((unsigned char)l->num[i]) && !isupper((unsigned char)l->num[i]))
             return -1;
-    return serve_time_parse(l->date, &l->ms);
+    return time_parse(l->date, &l->ms);
 }
 
 /* 1 when the commune `code` (5 characters, not NUL-terminated) or its department is asked for. */
@@ -197,129 +261,192 @@ static int register_snapshot(const char *data_dir, int64_t *ms)
     while (rc != 0 && fgets(line, sizeof(line), fp) != NULL) {
         line[strcspn(line, "\r\n")] = '\0';
         if (strncmp(line, "snapshot=", 9) == 0)
-            rc = serve_time_parse(line + 9, ms);
+            rc = time_parse(line + 9, ms);
     }
     fclose(fp);
     return rc;
 }
 
-enum MHD_Result serve_gdm(const serve_gdm_config *cfg, struct MHD_Connection *c)
+/* The query's parameters checked and parsed into q; -1 when a 400 was queued (*ret). */
+static int parse_query(serve_exchange *ex, query *q, enum MHD_Result *ret)
 {
-    query *q = calloc(1, sizeof(*q));
-    serve_buf out;
-    FILE *fp = NULL;
-    char *buf = NULL;
-    enum MHD_Result ret;
-    int64_t depuis, jusque = INT64_MAX;
-    unsigned long long start = 0;
-    serve_buf_init(&out, MAX_RESPONSE);
-    if (q == NULL) {
-        ret = serve_problem(c, 503, 1, "out of memory");
-        goto out;
-    }
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, on_arg, q);
+    char msg[128];
+    const char *problem = NULL;
+    MHD_get_connection_values(ex->conn, MHD_GET_ARGUMENT_KIND, on_arg, q);
+    q->to = INT64_MAX;
     if (q->bad || q->repeated) {
-        char msg[128];
         snprintf(msg, sizeof(msg), "invalid query: %s",
                  q->repeated ? "a parameter is repeated" : q->bad_what);
-        ret = serve_problem(c, 400, 0, msg);
-        goto out;
-    }
-    if (q->depuis == NULL || serve_time_parse(q->depuis, &depuis) != 0) {
-        ret = serve_problem(c, 400, 0, "depuis is required, as an xs:dateTime");
-        goto out;
-    }
-    if (q->jusque != NULL && (serve_time_parse(q->jusque, &jusque) != 0 || jusque < depuis)) {
-        ret = serve_problem(c, 400, 0, "jusque must be an xs:dateTime not before depuis");
-        goto out;
-    }
-    if (q->curseur != NULL) {
+        problem = msg;
+    } else if (q->depuis == NULL || time_parse(q->depuis, &q->from) != 0) {
+        problem = "depuis is required, as an xs:dateTime";
+    } else if (q->jusque != NULL && (time_parse(q->jusque, &q->to) != 0 || q->to < q->from)) {
+        problem = "jusque must be an xs:dateTime not before depuis";
+    } else if (q->curseur != NULL) {
         char *end;
         if (q->curseur[0] != 'c' || !isdigit((unsigned char)q->curseur[1]) ||
-            (start = strtoull(q->curseur + 1, &end, 10), *end != '\0')) {
-            ret = serve_problem(c, 400, 0, "invalid curseur");
-            goto out;
-        }
+            (q->start = strtoull(q->curseur + 1, &end, 10), *end != '\0'))
+            problem = "invalid curseur";
     }
+    if (problem == NULL)
+        return 0;
+    *ret = serve_problem(ex, 400, 0, problem);
+    return -1;
+}
 
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/mouvements.tsv", cfg->data_dir);
-    fp = fopen(path, "r");
-    if (fp == NULL && errno != ENOENT) {
-        serve_log("gdm: cannot open mouvements.tsv: %s", strerror(errno));
-        ret = serve_problem(c, 500, 0, "the movement list cannot be read");
-        goto out;
+/* The page being built. */
+typedef struct page {
+    sne_buf out;                  /* the answer's JSON */
+    sne_err err;                  /* the first append that failed (too large); sticky */
+    size_t listed;                /* movements on the page */
+    unsigned long long next;      /* line of the next page's first movement, 0 if none */
+    int64_t newest;               /* the newest dateMouvement read (ms), INT64_MIN if none */
+    unsigned long long malformed; /* lines skipped */
+} page;
+
+static void page_add(page *pg, const mv_line *l)
+{
+    sne_err rc = pg->err;
+    if (!rc)
+        rc = sne_buf_append_str(&pg->out, pg->listed ? ",{\"numUnique\":" : "{\"numUnique\":");
+    if (!rc)
+        rc = serve_json_string(&pg->out, l->num);
+    if (!rc)
+        rc = sne_buf_append_str(&pg->out, ",\"dateMouvement\":");
+    if (!rc)
+        rc = serve_json_string(&pg->out, l->date);
+    if (!rc)
+        rc = sne_buf_append_byte(&pg->out, '}');
+    pg->err = rc;
+    pg->listed++;
+}
+
+/* Reads one line of at most MAX_LINE bytes into buf; a longer one is skipped whole (returns 1).
+ * Returns 0 for a line, -1 at the end. */
+static int read_line(FILE *fp, char *buf)
+{
+    if (fgets(buf, MAX_LINE, fp) == NULL)
+        return -1;
+    if (strchr(buf, '\n') == NULL && !feof(fp)) {
+        int ch;
+        while ((ch = fgetc(fp)) != EOF && ch != '\n')
+            ;
+        return 1;
     }
-    buf = malloc(MAX_LINE);
-    if (buf == NULL) {
-        ret = serve_problem(c, 503, 1, "out of memory");
-        goto out;
-    }
-    int64_t newest = INT64_MIN;
-    unsigned long long lineno = 0, next = 0, malformed = 0;
-    size_t listed = 0;
-    serve_buf_str(&out, "{\"mouvements\":[");
-    while (fp != NULL && fgets(buf, MAX_LINE, fp) != NULL) {
+    return 0;
+}
+
+/* Lists the movements of fp that the query asks for, from its cursor on, one page of them. */
+static void scan(const serve_gdm_config *cfg, const query *q, FILE *fp, char *buf, page *pg)
+{
+    unsigned long long lineno = 0;
+    int got;
+    while ((got = read_line(fp, buf)) >= 0) {
         mv_line l;
         unsigned long long this_line = lineno++;
-        if (strchr(buf, '\n') == NULL && !feof(fp)) { /* too long: skip the rest */
-            int ch;
-            while ((ch = fgetc(fp)) != EOF && ch != '\n')
-                ;
-            malformed++;
+        if (got > 0) {
+            pg->malformed++;
             continue;
         }
         if (buf[0] == '\n' || buf[0] == '\0')
             continue;
         if (split_line(buf, &l) != 0) {
-            malformed++;
+            pg->malformed++;
             continue;
         }
-        if (l.ms > newest)
-            newest = l.ms;
-        if (this_line < start || next != 0 || l.ms < depuis || l.ms > jusque ||
+        if (l.ms > pg->newest)
+            pg->newest = l.ms;
+        if (this_line < q->start || pg->next != 0 || l.ms < q->from || l.ms > q->to ||
             !match_location(q, &l) || excluded(q, &l))
             continue;
-        if (listed == cfg->page_size) {
-            next = this_line;
-            continue;
-        }
-        serve_buf_str(&out, listed ? ",{\"numUnique\":" : "{\"numUnique\":");
-        serve_buf_json(&out, l.num);
-        serve_buf_str(&out, ",\"dateMouvement\":");
-        serve_buf_json(&out, l.date);
-        serve_buf_str(&out, "}");
-        listed++;
+        if (pg->listed == cfg->page_size)
+            pg->next = this_line;
+        else
+            page_add(pg, &l);
     }
-    if (fp != NULL && ferror(fp)) {
-        serve_log("gdm: read error on mouvements.tsv");
-        ret = serve_problem(c, 500, 0, "the movement list cannot be read");
-        goto out;
-    }
-    if (malformed > 0)
-        serve_log("gdm: %llu malformed lines in mouvements.tsv skipped", malformed);
-    int64_t snap;
+}
+
+/* The newest date of the register: the later of its snapshot and its newest movement, or now. */
+static int64_t newest_date(const serve_gdm_config *cfg, const page *pg)
+{
+    int64_t snap, newest = pg->newest;
     if (register_snapshot(cfg->data_dir, &snap) == 0 && snap > newest)
         newest = snap;
-    if (newest == INT64_MIN)
-        newest = (int64_t)time(NULL) * 1000;
-    if (depuis < newest - SEVEN_DAYS) {
-        ret = serve_problem(c, 400, 0, "depuis is more than 7 days back");
+    return newest == INT64_MIN ? (int64_t)time(NULL) * 1000 : newest;
+}
+
+/* Reads mouvements.tsv (a missing file has no movement) into pg; -1 when a 500 was queued. */
+static int read_movements(const serve_gdm_config *cfg, serve_exchange *ex, const query *q, page *pg,
+                          enum MHD_Result *ret)
+{
+    char path[4096];
+    char *buf = NULL;
+    int rc = -1;
+    snprintf(path, sizeof(path), "%s/mouvements.tsv", cfg->data_dir);
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL && errno != ENOENT) {
+        serve_log("gdm: cannot open mouvements.tsv: %s", strerror(errno));
+        *ret = serve_problem(ex, 500, 0, "the movement list cannot be read");
         goto out;
     }
-    serve_buf_str(&out, "]");
-    if (next != 0)
-        serve_buf_printf(&out, ",\"prochainCurseur\":\"c%llu\"", next);
-    serve_buf_str(&out, "}");
-    if (out.failed)
-        ret = serve_problem(c, 500, 0, "page too large: lower --gdm-page-size");
-    else
-        ret = serve_reply(c, 200, "application/json", out.p, out.len, 0, NULL);
+    if ((buf = malloc(MAX_LINE)) == NULL) {
+        *ret = serve_problem(ex, 503, 1, "out of memory");
+        goto out;
+    }
+    if (fp != NULL)
+        scan(cfg, q, fp, buf, pg);
+    if (fp != NULL && ferror(fp)) {
+        serve_log("gdm: read error on mouvements.tsv");
+        *ret = serve_problem(ex, 500, 0, "the movement list cannot be read");
+        goto out;
+    }
+    if (pg->malformed > 0)
+        serve_log("gdm: %llu malformed lines in mouvements.tsv skipped", pg->malformed);
+    rc = 0;
 out:
     if (fp != NULL)
         fclose(fp);
     free(buf);
+    return rc;
+}
+
+/* The page's answer: 400 when depuis is too far back, 500 when the page is too large. */
+static enum MHD_Result answer(const serve_gdm_config *cfg, serve_exchange *ex, const query *q,
+                              page *pg)
+{
+    if (q->from < newest_date(cfg, pg) - SEVEN_DAYS)
+        return serve_problem(ex, 400, 0, "depuis is more than 7 days back");
+    sne_err rc = pg->err;
+    if (!rc)
+        rc = sne_buf_append_byte(&pg->out, ']');
+    if (!rc && pg->next != 0)
+        rc = sne_buf_printf(&pg->out, ",\"prochainCurseur\":\"c%llu\"", pg->next);
+    if (!rc)
+        rc = sne_buf_append_byte(&pg->out, '}');
+    if (rc)
+        return serve_problem(ex, 500, 0, "page too large: lower --gdm-page-size");
+    return serve_reply(ex, 200, "application/json", (const char *)pg->out.data, pg->out.len, 0,
+                       NULL, NULL);
+}
+
+enum MHD_Result serve_gdm(const serve_gdm_config *cfg, serve_exchange *ex)
+{
+    enum MHD_Result ret;
+    page pg = {.newest = INT64_MIN};
+    query *q = calloc(1, sizeof(*q));
+    sne_buf_init(&pg.out, MAX_RESPONSE);
+    if (q == NULL) {
+        ret = serve_problem(ex, 503, 1, "out of memory");
+        goto out;
+    }
+    if (parse_query(ex, q, &ret) != 0)
+        goto out;
+    pg.err = sne_buf_append_str(&pg.out, "{\"mouvements\":[");
+    if (read_movements(cfg, ex, q, &pg, &ret) != 0)
+        goto out;
+    ret = answer(cfg, ex, q, &pg);
+out:
     free(q);
-    serve_buf_free(&out);
+    sne_buf_free(&pg.out);
     return ret;
 }

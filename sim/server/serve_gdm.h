@@ -27,12 +27,14 @@
 #include <microhttpd.h>
 #include <stddef.h>
 
+#include "serve_reply.h"
+
 typedef struct serve_gdm_config {
     const char *data_dir; /* borrowed */
     size_t page_size;     /* 1..10000 */
 } serve_gdm_config;
 
-/* Queues exactly one reply on `c`: 200 or 400 (problem+json), or 500 on a read error. */
-enum MHD_Result serve_gdm(const serve_gdm_config *cfg, struct MHD_Connection *c);
+/* Queues exactly one reply on `ex`: 200 or 400 (problem+json), or 500 on a read error. */
+enum MHD_Result serve_gdm(const serve_gdm_config *cfg, serve_exchange *ex);
 
 #endif
