@@ -102,119 +102,128 @@ static int word_is(const char *s, size_t n, const char *w)
     return strlen(w) == n && strncmp(s, w, n) == 0;
 }
 
-/* Parses one RULE in [s, end) (already trimmed). */
-static int parse_rule(const char *s, const char *end, rule *r, char *err, size_t errlen)
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+
+/* Where an action may be used, and whether it takes an @argument. */
+enum { AT_HTTP, AT_FILE, AT_EXPORT };
+enum { ARG_NONE, ARG_NEEDED, ARG_OPTIONAL };
+
+static const struct action {
+    const char *word;
+    serve_fault_action action;
+    int at, arg;
+} actions[] = {
+    {"delay", SERVE_FA_DELAY, AT_HTTP, ARG_NEEDED},
+    {"cut", SERVE_FA_CUT, AT_FILE, ARG_NEEDED},
+    {"notgzip", SERVE_FA_NOTGZIP, AT_FILE, ARG_NONE},
+    {"longer", SERVE_FA_LONGER, AT_FILE, ARG_OPTIONAL},
+    {"shorter", SERVE_FA_SHORTER, AT_FILE, ARG_OPTIONAL},
+    {"trickle", SERVE_FA_TRICKLE, AT_HTTP, ARG_OPTIONAL},
+    {"html", SERVE_FA_HTML, AT_HTTP, ARG_NONE},
+    {"echec", SERVE_FA_ECHEC, AT_EXPORT, ARG_OPTIONAL},
+    {"slow", SERVE_FA_SLOW, AT_EXPORT, ARG_NEEDED},
+    {"truncate", SERVE_FA_TRUNCATE, AT_EXPORT, ARG_OPTIONAL},
+    {"badsha", SERVE_FA_BADSHA, AT_EXPORT, ARG_NONE},
+};
+
+/* "fault rule 'RULE': what" into err; returns -1. */
+static int rule_error(const char *s, const char *end, const char *what, char *err, size_t errlen)
 {
-    int len = (int)(end - s);
-    const char *colon = memchr(s, ':', (size_t)(end - s));
-    memset(r, 0, sizeof(*r));
-    r->remaining = 1;
-    if (colon == NULL) {
-        snprintf(err, errlen, "fault rule '%.*s': expected POINT:ACTION", len, s);
-        return -1;
-    }
-    int pt = -1;
-    for (int i = 0; i < SERVE_PT__COUNT; i++)
-        if (word_is(s, (size_t)(colon - s), point_names[i]))
-            pt = i;
-    if (pt < 0) {
-        snprintf(err, errlen, "fault rule '%.*s': unknown point", len, s);
-        return -1;
-    }
-    r->pt = (serve_point)pt;
-    const char *a = colon + 1, *ae = a;
-    while (ae < end && (isalnum((unsigned char)*ae)))
-        ae++;
+    snprintf(err, errlen, "fault rule '%.*s': %s", (int)(end - s), s, what);
+    return -1;
+}
+
+static int allowed_at(int at, serve_point pt)
+{
+    return at == AT_EXPORT ? pt == SERVE_PT_EXPORT
+                           : pt != SERVE_PT_EXPORT && (at == AT_HTTP || pt == SERVE_PT_FILE);
+}
+
+/* The ACTION word [a, ae) at point r->pt into r->fault; *arg tells whether an @argument is
+ * needed or allowed. */
+static int parse_action(const char *a, const char *ae, rule *r, int *arg, const char **problem)
+{
     size_t an = (size_t)(ae - a);
-    int is_http = pt != SERVE_PT_EXPORT;
-    int need_arg = 0, opt_arg = 0;
     if (an == 3 && isdigit((unsigned char)a[0]) && isdigit((unsigned char)a[1]) &&
-        isdigit((unsigned char)a[2]) && is_http) {
+        isdigit((unsigned char)a[2]) && r->pt != SERVE_PT_EXPORT) {
         r->fault.action = SERVE_FA_CODE;
         r->fault.arg = (uint64_t)((a[0] - '0') * 100 + (a[1] - '0') * 10 + (a[2] - '0'));
-        if (r->fault.arg < 400 || r->fault.arg > 599) {
-            snprintf(err, errlen, "fault rule '%.*s': status must be 400..599", len, s);
-            return -1;
-        }
-        opt_arg = 1;
-    } else if (word_is(a, an, "delay") && is_http) {
-        r->fault.action = SERVE_FA_DELAY;
-        need_arg = 1;
-    } else if (word_is(a, an, "cut") && pt == SERVE_PT_FILE) {
-        r->fault.action = SERVE_FA_CUT;
-        need_arg = 1;
-    } else if (word_is(a, an, "notgzip") && pt == SERVE_PT_FILE) {
-        r->fault.action = SERVE_FA_NOTGZIP;
-    } else if (word_is(a, an, "longer") && pt == SERVE_PT_FILE) {
-        r->fault.action = SERVE_FA_LONGER;
-        opt_arg = 1;
-    } else if (word_is(a, an, "shorter") && pt == SERVE_PT_FILE) {
-        r->fault.action = SERVE_FA_SHORTER;
-        opt_arg = 1;
-    } else if (word_is(a, an, "trickle") && is_http) {
-        r->fault.action = SERVE_FA_TRICKLE;
-        opt_arg = 1;
-    } else if (word_is(a, an, "html") && is_http) {
-        r->fault.action = SERVE_FA_HTML;
-    } else if (word_is(a, an, "echec") && !is_http) {
-        r->fault.action = SERVE_FA_ECHEC;
-        opt_arg = 1;
-    } else if (word_is(a, an, "slow") && !is_http) {
-        r->fault.action = SERVE_FA_SLOW;
-        need_arg = 1;
-    } else if (word_is(a, an, "truncate") && !is_http) {
-        r->fault.action = SERVE_FA_TRUNCATE;
-        opt_arg = 1;
-    } else if (word_is(a, an, "badsha") && !is_http) {
-        r->fault.action = SERVE_FA_BADSHA;
-    } else {
-        snprintf(err, errlen, "fault rule '%.*s': unknown action for point %s", len, s,
-                 point_names[pt]);
-        return -1;
+        *arg = ARG_OPTIONAL; /* @N is the Retry-After of a 429 or 503 */
+        *problem = r->fault.arg < 400 || r->fault.arg > 599 ? "status must be 400..599" : NULL;
+        return *problem ? -1 : 0;
     }
-    const char *p = ae;
+    for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+        if (word_is(a, an, actions[i].word) && allowed_at(actions[i].at, r->pt)) {
+            r->fault.action = actions[i].action;
+            *arg = actions[i].arg;
+            return 0;
+        }
+    *problem = NULL;
+    return -1;
+}
+
+/* After the action: [@N] [*COUNT|*always] [+SKIP], from p to the end of the rule. */
+static const char *parse_modifiers(const char *p, const char *end, rule *r, int arg)
+{
     if (p < end && *p == '@') {
         p++;
         uint64_t v;
-        if (!(need_arg || opt_arg) || number(&p, end, &v)) {
-            snprintf(err, errlen, "fault rule '%.*s': bad or unexpected @argument", len, s);
-            return -1;
-        }
+        if (arg == ARG_NONE || number(&p, end, &v))
+            return "bad or unexpected @argument";
         if (r->fault.action == SERVE_FA_CODE)
             r->fault.arg2 = v;
         else
             r->fault.arg = v;
-    } else if (need_arg) {
-        snprintf(err, errlen, "fault rule '%.*s': @argument required", len, s);
-        return -1;
+    } else if (arg == ARG_NEEDED) {
+        return "@argument required";
     }
-    if (r->fault.action == SERVE_FA_ECHEC && r->fault.arg > SERVE_ECHEC_MESSAGE_MAX) {
-        snprintf(err, errlen, "fault rule '%.*s': echec@N takes at most %d bytes", len, s,
-                 SERVE_ECHEC_MESSAGE_MAX);
-        return -1;
-    }
+    if (r->fault.action == SERVE_FA_ECHEC && r->fault.arg > SERVE_ECHEC_MESSAGE_MAX)
+        return "echec@N takes at most " STR(SERVE_ECHEC_MESSAGE_MAX) " bytes";
     if (p < end && *p == '*') {
         p++;
         if (end - p >= 6 && strncmp(p, "always", 6) == 0) {
             r->remaining = UINT64_MAX;
             p += 6;
         } else if (number(&p, end, &r->remaining) || r->remaining == 0) {
-            snprintf(err, errlen, "fault rule '%.*s': bad *count", len, s);
-            return -1;
+            return "bad *count";
         }
     }
     if (p < end && *p == '+') {
         p++;
-        if (number(&p, end, &r->skip)) {
-            snprintf(err, errlen, "fault rule '%.*s': bad +skip", len, s);
-            return -1;
-        }
+        if (number(&p, end, &r->skip))
+            return "bad +skip";
     }
-    if (p != end) {
-        snprintf(err, errlen, "fault rule '%.*s': unexpected text after the rule", len, s);
-        return -1;
+    return p != end ? "unexpected text after the rule" : NULL;
+}
+
+/* Parses one RULE in [s, end) (already trimmed). */
+static int parse_rule(const char *s, const char *end, rule *r, char *err, size_t errlen)
+{
+    const char *colon = memchr(s, ':', (size_t)(end - s));
+    memset(r, 0, sizeof(*r));
+    r->remaining = 1;
+    if (colon == NULL)
+        return rule_error(s, end, "expected POINT:ACTION", err, errlen);
+    int pt = -1;
+    for (int i = 0; i < SERVE_PT__COUNT; i++)
+        if (word_is(s, (size_t)(colon - s), point_names[i]))
+            pt = i;
+    if (pt < 0)
+        return rule_error(s, end, "unknown point", err, errlen);
+    r->pt = (serve_point)pt;
+    const char *a = colon + 1, *ae = a, *problem;
+    while (ae < end && (isalnum((unsigned char)*ae)))
+        ae++;
+    int arg;
+    if (parse_action(a, ae, r, &arg, &problem) != 0) {
+        char what[64];
+        if (problem == NULL)
+            snprintf(what, sizeof(what), "unknown action for point %s", point_names[pt]);
+        return rule_error(s, end, problem ? problem : what, err, errlen);
     }
-    return 0;
+    problem = parse_modifiers(ae, end, r, arg);
+    return problem ? rule_error(s, end, problem, err, errlen) : 0;
 }
 
 int serve_faults_parse(serve_faults *f, const char *spec, char *err, size_t errlen)
