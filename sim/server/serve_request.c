@@ -53,6 +53,32 @@ static int hexval(char ch)
     return -1;
 }
 
+/* The character of the escape after a backslash (c->p is past the backslash). A \\u escape of
+ * a non-ASCII character gives '?'. */
+static int escape(cur *c, unsigned char *ch)
+{
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    if (c->p >= c->end)
+        return fail(c, "malformed JSON: unterminated string");
+    char e = *c->p++;
+    const char *k = e ? strchr(from, e) : NULL;
+    if (k != NULL) {
+        *ch = (unsigned char)to[k - from];
+        return 0;
+    }
+    if (e != 'u')
+        return fail(c, "malformed JSON: bad escape");
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = c->p < c->end ? hexval(*c->p++) : -1;
+        if (h < 0)
+            return fail(c, "malformed JSON: bad \\u escape");
+        v = v * 16 + (unsigned)h;
+    }
+    *ch = v < 0x80 ? (unsigned char)v : '?';
+    return 0;
+}
+
 /* Reads a JSON string into out (cap bytes). Non-ASCII characters become '?', which no code
  * pattern accepts; a string longer than cap-1 is an error. */
 static int string(cur *c, char *out, size_t cap)
@@ -65,48 +91,8 @@ static int string(cur *c, char *out, size_t cap)
         if (ch < 0x20)
             return fail(c, "malformed JSON: control character in a string");
         if (ch == '\\') {
-            if (c->p >= c->end)
-                return fail(c, "malformed JSON: unterminated string");
-            char e = *c->p++;
-            switch (e) {
-            case '"':
-                ch = '"';
-                break;
-            case '\\':
-                ch = '\\';
-                break;
-            case '/':
-                ch = '/';
-                break;
-            case 'b':
-                ch = '\b';
-                break;
-            case 'f':
-                ch = '\f';
-                break;
-            case 'n':
-                ch = '\n';
-                break;
-            case 'r':
-                ch = '\r';
-                break;
-            case 't':
-                ch = '\t';
-                break;
-            case 'u': {
-                unsigned v = 0;
-                for (int i = 0; i < 4; i++) {
-                    int h = c->p < c->end ? hexval(*c->p++) : -1;
-                    if (h < 0)
-                        return fail(c, "malformed JSON: bad \\u escape");
-                    v = v * 16 + (unsigned)h;
-                }
-                ch = v < 0x80 ? (unsigned char)v : '?';
-                break;
-            }
-            default:
-                return fail(c, "malformed JSON: bad escape");
-            }
+            if (escape(c, &ch))
+                return -1;
         } else if (ch >= 0x80) {
             ch = '?';
         }
@@ -206,88 +192,110 @@ static int integer(cur *c, long *out)
     return 0;
 }
 
+enum { F_ENT = 1, F_ETAT = 2, F_DEP = 4, F_COM = 8, F_DRM = 16 }; /* members of DemandeExport */
+
+static unsigned member_bit(const char *key)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } members[] = {{"entites", F_ENT},
+                   {"etatDemande", F_ETAT},
+                   {"departements", F_DEP},
+                   {"communes", F_COM},
+                   {"profondeurDrm", F_DRM}};
+    for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++)
+        if (strcmp(key, members[i].name) == 0)
+            return members[i].bit;
+    return 0;
+}
+
+static int etat(cur *c, int *radiees)
+{
+    char v[16];
+    if (string(c, v, sizeof(v)))
+        return fail(c, "etatDemande must be ACTIVE or RADIEE");
+    if (strcmp(v, "ACTIVE") == 0)
+        *radiees = 0;
+    else if (strcmp(v, "RADIEE") == 0)
+        *radiees = 1;
+    else
+        return fail(c, "etatDemande must be ACTIVE or RADIEE");
+    return 0;
+}
+
+/* The value of member `bit`; profondeurDrm goes to *depth, checked once all are read. */
+static int member_value(cur *c, unsigned bit, sim_export_request *req, long *depth)
+{
+    switch (bit) {
+    case F_ENT:
+        return entities(c, &req->entities);
+    case F_ETAT:
+        return etat(c, &req->radiees);
+    case F_DEP:
+        return code_array(c, "departements", &req->departements[0][0], sizeof(req->departements[0]),
+                          SIM_MAX_LOCATIONS, &req->n_departements, sim_is_dept_code);
+    case F_COM:
+        return code_array(c, "communes", &req->communes[0][0], sizeof(req->communes[0]),
+                          SIM_MAX_LOCATIONS, &req->n_communes, sim_is_commune_code);
+    default:
+        return integer(c, depth);
+    }
+}
+
+/* The members' rules once all are read: `seen` is the set of members present. */
+static int check_members(cur *c, unsigned seen, sim_export_request *req, long depth)
+{
+    if (!(seen & F_ENT))
+        return fail(c, "entites is required");
+    if (!(seen & F_ETAT))
+        return fail(c, "etatDemande is required");
+    if ((seen & F_DEP) && (seen & F_COM))
+        return fail(c, "departements and communes are exclusive");
+    if (seen & F_DRM) {
+        if (!(req->entities & (1u << SIM_ENT_DRM)))
+            return fail(c, "profondeurDrm is only allowed with DRM");
+        if (depth < 1 || depth > 3)
+            return fail(c, "profondeurDrm must be 1..3");
+        req->profondeur_drm = (int)depth;
+    }
+    return 0;
+}
+
+/* The members of the object, up to its closing brace (not consumed); sets *seen. */
+static int members(cur *c, sim_export_request *req, unsigned *seen, long *depth)
+{
+    if (peek(c, '}'))
+        return 0;
+    for (;;) {
+        char key[32];
+        if (string(c, key, sizeof(key)))
+            return fail(c, "malformed JSON: expected a member name");
+        unsigned bit = member_bit(key);
+        if (bit == 0)
+            return fail(c, "unknown member in DemandeExport");
+        if (*seen & bit)
+            return fail(c, "a member of DemandeExport is repeated");
+        *seen |= bit;
+        if (expect(c, ':') || member_value(c, bit, req, depth))
+            return -1;
+        if (!peek(c, ','))
+            return 0;
+        c->p++;
+    }
+}
+
 int serve_request_parse(const char *body, size_t len, sim_export_request *req, char *err,
                         size_t errlen)
 {
     cur c = {body, body + len, err, errlen};
-    enum { F_ENT = 1, F_ETAT = 2, F_DEP = 4, F_COM = 8, F_DRM = 16 };
     unsigned seen = 0;
     long depth = 0;
     memset(req, 0, sizeof(*req));
-    if (expect(&c, '{'))
-        return -1;
-    if (!peek(&c, '}')) {
-        for (;;) {
-            char key[32];
-            unsigned bit;
-            if (string(&c, key, sizeof(key)))
-                return fail(&c, "malformed JSON: expected a member name");
-            if (strcmp(key, "entites") == 0)
-                bit = F_ENT;
-            else if (strcmp(key, "etatDemande") == 0)
-                bit = F_ETAT;
-            else if (strcmp(key, "departements") == 0)
-                bit = F_DEP;
-            else if (strcmp(key, "communes") == 0)
-                bit = F_COM;
-            else if (strcmp(key, "profondeurDrm") == 0)
-                bit = F_DRM;
-            else
-                return fail(&c, "unknown member in DemandeExport");
-            if (seen & bit)
-                return fail(&c, "a member of DemandeExport is repeated");
-            seen |= bit;
-            if (expect(&c, ':'))
-                return -1;
-            if (bit == F_ENT) {
-                if (entities(&c, &req->entities))
-                    return -1;
-            } else if (bit == F_ETAT) {
-                char v[16];
-                if (string(&c, v, sizeof(v)))
-                    return fail(&c, "etatDemande must be ACTIVE or RADIEE");
-                if (strcmp(v, "ACTIVE") == 0)
-                    req->radiees = 0;
-                else if (strcmp(v, "RADIEE") == 0)
-                    req->radiees = 1;
-                else
-                    return fail(&c, "etatDemande must be ACTIVE or RADIEE");
-            } else if (bit == F_DEP) {
-                if (code_array(&c, "departements", &req->departements[0][0],
-                               sizeof(req->departements[0]), SIM_MAX_LOCATIONS,
-                               &req->n_departements, sim_is_dept_code))
-                    return -1;
-            } else if (bit == F_COM) {
-                if (code_array(&c, "communes", &req->communes[0][0], sizeof(req->communes[0]),
-                               SIM_MAX_LOCATIONS, &req->n_communes, sim_is_commune_code))
-                    return -1;
-            } else {
-                if (integer(&c, &depth))
-                    return -1;
-            }
-            if (peek(&c, ','))
-                c.p++;
-            else
-                break;
-        }
-    }
-    if (expect(&c, '}'))
+    if (expect(&c, '{') || members(&c, req, &seen, &depth) || expect(&c, '}'))
         return -1;
     ws(&c);
     if (c.p != c.end)
         return fail(&c, "malformed JSON: text after the object");
-    if (!(seen & F_ENT))
-        return fail(&c, "entites is required");
-    if (!(seen & F_ETAT))
-        return fail(&c, "etatDemande is required");
-    if ((seen & F_DEP) && (seen & F_COM))
-        return fail(&c, "departements and communes are exclusive");
-    if (seen & F_DRM) {
-        if (!(req->entities & (1u << SIM_ENT_DRM)))
-            return fail(&c, "profondeurDrm is only allowed with DRM");
-        if (depth < 1 || depth > 3)
-            return fail(&c, "profondeurDrm must be 1..3");
-        req->profondeur_drm = (int)depth;
-    }
-    return 0;
+    return check_members(&c, seen, req, depth);
 }
