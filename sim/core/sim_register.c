@@ -116,69 +116,85 @@ static int read_all(const char *path, void *buf, size_t len)
     return 0;
 }
 
-int sim_register_open(const char *dir, sim_register *r, int writable, char *err, size_t errlen)
+/* demands.bin: mapped read-only, or loaded into owned memory (with room to grow) for writing. */
+static int load_demands(const char *dir, sim_register *r, char *err, size_t errlen)
 {
-    memset(r, 0, sizeof *r);
-    snprintf(r->guichet, sizeof r->guichet, "G1226");
-    r->writable = writable;
-    if (read_meta(dir, r, err, errlen) != 0)
-        return -1;
     char path[4096];
-    snprintf(path, sizeof path, "%s/demands.bin", dir);
     struct stat st;
+    snprintf(path, sizeof path, "%s/demands.bin", dir);
     if (stat(path, &st) != 0 || (uint64_t)st.st_size != (uint64_t)r->n * sizeof(sim_demand)) {
         snprintf(err, errlen, "%s: missing or not %zu records", path, r->n);
-        goto fail;
+        return -1;
     }
-    if (writable) {
+    if (r->writable) {
         r->cap = r->n + r->n / 8 + 1024;
         r->d = malloc(r->cap * sizeof *r->d);
         if (!r->d || (r->n && read_all(path, r->d, r->n * sizeof *r->d) != 0)) {
             snprintf(err, errlen, "%s: cannot load: %s", path, strerror(errno));
-            goto fail;
+            return -1;
         }
-    } else if (r->n) {
-        int fd = open(path, O_RDONLY);
-        if (fd < 0) {
-            snprintf(err, errlen, "%s: %s", path, strerror(errno));
-            goto fail;
-        }
-        r->maplen = r->n * sizeof(sim_demand);
-        r->map = mmap(NULL, r->maplen, PROT_READ, MAP_SHARED, fd, 0);
-        close(fd);
-        if (r->map == MAP_FAILED) {
-            r->map = NULL;
-            snprintf(err, errlen, "%s: mmap: %s", path, strerror(errno));
-            goto fail;
-        }
-        r->d = r->map;
+        return 0;
     }
+    if (!r->n)
+        return 0;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    r->maplen = r->n * sizeof(sim_demand);
+    r->map = mmap(NULL, r->maplen, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (r->map == MAP_FAILED) {
+        r->map = NULL;
+        snprintf(err, errlen, "%s: mmap: %s", path, strerror(errno));
+        return -1;
+    }
+    r->d = r->map;
+    return 0;
+}
+
+/* journal.bin (absent in a register just generated), checked entry by entry, then indexed. */
+static int load_journal(const char *dir, sim_register *r, char *err, size_t errlen)
+{
+    char path[4096];
+    struct stat st;
     snprintf(path, sizeof path, "%s/journal.bin", dir);
     if (stat(path, &st) == 0) {
         if (st.st_size % sizeof(sim_jentry)) {
             snprintf(err, errlen, "%s: truncated", path);
-            goto fail;
+            return -1;
         }
         r->nj = (size_t)st.st_size / sizeof(sim_jentry);
         r->j = malloc(r->nj ? r->nj * sizeof *r->j : 1);
         if (!r->j || (r->nj && read_all(path, r->j, r->nj * sizeof *r->j) != 0)) {
             snprintf(err, errlen, "%s: cannot load", path);
-            goto fail;
+            return -1;
         }
         for (size_t k = 0; k < r->nj; k++)
             if (r->j[k].demand >= r->n || r->j[k].ent >= SIM_K__COUNT) {
                 snprintf(err, errlen, "%s: corrupt entry %zu", path, k);
-                goto fail;
+                return -1;
             }
     }
     if (sim_register_index_journal(r) != 0) {
         snprintf(err, errlen, "out of memory");
-        goto fail;
+        return -1;
     }
     return 0;
-fail:
-    sim_register_close(r);
-    return -1;
+}
+
+int sim_register_open(const char *dir, sim_register *r, int writable, char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->guichet, sizeof r->guichet, "G1226");
+    r->writable = writable;
+    if (read_meta(dir, r, err, errlen) != 0 || load_demands(dir, r, err, errlen) != 0 ||
+        load_journal(dir, r, err, errlen) != 0) {
+        sim_register_close(r);
+        return -1;
+    }
+    return 0;
 }
 
 void sim_register_close(sim_register *r)
