@@ -53,10 +53,27 @@ static int add_line(sim_changes *c, const char *op, const char *num, int e, cons
         c->off = o;
         c->cap = cap;
     }
-    size_t at = c->text.len;
-    if (sne_buf_printf(&c->text, "%s\t%.18s\t%s\t%s\n", op, num, sim_entity_code(e), key) != SNE_OK)
+    const char *code = sim_entity_code(e);
+    size_t lo = strlen(op), lc = strlen(code), lk = strlen(key);
+    char line[64], *p = line; /* op TAB numUnique TAB entity TAB key LF */
+    if (lo + 18 + lc + lk + 4 > sizeof line)
         return -1;
-    c->off[c->n++] = at;
+    memcpy(p, op, lo);
+    p += lo;
+    *p++ = '\t';
+    memcpy(p, num, 18);
+    p += 18;
+    *p++ = '\t';
+    memcpy(p, code, lc);
+    p += lc;
+    *p++ = '\t';
+    memcpy(p, key, lk);
+    p += lk;
+    *p++ = '\n';
+    size_t n = (size_t)(p - line);
+    if (sne_buf_append(&c->text, line, n) != SNE_OK)
+        return -1;
+    c->off[c->n++] = c->text.len - n;
     return 0;
 }
 

@@ -18,7 +18,11 @@ void sim_render_record(sim_item *items, int max, int i, const char *key, const s
 {
     if (!items || i >= max)
         return;
-    snprintf(items[i].key, sizeof items[i].key, "%s", key);
+    size_t n = strlen(key); /* keys are at most 16 characters; cut to fit all the same */
+    if (n >= sizeof items[i].key)
+        n = sizeof items[i].key - 1;
+    memcpy(items[i].key, key, n);
+    items[i].key[n] = '\0';
     items[i].off = (uint32_t)off;
     items[i].len = (uint32_t)(w->buf.len - off);
 }
