@@ -54,10 +54,11 @@ static void touch(ops *o, uint32_t t)
     o->out->did |= SIM_DID_OTHER;
 }
 
-/* The instant of a change of state (a form modified, a document verified, a quota withdrawn, a
- * priority ended) is drawn from the window; when that draw is later than the latest event so
- * far, the latest becomes a second draw. The second draw is how the simulator has always done
- * it: registers made before and after any refactoring must stay byte-identical, so it stays. */
+/* The latest event after a change of state (a form modified, a document verified, a quota
+ * withdrawn, a priority ended): an instant is drawn from the window, and when it is later than
+ * the latest so far, the latest becomes a second, independent draw (which may be earlier). The
+ * simulator has always done so (a macro evaluated its argument twice); doing otherwise would
+ * change every evolved register, so it is kept on purpose. */
 static uint32_t state_change_instant(ops *o)
 {
     uint32_t last = o->out->last;

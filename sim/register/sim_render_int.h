@@ -1,6 +1,6 @@
 /* sim_render_int.h: the parts of the renderer (internal to sim_render*.c). Each appends the block
- * of one entity under <demande> (level 2) and, when `items` is non-NULL, records up to `max` of
- * its items; each returns the number of items rendered. */
+ * of one entity under <demande> (level 2); the keyed lists also record, when `items` is non-NULL,
+ * up to `max` of their items, and return the number of items rendered. */
 #ifndef SIM_RENDER_INT_H
 #define SIM_RENDER_INT_H
 
