@@ -199,6 +199,9 @@ static char *read_pem(const char *path)
     return buf;
 }
 
+/* libmicrohttpd's error log, into ours (one line). */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
