@@ -1,8 +1,7 @@
 /* sim_util.c: see sim_util.h. */
 #include "sim_util.h"
 
-#include <stdio.h>
-#include <stdlib.h>
+#include <string.h>
 
 void sim_rng_seed(sim_rng *r, uint64_t seed)
 {

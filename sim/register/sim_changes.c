@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim_export.h"
 #include "sim_render.h"
 #include "common/buffer.h"
-#include "register/sim_export.h"
 
 /* Items of one entity compared at most (a keyed entity has at most SIM_MAX_ITEMS). */
 #define MAX_ITEMS 260

@@ -10,7 +10,6 @@
  * the only DRM changes the contract's depth rule (README §5) lets an export of any depth make. */
 #include "sim_gen.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -20,10 +19,10 @@
 
 #include "sim_changes.h"
 #include "sim_events.h"
+#include "sim_export.h"
 #include "sim_newdemand.h"
 #include "core/sim_geo.h"
 #include "core/sim_util.h"
-#include "register/sim_export.h"
 
 /* One run of evolve: the register being changed and what the run collects. */
 typedef struct evolve {

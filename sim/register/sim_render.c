@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim_export.h"
 #include "sim_words.h"
 #include "core/sim_geo.h"
-#include "register/sim_export.h"
 
 enum { L = 2 }; /* the level of an entity's block */
 
