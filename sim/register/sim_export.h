@@ -30,15 +30,17 @@ int sim_entity_find(const char *code);
 #define SIM_MAX_LOCATIONS 128
 
 typedef struct sim_export_request {
-    unsigned entities;     /* non-empty set of SIM_ENT_ bits */
-    int radiees;           /* 0: etatDemande ACTIVE, 1: RADIEE */
-    size_t n_departements; /* at most one of n_departements, n_communes is non-zero */
+    unsigned entities; /* non-empty set of SIM_ENT_ bits */
+    int radiees;       /* 0: etatDemande ACTIVE, 1: RADIEE */
+    /* The scope: at most one of n_departements and n_communes is non-zero. */
+    size_t n_departements;
     char departements[SIM_MAX_LOCATIONS][4]; /* "38", "2A", "974" */
     size_t n_communes;
     char communes[SIM_MAX_LOCATIONS][6]; /* INSEE codes, "38185" */
     int profondeur_drm;                  /* 1..3; 0 means the default, 3 */
     char numero_export[41];              /* entete/numeroExport, [0-9A-Za-z_-]{1,40} */
-    size_t demands_per_part; /* 0: a single part; else split into parts of at most this many */
+    /* 0: a single part; else parts of at most this many demands. */
+    size_t demands_per_part;
     /* Progress callback, may be NULL: called now and then with 0..100. */
     void (*progress)(void *ctx, int percent);
     void *progress_ctx;
