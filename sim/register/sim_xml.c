@@ -26,12 +26,13 @@ static const char spaces[] = "                                                ";
 
 void sim_xml_indent(sim_xml *w, int lvl)
 {
-    sim_xml_put(w, spaces, (size_t)(2 * lvl));
+    sim_xml_put(w, spaces, (size_t)(2 * (lvl)));
 }
 
 /* A rendering is millions of short lines: each is written in one piece, into room reserved for
  * it at the end of the text (one call into the buffer module per line, not one per fragment).
- * room() gives n bytes to fill, or NULL once the writer has an error; commit() adds them. */
+ * room() gives n bytes to fill, or NULL once the writer has an error; commit() adds what was
+ * written. Every size below is the sum of the lengths of the very pieces written after it. */
 static char *room(sim_xml *w, size_t n)
 {
     if (w->err == SNE_OK)
@@ -51,47 +52,14 @@ static char *put(char *p, const char *s, size_t n)
     return p + n;
 }
 
-/* Indentation and "<ns1:name" ("</ns1:name" with `end`): 2 * lvl + 6 + nl bytes at most. */
-static char *tag(char *p, int lvl, const char *name, size_t nl, int end)
-{
-    p = put(p, spaces, (size_t)(2 * lvl));
-    p = end ? put(p, "</ns1:", 6) : put(p, "<ns1:", 5);
-    return put(p, name, nl);
-}
-
-static void open_or_close(sim_xml *w, int lvl, const char *name, int end)
-{
-    size_t nl = strlen(name);
-    char *p = room(w, (size_t)(2 * lvl) + nl + 8);
-    if (p == NULL)
-        return;
-    p = tag(p, lvl, name, nl, end);
-    commit(w, put(p, ">\n", 2));
-}
-
-void sim_xml_open(sim_xml *w, int lvl, const char *name)
-{
-    open_or_close(w, lvl, name, 0);
-}
-
-void sim_xml_close(sim_xml *w, int lvl, const char *name)
-{
-    open_or_close(w, lvl, name, 1);
-}
-
-void sim_xml_raw(sim_xml *w, int lvl, const char *name, const char *s, size_t n)
-{
-    size_t nl = strlen(name);
-    char *p = room(w, (size_t)(2 * lvl) + 2 * nl + n + 15);
-    if (p == NULL)
-        return;
-    p = tag(p, lvl, name, nl, 0);
-    *p++ = '>';
-    p = put(p, s, n);
-    p = put(p, "</ns1:", 6);
-    p = put(p, name, nl);
-    commit(w, put(p, ">\n", 2));
-}
+#define LIT(s)        (sizeof(s) - 1)
+#define PUT_LIT(p, s) put((p), (s), LIT(s))
+#define OPEN          "<ns1:"
+#define CLOSE         "</ns1:"
+#define EOL           ">\n"
+#define CODE          " code=\""
+#define CODE_EOL      "\"/>\n"
+#define INDENT(lvl)   ((size_t)(2 * (lvl)))
 
 /* The entity of an XML special character of text, or NULL. */
 static const char *entity(char c)
@@ -99,7 +67,7 @@ static const char *entity(char c)
     return c == '&' ? "&amp;" : c == '<' ? "&lt;" : c == '>' ? "&gt;" : NULL;
 }
 
-/* s escaped: its length, and (with p) its bytes. */
+/* The length of s escaped. */
 static size_t escaped_len(const char *s)
 {
     size_t n = 0;
@@ -124,30 +92,69 @@ static char *put_escaped(char *p, const char *s)
     return put(p, run, (size_t)(s - run));
 }
 
-void sim_xml_text(sim_xml *w, int lvl, const char *name, const char *s)
+void sim_xml_open(sim_xml *w, int lvl, const char *name)
 {
     size_t nl = strlen(name);
-    char *p = room(w, (size_t)(2 * lvl) + 2 * nl + escaped_len(s) + 15);
+    char *p = room(w, INDENT(lvl) + LIT(OPEN) + nl + LIT(EOL));
     if (p == NULL)
         return;
-    p = tag(p, lvl, name, nl, 0);
-    *p++ = '>';
-    p = put_escaped(p, s);
-    p = put(p, "</ns1:", 6);
+    p = put(p, spaces, INDENT(lvl));
+    p = PUT_LIT(p, OPEN);
     p = put(p, name, nl);
-    commit(w, put(p, ">\n", 2));
+    commit(w, PUT_LIT(p, EOL));
+}
+
+void sim_xml_close(sim_xml *w, int lvl, const char *name)
+{
+    size_t nl = strlen(name);
+    char *p = room(w, INDENT(lvl) + LIT(CLOSE) + nl + LIT(EOL));
+    if (p == NULL)
+        return;
+    p = put(p, spaces, INDENT(lvl));
+    p = PUT_LIT(p, CLOSE);
+    p = put(p, name, nl);
+    commit(w, PUT_LIT(p, EOL));
+}
+
+/* <ns1:name>value</ns1:name>: the n bytes of s as they are, or s escaped when `escape`. */
+static void leaf(sim_xml *w, int lvl, const char *name, const char *s, size_t n, int escape)
+{
+    size_t nl = strlen(name), nv = escape ? escaped_len(s) : n;
+    char *p = room(w, INDENT(lvl) + LIT(OPEN) + nl + LIT(">") + nv + LIT(CLOSE) + nl + LIT(EOL));
+    if (p == NULL)
+        return;
+    p = put(p, spaces, INDENT(lvl));
+    p = PUT_LIT(p, OPEN);
+    p = put(p, name, nl);
+    p = PUT_LIT(p, ">");
+    p = escape ? put_escaped(p, s) : put(p, s, n);
+    p = PUT_LIT(p, CLOSE);
+    p = put(p, name, nl);
+    commit(w, PUT_LIT(p, EOL));
+}
+
+void sim_xml_raw(sim_xml *w, int lvl, const char *name, const char *s, size_t n)
+{
+    leaf(w, lvl, name, s, n, 0);
+}
+
+void sim_xml_text(sim_xml *w, int lvl, const char *name, const char *s)
+{
+    leaf(w, lvl, name, s, 0, 1);
 }
 
 void sim_xml_code(sim_xml *w, int lvl, const char *name, const char *code)
 {
     size_t nl = strlen(name), nc = strlen(code);
-    char *p = room(w, (size_t)(2 * lvl) + nl + nc + 15);
+    char *p = room(w, INDENT(lvl) + LIT(OPEN) + nl + LIT(CODE) + nc + LIT(CODE_EOL));
     if (p == NULL)
         return;
-    p = tag(p, lvl, name, nl, 0);
-    p = put(p, " code=\"", 7);
+    p = put(p, spaces, INDENT(lvl));
+    p = PUT_LIT(p, OPEN);
+    p = put(p, name, nl);
+    p = PUT_LIT(p, CODE);
     p = put(p, code, nc);
-    commit(w, put(p, "\"/>\n", 4));
+    commit(w, PUT_LIT(p, CODE_EOL));
 }
 
 /* Decimal digits of v into o (at least 20 bytes); returns their count. */
