@@ -280,7 +280,8 @@ static void warn(job *j, const char *fmt, ...)
     vsnprintf(w, sizeof(w), fmt, ap);
     va_end(ap);
     size_t n = strlen(j->sum->warning);
-    sne_format(j->sum->warning + n, sizeof(j->sum->warning) - n, "%s%s", n ? "; " : "", w);
+    if (!sne_format(j->sum->warning + n, sizeof(j->sum->warning) - n, "%s%s", n ? "; " : "", w))
+        sne_format_mark_cut(j->sum->warning + n, sizeof(j->sum->warning) - n);
 }
 
 /* Records why the pending export is dropped for a new one: a warning when a later export
@@ -643,7 +644,8 @@ static poll_verdict poll_export(job *j, sne_err *out_rc)
             j->nt.phase = PH_READY;
             j->nt.taille = st.taille;
             snprintf(j->nt.sha256, sizeof(j->nt.sha256), "%s", st.sha256);
-            sne_format(j->nt.url, sizeof(j->nt.url), "%s", strlen(st.url) < 512 ? st.url : "");
+            if (!sne_format(j->nt.url, sizeof(j->nt.url), "%s", st.url))
+                j->nt.url[0] = '\0'; /* too long to note: the download takes the default path */
             snprintf(j->nt.date_export, sizeof(j->nt.date_export), "%s",
                      one_line(st.date_export) ? st.date_export : "");
             *out_rc = note_save(j->store, j->o->job, &j->nt, j->err);
@@ -696,7 +698,8 @@ static sne_err finish(job *j)
     archive_path(j, j->nt.numero, ".part", part, sizeof(part));
     archive_path(j, j->nt.numero, "", done, sizeof(done));
     if (rename(part, done) == 0 || access(done, F_OK) == 0) {
-        sne_format(j->sum->archive_path, sizeof(j->sum->archive_path), "%s", done);
+        if (!sne_format(j->sum->archive_path, sizeof(j->sum->archive_path), "%s", done))
+            j->sum->archive_path[0] = '\0'; /* never a cut path */
         remove_other_archives(j, strrchr(done, '/') + 1);
     }
     memset(&j->nt, 0, sizeof(j->nt));
@@ -797,7 +800,8 @@ sne_err sne_sync_run(sne_store *s, const sne_sync_options *o, sne_sync_summary *
                 archive_path(&j, j.nt.numero, ".part", part, sizeof(part));
                 archive_path(&j, j.nt.numero, ".bad", bad, sizeof(bad));
                 if (dv == DL_BAD && rename(part, bad) == 0)
-                    sne_format(sum->archive_path, sizeof(sum->archive_path), "%s", bad);
+                    if (!sne_format(sum->archive_path, sizeof(sum->archive_path), "%s", bad))
+                        sum->archive_path[0] = '\0'; /* never a cut path */
                 sne_error keep = *err;
                 release(&j, j.nt.numero);
                 unlink(part);
