@@ -20,6 +20,7 @@
 #include "diff/render.h"
 #include "ingest.h"
 #include "parse/validate.h"
+#include "sink/pg.h"
 #include "store/store.h"
 
 #define SNESYNC_VERSION "0.1.0"

@@ -1,0 +1,138 @@
+/* pg_link.c: the sink's connection to PostgreSQL, its statements and how their failures are
+ * worded: where (database, host, port), what was being done, and PostgreSQL's SQLSTATE and
+ * primary message, never its detail, context or the connection string (a password may be in
+ * it). */
+#include "pg_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The first line of a libpq message, without its "ERROR:  " or "FATAL:  " prefix. */
+static void first_line(const char *msg, char *out, size_t cap)
+{
+    if (!msg || !*msg)
+        msg = "no message";
+    const char *severity_end = strstr(msg, ":  "); /* "ERROR:  ", "FATAL:  " */
+    if (severity_end && severity_end - msg < 10)
+        msg = severity_end + 3;
+    size_t n = strcspn(msg, "\n");
+    snprintf(out, cap, "%.*s", (int)(n < 300 ? n : 300), msg);
+}
+
+static void describe_where(pg_link *l)
+{
+    const char *db = PQdb(l->conn), *host = PQhost(l->conn), *port = PQport(l->conn);
+    snprintf(l->where, sizeof(l->where), "database %.40s (host %.80s, port %.8s)",
+             db && *db ? db : "?", host && *host ? host : "default", port && *port ? port : "?");
+}
+
+sne_err pg_connect(pg_link *l, const sne_pg_options *o, sne_error *err)
+{
+    /* Later keywords win over the connection string's: the encoding is not the caller's to
+     * choose, since every text this sink sends is UTF-8. */
+    const char *const keys[] = {"fallback_application_name", "dbname", "client_encoding", NULL};
+    const char *const values[] = {"snesync", o->conninfo ? o->conninfo : "", "UTF8", NULL};
+    l->err = err;
+    snprintf(l->schema, sizeof(l->schema), "%s", o->schema);
+    l->conn = PQconnectdbParams(keys, values, 1);
+    if (!l->conn)
+        return sne_error_set(err, SNE_ERR_NOMEM, 0, "out of memory");
+    describe_where(l);
+    if (PQstatus(l->conn) != CONNECTION_OK) {
+        char why[320];
+        first_line(PQerrorMessage(l->conn), why, sizeof(why));
+        sne_error_set(err, SNE_ERR_DATABASE, 0, "cannot connect to %s: %s", l->where, why);
+        pg_disconnect(l);
+        return SNE_ERR_DATABASE;
+    }
+    return pg_command(l, "SET jit = off", NULL, "cannot set up the session");
+}
+
+void pg_disconnect(pg_link *l)
+{
+    if (l->conn)
+        PQfinish(l->conn);
+    l->conn = NULL;
+}
+
+sne_err pg_fail(pg_link *l, const PGresult *res, const char *what)
+{
+    char why[320];
+    if (!res || PQstatus(l->conn) == CONNECTION_BAD) {
+        first_line(PQerrorMessage(l->conn), why, sizeof(why));
+        return sne_error_set(l->err, SNE_ERR_DATABASE, 0,
+                             "%s: the connection to %s failed: %s; nothing of the transaction "
+                             "in progress was kept",
+                             what, l->where, why);
+    }
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    const char *table = PQresultErrorField(res, PG_DIAG_TABLE_NAME);
+    const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+    if (primary)
+        snprintf(why, sizeof(why), "%.300s", primary);
+    else
+        first_line(PQresultErrorMessage(res), why, sizeof(why));
+    return sne_error_set(l->err, SNE_ERR_DATABASE, 0, "%s: %s: %s [SQLSTATE %s%s%.63s%s%.63s]",
+                         what, l->where, why, state ? state : "?", table ? ", table " : "",
+                         table ? table : "", constraint ? ", constraint " : "",
+                         constraint ? constraint : "");
+}
+
+static bool succeeded(const PGresult *res)
+{
+    ExecStatusType st = PQresultStatus(res);
+    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+sne_err pg_command(pg_link *l, const char *sql, uint64_t *affected, const char *what)
+{
+    PGresult *res = PQexec(l->conn, sql);
+    sne_err rc = succeeded(res) ? SNE_OK : pg_fail(l, res, what);
+    if (!rc && affected) {
+        const char *n = PQcmdTuples(res);
+        *affected = *n ? strtoull(n, NULL, 10) : 0;
+    }
+    PQclear(res);
+    return rc;
+}
+
+sne_err pg_query(pg_link *l, const char *sql, int n, const char *const *params, PGresult **res,
+                 const char *what)
+{
+    *res = PQexecParams(l->conn, sql, n, NULL, params, NULL, NULL, 0);
+    if (succeeded(*res))
+        return SNE_OK;
+    sne_err rc = pg_fail(l, *res, what);
+    PQclear(*res);
+    *res = NULL;
+    return rc;
+}
+
+void pg_rollback(pg_link *l)
+{
+    if (l->conn && PQstatus(l->conn) == CONNECTION_OK &&
+        PQtransactionStatus(l->conn) != PQTRANS_IDLE)
+        PQclear(PQexec(l->conn, "ROLLBACK"));
+}
+
+/* The lock's first key: "snes" in ASCII; the second is a hash of the schema's name. */
+#define LOCK_CLASS "1936614771"
+
+sne_err pg_lock_schema(pg_link *l)
+{
+    const char *params[] = {l->schema};
+    PGresult *res;
+    sne_err rc = pg_query(l, "SELECT pg_try_advisory_lock(" LOCK_CLASS ", hashtext($1))", 1, params,
+                          &res, "cannot lock the schema");
+    if (rc)
+        return rc;
+    if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+        rc = sne_error_set(l->err, SNE_ERR_BUSY, 0,
+                           "another snesync pg-apply is writing to schema %s of %s; retry later",
+                           l->schema, l->where);
+    PQclear(res);
+    return rc;
+}
