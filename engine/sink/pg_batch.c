@@ -130,7 +130,7 @@ static sne_err stage_held(void *ctx, const char *num, const sne_header *h)
     return h->n_items ? stage_header(ctx, num, h) : SNE_OK;
 }
 
-/* Copies the state of the demands the batch touched, or of every demand held (`full`). */
+/* Copies the state of the demands the batch touched (sorted), or of every demand held (`full`). */
 static sne_err stage_demands(batch_ctx *b, bool full)
 {
     sne_err rc = pg_copy_begin(&b->copy, "COPY snesync_stage_demande FROM STDIN (FORMAT binary)",
@@ -140,7 +140,6 @@ static sne_err stage_demands(batch_ctx *b, bool full)
     if (full) {
         rc = sne_store_demand_headers(b->s, stage_held, b);
     } else {
-        sort_touched(b);
         for (size_t i = 0; !rc && i < b->n; i++)
             if (i == 0 || memcmp(b->nums[i], b->nums[i - 1], SNE_NUM_UNIQUE_LEN) != 0)
                 rc = sne_store_demand_header(b->s, b->nums[i], stage_header, b);
@@ -175,6 +174,7 @@ static sne_err stage(batch_ctx *b, const sne_pg_options *o, const pg_state *st, 
     }
     if (!rc)
         rc = pg_copy_end(&b->copy, "cannot stage the changes");
+    sort_touched(b);
     *full = false;
     if (!rc && b->seq == *last && (rc = pg_scopes_digest(b->s, digest, b->l->err)) == SNE_OK)
         *full = strcmp(digest, st->digest) != 0;

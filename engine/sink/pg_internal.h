@@ -42,7 +42,10 @@ sne_err pg_fail(pg_link *l, const PGresult *res, const char *what);
 /* Ends the open transaction, if any, when the connection still works (errors are ignored: the
  * server drops an unfinished transaction with its connection). */
 void pg_rollback(pg_link *l);
-/* Takes the session's advisory lock of the schema: SNE_ERR_BUSY when another session has it. */
+/* Takes the session's advisory lock of the schema, waiting up to PG_LOCK_WAIT_MS for a run
+ * that ends (or one that was killed and that the server is still ending): SNE_ERR_BUSY when
+ * another session keeps it longer. */
+#define PG_LOCK_WAIT_MS 15000
 sne_err pg_lock_schema(pg_link *l);
 
 /* ---- pg_copy.c ---- */

@@ -47,7 +47,15 @@ sne_err pg_connect(pg_link *l, const sne_pg_options *o, sne_error *err)
         pg_disconnect(l);
         return SNE_ERR_DATABASE;
     }
-    return pg_command(l, "SET jit = off", NULL, "cannot set up the session");
+    /* A killed pg-apply leaves its session to the server, which notices only when it next
+     * reads from or writes to the socket; from PostgreSQL 14 on it can be asked to check every
+     * second during a long statement too, so that the transaction and the schema's lock go
+     * soon and the next run need not wait for them. */
+    sne_err rc = pg_command(l, "SET jit = off", NULL, "cannot set up the session");
+    if (!rc && PQserverVersion(l->conn) >= 140000)
+        rc = pg_command(l, "SET client_connection_check_interval = 1000", NULL,
+                        "cannot set up the session");
+    return rc;
 }
 
 void pg_disconnect(pg_link *l)
@@ -123,16 +131,24 @@ void pg_rollback(pg_link *l)
 
 sne_err pg_lock_schema(pg_link *l)
 {
+    char sql[160];
+    snprintf(sql, sizeof(sql), "SET lock_timeout = %d", PG_LOCK_WAIT_MS);
     const char *params[] = {l->schema};
     PGresult *res;
-    sne_err rc = pg_query(l, "SELECT pg_try_advisory_lock(" LOCK_CLASS ", hashtext($1))", 1, params,
-                          &res, "cannot lock the schema");
-    if (rc)
-        return rc;
-    if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
-        rc = sne_error_set(l->err, SNE_ERR_BUSY, 0,
-                           "another snesync pg-apply is writing to schema %s of %s; retry later",
-                           l->schema, l->where);
-    PQclear(res);
-    return rc;
+    sne_err rc = pg_command(l, sql, NULL, "cannot lock the schema");
+    if (!rc && (res = PQexecParams(l->conn, "SELECT pg_advisory_lock(" LOCK_CLASS ", hashtext($1))",
+                                   1, NULL, params, NULL, NULL, 0)) != NULL) {
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        if (state && strcmp(state, "55P03") == 0) /* lock_not_available: the timeout */
+            rc = sne_error_set(l->err, SNE_ERR_BUSY, 0,
+                               "another snesync pg-apply has been writing to schema %s of %s "
+                               "for %d s or more; retry later",
+                               l->schema, l->where, PG_LOCK_WAIT_MS / 1000);
+        else if (PQresultStatus(res) != PGRES_TUPLES_OK)
+            rc = pg_fail(l, res, "cannot lock the schema");
+        PQclear(res);
+    } else if (!rc) {
+        rc = pg_fail(l, NULL, "cannot lock the schema");
+    }
+    return rc ? rc : pg_command(l, "SET lock_timeout = 0", NULL, "cannot lock the schema");
 }

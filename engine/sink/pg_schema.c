@@ -73,18 +73,39 @@ sne_err pg_state_read(pg_link *l, pg_state *st)
     return SNE_OK;
 }
 
+/* The compression of item values: lz4 where the server has it. A large item (a CERFA's jsonb
+ * often passes TOAST's 2 KB) is compressed as it is written, and pglz took a sixth of the time
+ * of a load, lz4 a fraction of that. */
+static sne_err item_compression(pg_link *l, const char **clause)
+{
+    PGresult *res;
+    sne_err rc = pg_query(l,
+                          "SELECT EXISTS (SELECT 1 FROM pg_settings WHERE name = "
+                          "'default_toast_compression' AND 'lz4' = ANY (enumvals))",
+                          0, NULL, &res, "cannot read the server's settings");
+    if (rc)
+        return rc;
+    *clause = strcmp(PQgetvalue(res, 0, 0), "t") == 0 ? " COMPRESSION lz4" : "";
+    PQclear(res);
+    return SNE_OK;
+}
+
 sne_err pg_schema_create(pg_link *l, const char *name)
 {
+    const char *compression;
+    sne_err rc = item_compression(l, &compression);
+    if (rc)
+        return rc;
     sne_buf b;
     sne_buf_init(&b, SQL_CAP);
-    sne_err rc = sne_buf_printf(
+    rc = sne_buf_printf(
         &b,
         "CREATE SCHEMA \"%s\";"
         "CREATE TABLE \"%s\".item (entity text NOT NULL, num_unique text NOT NULL, "
-        "item_key text NOT NULL, item jsonb NOT NULL) PARTITION BY LIST (entity);"
+        "item_key text NOT NULL, item jsonb%s NOT NULL) PARTITION BY LIST (entity);"
         "COMMENT ON TABLE \"%s\".item IS 'snesync: every item of the store, one table per "
         "entity; item is its JSON as snesync changes prints after';",
-        name, name, name);
+        name, name, compression, name);
     for (int e = 0; !rc && e < SNE_ENTITY__COUNT; e++) {
         char t[PG_TABLE_MAX];
         pg_entity_table((sne_entity)e, t);
