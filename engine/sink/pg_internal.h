@@ -103,6 +103,9 @@ sne_err pg_schema_create(pg_link *l, const char *name);
 sne_err pg_schema_add_keys(pg_link *l, const char *name);
 /* Makes the session's staging tables (temporary, emptied at each commit). */
 sne_err pg_schema_staging(pg_link *l);
+/* SNE_ERR_MISMATCH, naming them, when objects of others would stop l->schema from being dropped
+ * by a rebuild: views on its tables, foreign keys to them, relations of theirs in it. */
+sne_err pg_schema_check_replaceable(pg_link *l);
 /* Puts schema `fresh` in place of l->schema in the open transaction. An old schema (`replace`)
  * is dropped, and the indexes and privileges others added to it and its tables are made again
  * on the new ones; a view on its tables makes the drop fail (PostgreSQL's message names it). */

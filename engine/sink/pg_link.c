@@ -28,6 +28,15 @@ static void describe_where(pg_link *l)
              db && *db ? db : "?", host && *host ? host : "default", port && *port ? port : "?");
 }
 
+/* The server's notices and warnings are not shown: what matters reaches the caller as an error
+ * (a shutdown's warning precedes the lost connection), and a notice's text is not ours to vet
+ * for personal data. */
+static void ignore_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 sne_err pg_connect(pg_link *l, const sne_pg_options *o, sne_error *err)
 {
     /* Later keywords win over the connection string's: the encoding is not the caller's to
@@ -40,6 +49,7 @@ sne_err pg_connect(pg_link *l, const sne_pg_options *o, sne_error *err)
     if (!l->conn)
         return sne_error_set(err, SNE_ERR_NOMEM, 0, "out of memory");
     describe_where(l);
+    PQsetNoticeProcessor(l->conn, ignore_notice, NULL);
     if (PQstatus(l->conn) != CONNECTION_OK) {
         char why[320];
         first_line(PQerrorMessage(l->conn), why, sizeof(why));
@@ -65,17 +75,28 @@ void pg_disconnect(pg_link *l)
     l->conn = NULL;
 }
 
+/* Whether a failure is the connection's: libpq's own (no SQLSTATE), a connection exception
+ * (class 08) or the server going down (57P01 to 57P03). */
+static bool connection_lost(const pg_link *l, const PGresult *res, const char *state)
+{
+    return !res || PQstatus(l->conn) == CONNECTION_BAD || !state || strncmp(state, "08", 2) == 0 ||
+           strncmp(state, "57P0", 4) == 0;
+}
+
 sne_err pg_fail(pg_link *l, const PGresult *res, const char *what)
 {
     char why[320];
-    if (!res || PQstatus(l->conn) == CONNECTION_BAD) {
-        first_line(PQerrorMessage(l->conn), why, sizeof(why));
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (connection_lost(l, res, state)) {
+        if (res && PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY))
+            snprintf(why, sizeof(why), "%.300s", PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
+        else
+            first_line(PQerrorMessage(l->conn), why, sizeof(why));
         return sne_error_set(l->err, SNE_ERR_DATABASE, 0,
-                             "%s: the connection to %s failed: %s; nothing of the transaction "
-                             "in progress was kept",
+                             "%s: the connection to %s failed: %s; the database keeps its "
+                             "last committed batch, and the next run goes on from there",
                              what, l->where, why);
     }
-    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
     const char *table = PQresultErrorField(res, PG_DIAG_TABLE_NAME);
     const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
@@ -84,9 +105,8 @@ sne_err pg_fail(pg_link *l, const PGresult *res, const char *what)
     else
         first_line(PQresultErrorMessage(res), why, sizeof(why));
     return sne_error_set(l->err, SNE_ERR_DATABASE, 0, "%s: %s: %s [SQLSTATE %s%s%.63s%s%.63s]",
-                         what, l->where, why, state ? state : "?", table ? ", table " : "",
-                         table ? table : "", constraint ? ", constraint " : "",
-                         constraint ? constraint : "");
+                         what, l->where, why, state, table ? ", table " : "", table ? table : "",
+                         constraint ? ", constraint " : "", constraint ? constraint : "");
 }
 
 static bool succeeded(const PGresult *res)

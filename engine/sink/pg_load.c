@@ -132,7 +132,9 @@ sne_err pg_load(pg_link *l, sne_store *s, const sne_pg_options *o, bool replace,
     load_ctx lc = {.l = l, .s = s, .o = o};
     pg_copy_init(&lc.copy, l);
     uint64_t seq = 0;
-    sne_err rc = pg_command(l, "BEGIN", NULL, "cannot begin the load");
+    sne_err rc = replace ? pg_schema_check_replaceable(l) : SNE_OK;
+    if (!rc)
+        rc = pg_command(l, "BEGIN", NULL, "cannot begin the load");
     if (!rc)
         rc = pg_schema_create(l, fresh);
     if (!rc)

@@ -194,6 +194,47 @@ static const char carry_over_sql[] =
     "FROM pg_namespace n CROSS JOIN LATERAL aclexplode(n.nspacl) a "
     "WHERE n.nspname = $1 AND a.grantee <> n.nspowner";
 
+/* Objects of others that would stop the old schema's drop: views on its tables and foreign keys
+ * to them, wherever they are, and relations in the schema that snesync did not make. */
+static const char dependents_sql[] =
+    "WITH ours AS (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = $1 AND (c.relname IN ('item', 'demande', 'snesync_state') OR c.oid IN "
+    "(SELECT inhrelid FROM pg_inherits WHERE inhparent = to_regclass(quote_ident($1) || "
+    "'.item')))) "
+    "SELECT DISTINCT format('view %I.%I', vn.nspname, v.relname) FROM pg_depend d "
+    "JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class "
+    "JOIN pg_namespace vn ON vn.oid = v.relnamespace "
+    "WHERE d.classid = 'pg_rewrite'::regclass AND d.refobjid IN (SELECT oid FROM ours) "
+    "AND v.oid NOT IN (SELECT oid FROM ours) "
+    "UNION SELECT format('foreign key %I of %s', conname, conrelid::regclass) FROM pg_constraint "
+    "WHERE confrelid IN (SELECT oid FROM ours) AND conrelid NOT IN (SELECT oid FROM ours) "
+    "UNION SELECT format('%s %I.%I', CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN "
+    "'materialized view' WHEN 'S' THEN 'sequence' ELSE 'table' END, n.nspname, c.relname) "
+    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 "
+    "AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND c.oid NOT IN (SELECT oid FROM ours) "
+    "ORDER BY 1 LIMIT 10";
+
+sne_err pg_schema_check_replaceable(pg_link *l)
+{
+    const char *params[] = {l->schema};
+    PGresult *res;
+    sne_err rc = pg_query(l, dependents_sql, 1, params, &res, "cannot read the old schema");
+    if (rc || PQntuples(res) == 0) {
+        PQclear(res);
+        return rc;
+    }
+    char list[400] = "";
+    for (int i = 0; i < PQntuples(res); i++)
+        snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
+                 PQgetvalue(res, i, 0));
+    PQclear(res);
+    return sne_error_set(l->err, SNE_ERR_MISMATCH, 0,
+                         "schema %s of %s cannot be rebuilt while other objects depend on it: "
+                         "%s; drop them, rebuild, then make them again (indexes and grants on "
+                         "its tables are carried over)",
+                         l->schema, l->where, list);
+}
+
 sne_err pg_schema_swap(pg_link *l, const char *fresh, bool replace)
 {
     const char *params[] = {l->schema};

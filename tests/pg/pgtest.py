@@ -235,10 +235,11 @@ def last_seq(env, store):
     return st["lastSeq"], st["storeId"], st["firstSeq"]
 
 
-def replay(env, store, upto=None):
-    """The items after the change log up to seq `upto` (all: None), and every numUnique named."""
-    p = env.snesync("changes", "--store", store, "--since", "0")
-    items, nums = {}, set()
+def replay(env, store, upto=None, since=0, base=None):
+    """The items after the change log up to seq `upto` (all: None), and every numUnique named;
+    from `base`, the items at seq `since` (default: none at 0)."""
+    p = env.snesync("changes", "--store", store, "--since", str(since))
+    items, nums = dict(base or {}), set()
     for line in p.stdout.splitlines():
         c = json.loads(line)
         if upto is not None and c["seq"] > upto:
@@ -311,14 +312,20 @@ def db_dump(env, schema="sne"):
     return out
 
 
+def wait_until(cond, what, timeout=60):
+    """Polls cond() (bounded): the tests wait on state, never for a fixed time."""
+    t_end = time.monotonic() + timeout
+    while not cond():
+        check(time.monotonic() < t_end, f"timed out waiting: {what}")
+        time.sleep(0.05)
+
+
 def wait_sessions_gone(env, timeout=60):
     """Waits until the server has ended the sessions of snesync processes that were killed (it
     notices a dead client within a second: client_connection_check_interval)."""
-    t_end = time.monotonic() + timeout
-    while env.cluster.psql("SELECT count(*) FROM pg_stat_activity "
-                           "WHERE application_name = 'snesync'") != [["0"]]:
-        check(time.monotonic() < t_end, "the session of a killed pg-apply did not end")
-        time.sleep(0.05)
+    wait_until(lambda: env.cluster.psql("SELECT count(*) FROM pg_stat_activity WHERE "
+                                        "application_name = 'snesync'") == [["0"]],
+               "the session of a killed pg-apply ends", timeout)
 
 
 def diff_dicts(got, want, what):
