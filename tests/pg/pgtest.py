@@ -104,9 +104,12 @@ def free_port():
 
 
 class Cluster:
-    """A throwaway cluster: its data and socket in a private temporary directory."""
+    """A throwaway cluster: its data and socket in a private temporary directory. `durable`:
+    the server's own settings (fsync...), for benchmarks; else settings for tests, which kill
+    clients, never the machine."""
 
-    def __init__(self, base):
+    def __init__(self, base, durable=False):
+        self.durable = durable
         self.bin = bindir()
         if not self.bin or not os.path.exists(os.path.join(self.bin, "pg_ctl")):
             raise Skip("no PostgreSQL server binaries (initdb, pg_ctl) on this machine")
@@ -130,9 +133,9 @@ class Cluster:
         return run(cmd, timeout=timeout, check_rc=check_rc)
 
     def start(self):
-        # fsync off: these tests kill clients, not the machine.
-        opts = (f"-k {self.dir} -p {self.port} -c listen_addresses='' -c fsync=off "
-                f"-c full_page_writes=off -c max_wal_size=1GB")
+        opts = f"-k {self.dir} -p {self.port} -c listen_addresses=''"
+        if not self.durable:
+            opts += " -c fsync=off -c full_page_writes=off"
         self.tool("pg_ctl", "-D", self.data, "-l", self.logfile, "-o", opts, "-w", "-t", "60",
                   "start")
         self.running = True
@@ -142,6 +145,9 @@ class Cluster:
             self.tool("pg_ctl", "-D", self.data, "-m", mode, "-w", "-t", "60", "stop",
                       check_rc=None)
         self.running = False
+
+    def dsn(self):
+        return f"host={self.dir} port={self.port} user=postgres dbname=postgres"
 
     def env(self):
         e = dict(os.environ)
