@@ -196,13 +196,15 @@ static void print_summary(const sne_pg_options *o, const sne_pg_summary *s, bool
                " items, %" PRIu64 " demands, %.1f s (%.0f items/s)\n",
                o->schema, s->rebuilt ? "rebuilt" : "loaded", s->to_seq, s->items_written,
                s->demandes_written, s->seconds, rate);
-    if (s->changes || (!s->loaded && s->batches))
-        printf("pg-apply: schema %s at seq %" PRIu64 ": %" PRIu64 " changes in %" PRIu64
-               " batches: %" PRIu64 " items written, %" PRIu64 " deleted; %" PRIu64
-               " demands written, %" PRIu64 " deleted; %.1f s (%.0f changes/s)\n",
-               o->schema, s->to_seq, s->changes, s->batches, s->items_written, s->items_deleted,
-               s->demandes_written, s->demandes_deleted, s->seconds, rate);
-    else if (!s->loaded)
+    else if (s->batches)
+        printf("pg-apply: schema %s at seq %" PRIu64 " (was %" PRIu64 "): %" PRIu64
+               " changes in %" PRIu64 " batches: %" PRIu64 " items written, %" PRIu64
+               " deleted; %" PRIu64 " demands written, %" PRIu64 " deleted%s; %.1f s (%.0f "
+               "changes/s)\n",
+               o->schema, s->to_seq, s->from_seq, s->changes, s->batches, s->items_written,
+               s->items_deleted, s->demandes_written, s->demandes_deleted,
+               s->reconciled ? " (demande compared with every demand)" : "", s->seconds, rate);
+    else
         printf("pg-apply: schema %s is up to date at seq %" PRIu64 "\n", o->schema, s->to_seq);
 }
 

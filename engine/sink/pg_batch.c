@@ -7,9 +7,10 @@
  *      items, else none. When the batch reaches the snapshot's last seq and an ingest finished
  *      since demande was last compared with every demand (the scopes' digest moved), every
  *      header is copied instead: an ingest can change a demand's date or state without an item.
- *   3. Per entity: several changes of one item collapse to the last (only when the batch holds
- *      such, which a hash of each item's identity tells), deletes are one DELETE, creates and
- *      updates one INSERT ... ON CONFLICT DO UPDATE; then demande likewise.
+ *   3. Per entity: deletes are one DELETE, creates one INSERT, updates one INSERT ... ON
+ *      CONFLICT DO UPDATE; when the batch changes an item several times (a hash of each item's
+ *      identity tells), its changes first collapse to the last, and creates and updates are
+ *      one upsert. Then demande likewise.
  *   4. The state row takes the batch's last seq; COMMIT.
  * A failure anywhere rolls the whole transaction back: the database stays at the previous batch,
  * and the next run reads the same changes again. */
@@ -21,13 +22,14 @@
 #include <xxhash.h>
 
 #define SQL_MAX 1024
+_Static_assert(SNE_ENTITY__COUNT <= 16, "an item's identity keeps its entity in 4 bits");
 
 typedef struct batch_ctx {
     pg_link *l;
     sne_store *s;
     pg_copy copy;
-    uint64_t seq;                         /* the last seq read */
-    uint64_t staged[SNE_ENTITY__COUNT];   /* changes copied, per entity */
+    uint64_t seq;                                          /* the last seq read */
+    uint64_t staged[SNE_ENTITY__COUNT][SNE_OP_DELETE + 1]; /* changes copied, per entity, op */
     uint64_t *ids;                        /* per change: its item's identity (hash << 4 | entity) */
     char (*nums)[SNE_NUM_UNIQUE_LEN + 1]; /* per change: its demand */
     size_t n, cap;
@@ -85,7 +87,7 @@ static sne_err stage_change(void *ctx, const sne_change *ch)
     if (!rc)
         rc = remember(b, ch);
     b->seq = ch->seq;
-    b->staged[ch->entity]++;
+    b->staged[ch->entity][ch->op]++;
     return report(b, rc);
 }
 
@@ -167,11 +169,13 @@ static sne_err stage(batch_ctx *b, const sne_pg_options *o, const pg_state *st, 
     rc = pg_copy_begin(&b->copy, "COPY snesync_stage FROM STDIN (FORMAT binary)",
                        "cannot stage the changes");
     if (!rc && (rc = sne_store_changes(b->s, st->last_seq, o->batch, stage_change, b)) &&
-        !b->sink_failed) {
+        !b->sink_failed)
         *b->l->err = *sne_store_error(b->s);
-        if (rc == SNE_ERR_RANGE) /* pruned since the run began */
-            rc = SNE_ERR_MISMATCH;
-    }
+    if (rc == SNE_ERR_RANGE) /* pruned since the run began */
+        rc = sne_error_set(b->l->err, SNE_ERR_MISMATCH, 0,
+                           "the store's changes after seq %llu were pruned during this run; "
+                           "--rebuild reloads schema %s from the store's state",
+                           (unsigned long long)st->last_seq, b->l->schema);
     if (!rc)
         rc = pg_copy_end(&b->copy, "cannot stage the changes");
     sort_touched(b);
@@ -184,36 +188,59 @@ static sne_err stage(batch_ctx *b, const sne_pg_options *o, const pg_state *st, 
     return rc;
 }
 
-/* Collapses, deletes, then creates and updates the staged changes of entity e. */
+typedef enum merge_kind { MERGE_DELETE, MERGE_INSERT, MERGE_UPSERT } merge_kind;
+
+/* Applies to table t the staged changes of op `op` (0: every create and update). */
+static sne_err merge_op(batch_ctx *b, const char *t, merge_kind kind, int op, uint64_t *rows)
+{
+    char sql[SQL_MAX], filter[32];
+    const char *schema = b->l->schema;
+    snprintf(filter, sizeof(filter), op ? "op = %d" : "op <> %d", op ? op : SNE_OP_DELETE);
+    if (kind == MERGE_DELETE)
+        snprintf(sql, sizeof(sql),
+                 "DELETE FROM \"%s\".%s x USING snesync_stage_%s a WHERE a.%s AND "
+                 "x.num_unique = a.num_unique AND x.item_key = a.item_key",
+                 schema, t, t, filter);
+    else
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO \"%s\".%s (entity, num_unique, item_key, item) SELECT entity, "
+                 "num_unique, item_key, item FROM snesync_stage_%s WHERE %s%s",
+                 schema, t, t, filter,
+                 kind == MERGE_UPSERT ? " ON CONFLICT (num_unique, item_key) DO UPDATE SET "
+                                        "item = EXCLUDED.item"
+                                      : "");
+    return pg_command(b->l, sql, rows, "cannot apply the batch");
+}
+
+/* Applies the staged changes of entity e: deletes, then creates, then updates. An item changed
+ * once in the batch is created by a plain INSERT (exactly once: it is not there, and an INSERT
+ * is half the work of an INSERT ... ON CONFLICT) and updated by an upsert; when the batch
+ * changes some item of e several times, they first collapse to the last, whose op alone does
+ * not say whether the row is there: every create or update is then an upsert. */
 static sne_err merge_entity(batch_ctx *b, sne_entity e, sne_pg_summary *sum)
 {
     char t[PG_TABLE_MAX], sql[SQL_MAX];
     pg_entity_table(e, t);
-    const char *what = "cannot apply the batch";
-    const char *schema = b->l->schema;
-    uint64_t deleted = 0, written = 0;
+    const uint64_t *n = b->staged[e];
+    bool repeated = b->repeated & (1u << e);
+    uint64_t deleted = 0, created = 0, updated = 0;
     sne_err rc = SNE_OK;
     snprintf(sql, sizeof(sql),
              "DELETE FROM snesync_stage_%s a USING snesync_stage_%s z WHERE z.num_unique = "
              "a.num_unique AND z.item_key = a.item_key AND z.seq > a.seq",
              t, t);
-    if (b->repeated & (1u << e))
-        rc = pg_command(b->l, sql, NULL, what);
-    snprintf(sql, sizeof(sql),
-             "DELETE FROM \"%s\".%s x USING snesync_stage_%s a WHERE a.op = %d AND "
-             "x.num_unique = a.num_unique AND x.item_key = a.item_key",
-             schema, t, t, SNE_OP_DELETE);
-    if (!rc)
-        rc = pg_command(b->l, sql, &deleted, what);
-    snprintf(sql, sizeof(sql),
-             "INSERT INTO \"%s\".%s (entity, num_unique, item_key, item) SELECT entity, "
-             "num_unique, item_key, item FROM snesync_stage_%s WHERE op <> %d ON CONFLICT "
-             "(num_unique, item_key) DO UPDATE SET item = EXCLUDED.item",
-             schema, t, t, SNE_OP_DELETE);
-    if (!rc)
-        rc = pg_command(b->l, sql, &written, what);
+    if (repeated)
+        rc = pg_command(b->l, sql, NULL, "cannot apply the batch");
+    if (!rc && n[SNE_OP_DELETE])
+        rc = merge_op(b, t, MERGE_DELETE, SNE_OP_DELETE, &deleted);
+    if (!rc && repeated)
+        rc = merge_op(b, t, MERGE_UPSERT, 0, &updated);
+    if (!rc && !repeated && n[SNE_OP_CREATE])
+        rc = merge_op(b, t, MERGE_INSERT, SNE_OP_CREATE, &created);
+    if (!rc && !repeated && n[SNE_OP_UPDATE])
+        rc = merge_op(b, t, MERGE_UPSERT, SNE_OP_UPDATE, &updated);
     sum->items_deleted += deleted;
-    sum->items_written += written;
+    sum->items_written += created + updated;
     return rc;
 }
 
@@ -283,12 +310,12 @@ static sne_err save_state(pg_link *l, uint64_t seq, const char *digest)
     return rc;
 }
 
-static void progress(const sne_pg_options *o, sne_pg_phase phase, uint64_t batch,
-                     const sne_pg_summary *sum, uint64_t seq, uint64_t last)
+static void progress(const sne_pg_options *o, sne_pg_phase phase, uint64_t batch, uint64_t seq,
+                     uint64_t last, uint64_t rows)
 {
     if (!o->progress)
         return;
-    sne_pg_progress p = {phase, batch, seq, last, sum->changes};
+    sne_pg_progress p = {phase, batch, seq, last, rows};
     o->progress(o->progress_ctx, &p);
 }
 
@@ -297,7 +324,7 @@ static sne_err merge(batch_ctx *b, bool full, const char *digest, sne_pg_summary
 {
     sne_err rc = SNE_OK;
     for (int e = 0; !rc && e < SNE_ENTITY__COUNT; e++)
-        if (b->staged[e])
+        if (b->staged[e][SNE_OP_CREATE] + b->staged[e][SNE_OP_UPDATE] + b->staged[e][SNE_OP_DELETE])
             rc = merge_entity(b, (sne_entity)e, sum);
     if (!rc)
         rc = merge_demande(b->l, full, sum);
@@ -321,12 +348,11 @@ sne_err pg_batch(pg_link *l, sne_store *s, const sne_pg_options *o, pg_state *st
     if (!rc)
         rc = stage(&b, o, st, &full, digest, &last);
     if (!rc) {
-        sum->changes += b.n;
-        progress(o, SNE_PG_COPIED, batch, sum, b.seq, last);
+        progress(o, SNE_PG_COPIED, batch, b.seq, last, sum->changes + b.n);
         rc = merge(&b, full, digest, sum);
     }
     if (!rc) {
-        progress(o, SNE_PG_MERGED, batch, sum, b.seq, last);
+        progress(o, SNE_PG_MERGED, batch, b.seq, last, sum->changes + b.n);
         rc = pg_command(l, "COMMIT", NULL, "cannot commit a batch");
     }
     if (rc) {
@@ -334,10 +360,11 @@ sne_err pg_batch(pg_link *l, sne_store *s, const sne_pg_options *o, pg_state *st
         pg_rollback(l);
     } else {
         sum->batches++;
+        sum->changes += b.n;
         sum->reconciled |= full;
         st->last_seq = sum->to_seq = b.seq;
         snprintf(st->digest, sizeof(st->digest), "%.32s", digest);
-        progress(o, SNE_PG_COMMITTED, batch, sum, b.seq, last);
+        progress(o, SNE_PG_COMMITTED, batch, b.seq, last, sum->changes);
     }
     *done = rc || b.seq >= last;
     pg_copy_free(&b.copy);

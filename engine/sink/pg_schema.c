@@ -75,7 +75,9 @@ sne_err pg_state_read(pg_link *l, pg_state *st)
 
 /* The compression of item values: lz4 where the server has it. A large item (a CERFA's jsonb
  * often passes TOAST's 2 KB) is compressed as it is written, and pglz took a sixth of the time
- * of a load, lz4 a fraction of that. */
+ * of a load, lz4 a fraction of that. The staging tables use the same, so that a value staged
+ * compressed goes into its table as it is. Keys are compared bytewise (COLLATE "C"): whatever
+ * the database's locale, the primary keys and the joins on them cost a memcmp. */
 static sne_err item_compression(pg_link *l, const char **clause)
 {
     PGresult *res;
@@ -101,8 +103,9 @@ sne_err pg_schema_create(pg_link *l, const char *name)
     rc = sne_buf_printf(
         &b,
         "CREATE SCHEMA \"%s\";"
-        "CREATE TABLE \"%s\".item (entity text NOT NULL, num_unique text NOT NULL, "
-        "item_key text NOT NULL, item jsonb%s NOT NULL) PARTITION BY LIST (entity);"
+        "CREATE TABLE \"%s\".item (entity text COLLATE \"C\" NOT NULL, num_unique text "
+        "COLLATE \"C\" NOT NULL, item_key text COLLATE \"C\" NOT NULL, item jsonb%s NOT NULL) "
+        "PARTITION BY LIST (entity);"
         "COMMENT ON TABLE \"%s\".item IS 'snesync: every item of the store, one table per "
         "entity; item is its JSON as snesync changes prints after';",
         name, name, compression, name);
@@ -117,8 +120,8 @@ sne_err pg_schema_create(pg_link *l, const char *name)
     if (!rc)
         rc = sne_buf_printf(
             &b,
-            "CREATE TABLE \"%s\".demande (num_unique text NOT NULL, etat_demande text NOT NULL, "
-            "date_derniere_modification timestamptz);"
+            "CREATE TABLE \"%s\".demande (num_unique text COLLATE \"C\" NOT NULL, "
+            "etat_demande text NOT NULL, date_derniere_modification timestamptz);"
             "COMMENT ON TABLE \"%s\".demande IS 'snesync: the demands holding at least one item';"
             "CREATE TABLE \"%s\".snesync_state (singleton boolean NOT NULL DEFAULT true "
             "CHECK (singleton), schema_version integer NOT NULL, store_id text NOT NULL, "
@@ -151,13 +154,18 @@ sne_err pg_schema_add_keys(pg_link *l, const char *name)
 
 sne_err pg_schema_staging(pg_link *l)
 {
+    const char *compression;
+    sne_err rc = item_compression(l, &compression);
+    if (rc)
+        return rc;
     sne_buf b;
     sne_buf_init(&b, SQL_CAP);
-    sne_err rc = sne_buf_printf(&b, "CREATE TEMP TABLE snesync_stage (seq bigint NOT NULL, "
-                                    "op smallint NOT NULL, entity text NOT NULL, "
-                                    "num_unique text NOT NULL, item_key text NOT NULL, "
-                                    "item jsonb) PARTITION BY LIST (entity) "
-                                    "ON COMMIT DELETE ROWS;");
+    rc = sne_buf_printf(&b,
+                        "CREATE TEMP TABLE snesync_stage (seq bigint NOT NULL, op smallint NOT "
+                        "NULL, entity text COLLATE \"C\" NOT NULL, num_unique text COLLATE \"C\" "
+                        "NOT NULL, item_key text COLLATE \"C\" NOT NULL, item jsonb%s) "
+                        "PARTITION BY LIST (entity) ON COMMIT DELETE ROWS;",
+                        compression);
     for (int e = 0; !rc && e < SNE_ENTITY__COUNT; e++) {
         char t[PG_TABLE_MAX];
         pg_entity_table((sne_entity)e, t);
@@ -167,8 +175,8 @@ sne_err pg_schema_staging(pg_link *l)
                             t, sne_entity_info_of((sne_entity)e)->code);
     }
     if (!rc)
-        rc = sne_buf_printf(&b, "CREATE TEMP TABLE snesync_stage_demande (num_unique text NOT "
-                                "NULL, etat_demande text, date_derniere_modification "
+        rc = sne_buf_printf(&b, "CREATE TEMP TABLE snesync_stage_demande (num_unique text COLLATE "
+                                "\"C\" NOT NULL, etat_demande text, date_derniere_modification "
                                 "timestamptz) ON COMMIT DELETE ROWS;");
     return run_sql(l, &b, rc, "cannot create the staging tables");
 }
