@@ -4,7 +4,6 @@
  * it). */
 #include "pg_internal.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,8 +160,8 @@ sne_err pg_lock_schema(pg_link *l)
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
         if (state && strcmp(state, "55P03") == 0) /* lock_not_available: the timeout */
             rc = sne_error_set(l->err, SNE_ERR_BUSY, 0,
-                               "another snesync pg-apply has been writing to schema %s of %s "
-                               "for %d s or more; retry later",
+                               "another snesync pg-apply is writing to schema %s of %s (waited "
+                               "%d s for it); retry later",
                                l->schema, l->where, PG_LOCK_WAIT_MS / 1000);
         else if (PQresultStatus(res) != PGRES_TUPLES_OK)
             rc = pg_fail(l, res, "cannot lock the schema");
