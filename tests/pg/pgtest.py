@@ -1,9 +1,10 @@
 """pgtest.py: what the PostgreSQL sink's tests share (python3 stdlib only).
 
 Each test starts a throwaway PostgreSQL cluster of its own: `initdb` in a temporary directory
-(as the `postgres` user when run as root, through `runuser`), listening only on a Unix socket in
-that directory under a random free port number, stopped (`pg_ctl stop`) and removed at the end,
-also when the test fails or is interrupted. No test touches a system cluster. The binaries are
+(as the `postgres` user when run as root, through `runuser`: the directory is its, inside the
+test's, which others may enter but not list), listening only on a Unix socket in that directory
+under a random free port number, stopped (`pg_ctl stop`) and removed at the end, also when the
+test fails or is interrupted. No test touches a system cluster. The binaries are
 found with `pg_config --bindir`, else under /usr/lib/postgresql/*/bin, else on PATH; when there
 are none the test is skipped (exit 77).
 
@@ -103,6 +104,17 @@ def free_port():
         return s.getsockname()[1]
 
 
+def others_can_reach(path):
+    """Whether a user other than the owner may enter `path` (every directory up to /)."""
+    path = os.path.abspath(path)
+    while True:
+        if not os.stat(path).st_mode & 0o001:
+            return False
+        if path == "/":
+            return True
+        path = os.path.dirname(path)
+
+
 class Cluster:
     """A throwaway cluster: its data and socket in a private temporary directory. `durable`:
     the server's own settings (fsync...), for benchmarks; else settings for tests, which kill
@@ -113,15 +125,16 @@ class Cluster:
         self.bin = bindir()
         if not self.bin or not os.path.exists(os.path.join(self.bin, "pg_ctl")):
             raise Skip("no PostgreSQL server binaries (initdb, pg_ctl) on this machine")
+        self.as_postgres = os.geteuid() == 0
+        if self.as_postgres and not others_can_reach(base):
+            base = None  # the system's temporary directory: the postgres user must reach it
         self.dir = tempfile.mkdtemp(prefix="pg-", dir=base)
         self.data = os.path.join(self.dir, "data")
         self.logfile = os.path.join(self.dir, "server.log")
         self.port = free_port()
-        self.as_postgres = os.geteuid() == 0
         if self.as_postgres:
             pw = pwd.getpwnam("postgres")
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
-            os.chmod(os.path.dirname(self.dir), 0o755)
         self.running = False
         self.tool("initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "-E", "UTF8",
                   "--no-locale", "--no-sync")
@@ -179,6 +192,7 @@ class Env:
 
     def __init__(self, name):
         self.path = tempfile.mkdtemp(prefix=f"snesync-{name}-")
+        os.chmod(self.path, 0o711)  # the cluster's directory is in it, the postgres user's
         self.cluster = Cluster(self.path)
         self.cluster.start()
 
