@@ -19,11 +19,9 @@ typedef struct ingest {
     sne_ingest_summary *sum;
     sne_readahead *unpack; /* the archive, decompressed on a thread of its own */
     sne_applier *applier;  /* the store's side, on a thread of its own once the run has begun */
-    const char *member;    /* the document being parsed */
     uint64_t demands_read;
     uint64_t commits_reported; /* the applier's commits when progress was last reported */
-    bool applier_failed;       /* the parse stopped on the applier's error, kept in applier_err */
-    sne_error applier_err;
+    bool applier_failed;       /* the parse stopped because the applier failed: ask it why */
     bool started;
     sne_export_header first;   /* the first part's header (locations not kept: compared by count) */
     unsigned char *parts_seen; /* nombreParties flags */
@@ -97,10 +95,9 @@ static sne_err on_header(void *ctx, const sne_export_header *h, sne_error *err)
 }
 
 /* Reports progress when the applier committed a batch since the last report (from this thread:
- * the callback is the caller's), while demands are read and while the applier drains its queue. */
-static void report_commits(void *ctx)
+ * the callback is the caller's), while demands are read and once the applier has finished. */
+static void report_commits(ingest *g)
 {
-    ingest *g = ctx;
     uint64_t commits = sne_applier_commits(g->applier);
     if (commits != g->commits_reported) {
         g->commits_reported = commits;
@@ -108,16 +105,16 @@ static void report_commits(void *ctx)
     }
 }
 
-static sne_err on_demand(void *ctx, const sne_demand *d, sne_error *err)
+/* Hands the demand's record to the applier. Its errors stay with it (located there): parse_member
+ * asks for them, and the parser's `err` is left alone. */
+static sne_err on_demand(void *ctx, sne_record **rec, sne_error *err)
 {
+    (void)err;
     ingest *g = ctx;
     g->demands_read++;
     report_commits(g);
-    sne_err rc = sne_applier_push(g->applier, g->member, d, &g->applier_err);
-    if (rc) { /* already located: the parser must not locate it again */
-        g->applier_failed = true;
-        *err = g->applier_err;
-    }
+    sne_err rc = sne_applier_push(g->applier, rec);
+    g->applier_failed = rc != SNE_OK;
     return rc;
 }
 
@@ -131,7 +128,6 @@ static sne_err parse_member(ingest *g, sne_parser *p, const char *name, uint8_t 
                             sne_error *err)
 {
     sne_err rc = sne_parser_begin(p, name);
-    g->member = name;
     for (;;) {
         ptrdiff_t n = sne_readahead_read(g->unpack, buf, READ_CHUNK);
         if (n < 0) {
@@ -151,7 +147,7 @@ static sne_err parse_member(ingest *g, sne_parser *p, const char *name, uint8_t 
     if (!rc)
         rc = sne_parser_end(p);
     if (rc)
-        *err = g->applier_failed ? g->applier_err : *sne_parser_error(p);
+        *err = g->applier_failed ? *sne_applier_error(g->applier) : *sne_parser_error(p);
     else
         g->sum->unrequested += sne_parser_unrequested_count(p);
     return rc;
@@ -215,8 +211,13 @@ sne_err sne_ingest(sne_store *s, sne_unpack_read_fn read, void *read_ctx,
         *err = *sne_readahead_error(g.unpack);
         goto out;
     }
-    if (g.applier && (rc = sne_applier_finish(g.applier, report_commits, &g, err)))
-        goto out;
+    if (g.applier) {
+        if ((rc = sne_applier_finish(g.applier))) {
+            *err = *sne_applier_error(g.applier);
+            goto out;
+        }
+        report_commits(&g);
+    }
     if ((rc = check_complete(&g, err)))
         goto out;
     report(&g, "sweeping");

@@ -10,6 +10,7 @@
 #ifndef SNE_INGEST_H
 #define SNE_INGEST_H
 
+#include "parse/parser.h"
 #include "store/store.h"
 #include "unpack/unpack.h"
 
@@ -39,7 +40,7 @@ typedef struct sne_ingest_options {
 } sne_ingest_options;
 
 typedef struct sne_ingest_summary {
-    char numero[41];
+    char numero[SNE_NUMERO_MAX + 1];
     char date_export[SNE_DATE_MAX + 1];
     sne_entity_set entities;
     bool radiees;

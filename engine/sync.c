@@ -1,12 +1,14 @@
 /* sync.c: the sync job (sync.h): request, poll, download while ingesting, release. */
 #include "sync.h"
 #include "common/format.h"
+#include "common/queue.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,7 +160,7 @@ typedef struct note {
     note_phase phase;
     char server[1024];
     char request[NOTE_MAX / 2];
-    char numero[41];
+    char numero[SNE_NUMERO_MAX + 1];
     int64_t taille;
     char sha256[65];
     char url[512];
@@ -278,7 +280,8 @@ static void warn(job *j, const char *fmt, ...)
     vsnprintf(w, sizeof(w), fmt, ap);
     va_end(ap);
     size_t n = strlen(j->sum->warning);
-    sne_format(j->sum->warning + n, sizeof(j->sum->warning) - n, "%s%s", n ? "; " : "", w);
+    if (!sne_format(j->sum->warning + n, sizeof(j->sum->warning) - n, "%s%s", n ? "; " : "", w))
+        sne_format_mark_cut(j->sum->warning + n, sizeof(j->sum->warning) - n);
 }
 
 /* Records why the pending export is dropped for a new one: a warning when a later export
@@ -339,29 +342,37 @@ static void report(const job *j, sne_sync_progress *p)
 
 /* --- download and ingest at once ------------------------------------------------------------- */
 
+#define LANDED_MAX 64 /* news of the download waiting for the ingest's reader, at most */
+
+/* The download appends the archive to a file that the ingest reads as it grows. How far the file
+ * goes is `downloaded`; the news travels through `landed`, a queue of the offsets reached, which
+ * the reader waits on. The download never waits for the reader (a transfer held up would be cut
+ * by the fetch's low-speed limit), so an offset that finds the queue full is dropped: harmless,
+ * since the reader, woken by those queued, reads `downloaded` itself, and it only waits on an
+ * empty queue, which the next offset finds room in. The close ends the news. */
 typedef struct feed {
     job *j;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
     int fd;
-    uint64_t size;      /* announced */
-    uint64_t published; /* bytes on disk that the reader may read */
-    uint64_t start;     /* on disk before this run's download */
-    bool done;          /* the download thread has finished */
-    sne_err dl_rc;
+    uint64_t size;               /* announced */
+    uint64_t start;              /* on disk before this run's download */
+    _Atomic uint64_t downloaded; /* bytes on disk: written by the download only */
+    sne_queue *landed;           /* uint64_t: offsets reached; closed once the download is over */
+    /* How the download ended: dl_err is written before dl_rc, and both before `landed` is
+     * closed, so the reader may read them once it sees the close, and the job once dl_rc is
+     * non-zero or the download thread joined. */
+    _Atomic sne_err dl_rc;
     sne_error dl_err;
-    uint64_t read_off; /* the ingest's position */
-    uint64_t demands;
+    /* The ingest's reader only. */
+    uint64_t readable; /* bytes on disk the reader knows of */
+    uint64_t read_off; /* its position */
+    bool landed_over;  /* `landed` was closed: readable is final */
 } feed;
 
 static sne_err feed_sink(void *ctx, const void *data, size_t n)
 {
     feed *fd = ctx;
     const char *p = data;
-    uint64_t off;
-    pthread_mutex_lock(&fd->mu);
-    off = fd->published;
-    pthread_mutex_unlock(&fd->mu);
+    uint64_t off = atomic_load(&fd->downloaded);
     size_t left = n;
     while (left > 0) {
         ssize_t w = pwrite(fd->fd, p, left, (off_t)off);
@@ -375,10 +386,8 @@ static sne_err feed_sink(void *ctx, const void *data, size_t n)
         left -= (size_t)w;
         off += (uint64_t)w;
     }
-    pthread_mutex_lock(&fd->mu);
-    fd->published = off;
-    pthread_cond_broadcast(&fd->cv);
-    pthread_mutex_unlock(&fd->mu);
+    atomic_store(&fd->downloaded, off);
+    sne_queue_try_push(fd->landed, &off); /* full: the reader has news to wake it already */
     sne_sync_progress pr = {.phase = SNE_SYNC_DOWNLOADING,
                             .progression = -1,
                             .downloaded = off,
@@ -397,11 +406,8 @@ static void *download_thread(void *arg)
     if (!rc && fdatasync(fd->fd) != 0)
         rc = sne_error_set(&fd->dl_err, SNE_ERR_IO, errno, "cannot flush the archive: %s",
                            strerror(errno));
-    pthread_mutex_lock(&fd->mu);
-    fd->done = true;
-    fd->dl_rc = rc;
-    pthread_cond_broadcast(&fd->cv);
-    pthread_mutex_unlock(&fd->mu);
+    atomic_store(&fd->dl_rc, rc);
+    sne_queue_close(fd->landed);
     return NULL;
 }
 
@@ -409,14 +415,15 @@ static void *download_thread(void *arg)
 static ptrdiff_t feed_read(void *ctx, void *buf, size_t n)
 {
     feed *fd = ctx;
-    pthread_mutex_lock(&fd->mu);
-    while (fd->read_off >= fd->published && !fd->done)
-        pthread_cond_wait(&fd->cv, &fd->mu);
-    uint64_t avail = fd->published - fd->read_off;
-    sne_err dl_rc = fd->dl_rc;
-    pthread_mutex_unlock(&fd->mu);
+    while (fd->read_off >= fd->readable && !fd->landed_over) {
+        uint64_t news[LANDED_MAX];
+        size_t got;
+        fd->landed_over = sne_queue_pop_n(fd->landed, news, LANDED_MAX, &got) != SNE_QUEUE_OK;
+        fd->readable = atomic_load(&fd->downloaded); /* at least the latest news */
+    }
+    uint64_t avail = fd->readable - fd->read_off;
     if (avail == 0) {
-        if (dl_rc) {
+        if (atomic_load(&fd->dl_rc)) {
             errno = EIO;
             return -1;
         }
@@ -448,9 +455,7 @@ static void on_ingest_progress(void *ctx, const sne_ingest_progress *p)
                             .resumed_from = fd->start,
                             .ingested_bytes = p->raw_bytes,
                             .demands = p->demands};
-    pthread_mutex_lock(&fd->mu);
-    pr.downloaded = fd->published;
-    pthread_mutex_unlock(&fd->mu);
+    pr.downloaded = atomic_load(&fd->downloaded);
     report(fd->j, &pr);
 }
 
@@ -474,13 +479,14 @@ static dl_verdict download_and_ingest(job *j, sne_err *out_rc)
     sne_error *err = j->err;
     archive_path(j, j->nt.numero, ".part", path, sizeof(path));
     feed fd = {.j = j, .fd = -1, .size = (uint64_t)j->nt.taille};
-    pthread_mutex_init(&fd.mu, NULL);
-    pthread_cond_init(&fd.cv, NULL);
     dl_verdict v = DL_FAILED;
-    sne_err rc = SNE_OK;
     bool thread = false;
     pthread_t tid;
-
+    sne_err rc = sne_queue_new(&fd.landed, LANDED_MAX, sizeof(uint64_t));
+    if (rc) {
+        sne_error_set(err, rc, 0, "out of memory");
+        goto out;
+    }
     fd.fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     struct stat st;
     if (fd.fd < 0 || fstat(fd.fd, &st) != 0 || fchmod(fd.fd, 0600) != 0) {
@@ -496,7 +502,7 @@ static dl_verdict download_and_ingest(job *j, sne_err *out_rc)
         }
         fd.start = 0;
     }
-    fd.published = fd.start;
+    atomic_store(&fd.downloaded, fd.start);
     j->sum->resumed_from = fd.start;
     if (fd.start < fd.size) {
         if (pthread_create(&tid, NULL, download_thread, &fd) != 0) {
@@ -505,7 +511,7 @@ static dl_verdict download_and_ingest(job *j, sne_err *out_rc)
         }
         thread = true;
     } else {
-        fd.done = true;
+        sne_queue_close(fd.landed); /* all on disk already */
     }
 
     sne_ingest_options io;
@@ -519,9 +525,7 @@ static dl_verdict download_and_ingest(job *j, sne_err *out_rc)
     rc = sne_ingest(j->store, feed_read, &fd, &io, &j->sum->ingest, err);
     bool cancelled = false;
     if (thread) {
-        pthread_mutex_lock(&fd.mu);
-        bool dl_failed_first = fd.done && fd.dl_rc;
-        pthread_mutex_unlock(&fd.mu);
+        bool dl_failed_first = atomic_load(&fd.dl_rc) != SNE_OK;
         if (rc && !dl_failed_first) { /* the ingest failed: the rest of the bytes are moot */
             sne_fetch_cancel(j->f);
             cancelled = true;
@@ -529,11 +533,12 @@ static dl_verdict download_and_ingest(job *j, sne_err *out_rc)
         pthread_join(tid, NULL);
         sne_fetch_reset_cancel(j->f);
     }
-    j->sum->downloaded_bytes = fd.published - fd.start;
+    j->sum->downloaded_bytes = atomic_load(&fd.downloaded) - fd.start;
     j->sum->archive_bytes = fd.size;
-    if (fd.dl_rc && !cancelled) {
+    sne_err dl_rc = atomic_load(&fd.dl_rc); /* final: the download thread is joined */
+    if (dl_rc && !cancelled) {
         /* The download's own failure explains the ingest's (its source stopped). */
-        rc = fd.dl_rc;
+        rc = dl_rc;
         *err = fd.dl_err;
         if (rc == SNE_ERR_HTTP && (err->lib_code == 404 || err->lib_code == 410))
             v = DL_GONE;
@@ -552,8 +557,7 @@ static dl_verdict download_and_ingest(job *j, sne_err *out_rc)
 out:
     if (fd.fd >= 0)
         close(fd.fd);
-    pthread_cond_destroy(&fd.cv);
-    pthread_mutex_destroy(&fd.mu);
+    sne_queue_free(fd.landed, NULL);
     *out_rc = rc;
     return v;
 }
@@ -640,7 +644,8 @@ static poll_verdict poll_export(job *j, sne_err *out_rc)
             j->nt.phase = PH_READY;
             j->nt.taille = st.taille;
             snprintf(j->nt.sha256, sizeof(j->nt.sha256), "%s", st.sha256);
-            sne_format(j->nt.url, sizeof(j->nt.url), "%s", strlen(st.url) < 512 ? st.url : "");
+            if (!sne_format(j->nt.url, sizeof(j->nt.url), "%s", st.url))
+                j->nt.url[0] = '\0'; /* too long to note: the download takes the default path */
             snprintf(j->nt.date_export, sizeof(j->nt.date_export), "%s",
                      one_line(st.date_export) ? st.date_export : "");
             *out_rc = note_save(j->store, j->o->job, &j->nt, j->err);
@@ -693,7 +698,8 @@ static sne_err finish(job *j)
     archive_path(j, j->nt.numero, ".part", part, sizeof(part));
     archive_path(j, j->nt.numero, "", done, sizeof(done));
     if (rename(part, done) == 0 || access(done, F_OK) == 0) {
-        sne_format(j->sum->archive_path, sizeof(j->sum->archive_path), "%s", done);
+        if (!sne_format(j->sum->archive_path, sizeof(j->sum->archive_path), "%s", done))
+            j->sum->archive_path[0] = '\0'; /* never a cut path */
         remove_other_archives(j, strrchr(done, '/') + 1);
     }
     memset(&j->nt, 0, sizeof(j->nt));
@@ -794,7 +800,8 @@ sne_err sne_sync_run(sne_store *s, const sne_sync_options *o, sne_sync_summary *
                 archive_path(&j, j.nt.numero, ".part", part, sizeof(part));
                 archive_path(&j, j.nt.numero, ".bad", bad, sizeof(bad));
                 if (dv == DL_BAD && rename(part, bad) == 0)
-                    sne_format(sum->archive_path, sizeof(sum->archive_path), "%s", bad);
+                    if (!sne_format(sum->archive_path, sizeof(sum->archive_path), "%s", bad))
+                        sum->archive_path[0] = '\0'; /* never a cut path */
                 sne_error keep = *err;
                 release(&j, j.nt.numero);
                 unlink(part);

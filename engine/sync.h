@@ -87,7 +87,7 @@ typedef struct sne_sync_options {
 void sne_sync_options_default(sne_sync_options *o);
 
 typedef struct sne_sync_summary {
-    char numero[41];
+    char numero[SNE_NUMERO_MAX + 1];
     bool resumed;               /* a pending export of an earlier run was picked up */
     unsigned exports_requested; /* POSTs made by this run */
     unsigned polls;

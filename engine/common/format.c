@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 bool sne_format(char *dst, size_t cap, const char *fmt, ...)
 {
@@ -20,4 +21,11 @@ void sne_format_hex(char *out, const uint8_t *b, size_t n)
         out[2 * i + 1] = digits[b[i] & 15];
     }
     out[2 * n] = '\0';
+}
+
+void sne_format_mark_cut(char *dst, size_t cap)
+{
+    if (cap < 4)
+        return;
+    memcpy(dst + cap - 4, "...", 4); /* a cut string fills all cap - 1 bytes */
 }

@@ -2,6 +2,7 @@
  * the per-attempt bookkeeping of headers, JSON bodies and resumable downloads. */
 #include "fetch.h"
 #include "../common/format.h"
+#include "../model/model.h"
 #include "tls_watch.h"
 
 #include "../common/buffer.h"
@@ -652,7 +653,8 @@ static outcome transport_failure(const sne_fetch *f, const char *what, CURLcode 
     final = final || curl_final(cc);
     if (dns_failure(cc))
         hint = "check the host name in --server and the DNS resolver";
-    sne_format(why, whylen, "%s: %s%s%s", what, text, hint ? "; " : "", hint ? hint : "");
+    if (!sne_format(why, whylen, "%s: %s%s%s", what, text, hint ? "; " : "", hint ? hint : ""))
+        sne_format_mark_cut(why, whylen);
     return final ? OUT_FINAL : OUT_RETRY;
 }
 
@@ -708,6 +710,17 @@ typedef struct call {
     download *dl;
     double retry_after; /* out: of the successful answer */
 } call;
+
+/* Writes the call's URL, base followed by the three parts (each may be ""); a URL that does not
+ * fit in URL_MAX is refused, never sent cut. */
+static sne_err call_url(call *c, sne_error *err, const char *base, const char *p1, const char *p2,
+                        const char *p3)
+{
+    if (sne_format(c->url, sizeof(c->url), "%s%s%s%s", base, p1, p2, p3))
+        return SNE_OK;
+    return sne_error_set(err, SNE_ERR_USAGE, 0, "the URL of %s would be longer than %d bytes",
+                         c->what, URL_MAX - 1);
+}
 
 /* The transport options of one request (curl_easy_reset() drops the previous request's).
  * `curl_msg` (CURL_ERROR_SIZE bytes) receives curl's explanation of a failure. */
@@ -962,16 +975,6 @@ static sne_err run_call(sne_fetch *f, call *c, sne_buf *body, sne_error *err)
     }
 }
 
-static bool safe_segment(const char *s)
-{
-    size_t n = 0;
-    for (; s[n]; n++)
-        if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'A' && s[n] <= 'Z') ||
-              (s[n] >= 'a' && s[n] <= 'z') || s[n] == '_' || s[n] == '-'))
-            return false;
-    return n >= 1 && n <= 40;
-}
-
 static sne_err parse_status_body(const sne_buf *b, const char *what, sne_export_status *st,
                                  sne_error *err)
 {
@@ -986,9 +989,10 @@ sne_err sne_fetch_post_export(sne_fetch *f, const char *request_json, sne_export
 {
     call c = {.method = "POST", .json = request_json};
     sne_buf body = {0};
-    sne_format(c.url, sizeof(c.url), "%s/exports", f->api);
     snprintf(c.what, sizeof(c.what), "POST /exports");
-    sne_err rc = run_call(f, &c, &body, err);
+    sne_err rc = call_url(&c, err, f->api, "/exports", "", "");
+    if (!rc)
+        rc = run_call(f, &c, &body, err);
     if (!rc)
         rc = parse_status_body(&body, c.what, st, err);
     if (retry_after)
@@ -1000,13 +1004,14 @@ sne_err sne_fetch_post_export(sne_fetch *f, const char *request_json, sne_export
 sne_err sne_fetch_status(sne_fetch *f, const char *numero, sne_export_status *st,
                          double *retry_after, sne_error *err)
 {
-    if (!safe_segment(numero))
+    if (!sne_numero_valid(numero))
         return sne_error_set(err, SNE_ERR_USAGE, 0, "bad export number");
     call c = {.method = "GET"};
     sne_buf body = {0};
-    sne_format(c.url, sizeof(c.url), "%s/exports/%s", f->api, numero);
     snprintf(c.what, sizeof(c.what), "GET /exports/%s", numero);
-    sne_err rc = run_call(f, &c, &body, err);
+    sne_err rc = call_url(&c, err, f->api, "/exports/", numero, "");
+    if (!rc)
+        rc = run_call(f, &c, &body, err);
     if (!rc)
         rc = parse_status_body(&body, c.what, st, err);
     if (retry_after)
@@ -1017,19 +1022,19 @@ sne_err sne_fetch_status(sne_fetch *f, const char *numero, sne_export_status *st
 
 sne_err sne_fetch_delete(sne_fetch *f, const char *numero, sne_error *err)
 {
-    if (!safe_segment(numero))
+    if (!sne_numero_valid(numero))
         return sne_error_set(err, SNE_ERR_USAGE, 0, "bad export number");
     call c = {.method = "DELETE"};
-    sne_format(c.url, sizeof(c.url), "%s/exports/%s", f->api, numero);
     snprintf(c.what, sizeof(c.what), "DELETE /exports/%s", numero);
-    return run_call(f, &c, NULL, err);
+    sne_err rc = call_url(&c, err, f->api, "/exports/", numero, "");
+    return rc ? rc : run_call(f, &c, NULL, err);
 }
 
 sne_err sne_fetch_download(sne_fetch *f, const char *numero, const char *path, uint64_t offset,
                            uint64_t size, const char *etag_sha256, sne_fetch_sink_fn sink,
                            void *sink_ctx, sne_error *err)
 {
-    if (!safe_segment(numero))
+    if (!sne_numero_valid(numero))
         return sne_error_set(err, SNE_ERR_USAGE, 0, "bad export number");
     if (offset > size)
         return sne_error_set(err, SNE_ERR_USAGE, 0, "download offset past the end");
@@ -1041,12 +1046,10 @@ sne_err sne_fetch_download(sne_fetch *f, const char *numero, const char *path, u
     for (const char *p = path; path_ok && *p; p++)
         if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '#' || *p == '\\')
             path_ok = false;
-    if (path_ok)
-        sne_format(c.url, sizeof(c.url), "%s%s", f->origin, path);
-    else
-        sne_format(c.url, sizeof(c.url), "%s/exports/%s/fichier", f->api, numero);
     snprintf(c.what, sizeof(c.what), "GET /exports/%s/fichier", numero);
-    if (offset == size)
-        return SNE_OK;
+    sne_err rc = path_ok ? call_url(&c, err, f->origin, path, "", "")
+                         : call_url(&c, err, f->api, "/exports/", numero, "/fichier");
+    if (rc || offset == size)
+        return rc;
     return run_call(f, &c, NULL, err);
 }

@@ -570,18 +570,6 @@ static sne_err parse_document(const char *json, size_t n, member_fn fn, void *ct
     return SNE_OK;
 }
 
-static bool valid_numero(const char *s)
-{
-    size_t n = 0;
-    for (; s[n]; n++) {
-        char ch = s[n];
-        if (!((ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-              ch == '_' || ch == '-'))
-            return false;
-    }
-    return n >= 1 && n <= 40;
-}
-
 static bool valid_sha256(const char *s)
 {
     size_t n = 0;
@@ -601,7 +589,7 @@ sne_err sne_status_parse(const char *json, size_t n, sne_export_status *out, sne
     sne_err rc = parse_document(json, n, on_status, &x, err);
     if (rc)
         return rc;
-    if (!(x.seen & 1u) || !valid_numero(out->numero))
+    if (!(x.seen & 1u) || !sne_numero_valid(out->numero))
         return sne_error_set(err, SNE_ERR_INVALID, 0,
                              "export status: numeroExport missing or not [0-9A-Za-z_-]{1,40}");
     if (!(x.seen & 2u))

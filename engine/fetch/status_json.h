@@ -18,6 +18,7 @@
 #define SNE_STATUS_JSON_H
 
 #include "../common/error.h"
+#include "../model/model.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -40,7 +41,8 @@ const char *sne_statut_name(sne_statut s);
 
 /* EtatExport. Fields absent from the document are left empty (strings "", numbers -1). */
 typedef struct sne_export_status {
-    char numero[41]; /* numeroExport: [0-9A-Za-z_-]{1,40} (checked: it names files, URLs) */
+    char numero[SNE_NUMERO_MAX + 1]; /* numeroExport: [0-9A-Za-z_-]{1,SNE_NUMERO_MAX} (checked:
+                                        it names files, URLs) */
     sne_statut statut;
     int progression;      /* 0..100, or -1 */
     char date_export[40]; /* dateExport */

@@ -176,14 +176,6 @@ static bool scan_markup(markup_scan *m, const uint8_t *b, size_t n)
     return true;
 }
 
-/* An item while its demand is being read: offsets into the demand's arena, which may move. */
-typedef struct item_record {
-    sne_entity entity;
-    size_t key_off, key_len;
-    size_t canon_off, canon_len;
-    uint64_t hash;
-} item_record;
-
 struct sne_parser {
     sne_parse_limits lim;
     sne_parser_callbacks cb;
@@ -210,19 +202,14 @@ struct sne_parser {
 
     /* The header. */
     sne_export_header hdr;
-    char (*locations)[8]; /* owned, SNE_MAX_LOCATIONS */
+    char (*locations)[SNE_LOCATION_CODE_MAX + 1]; /* owned, SNE_MAX_LOCATIONS */
     bool etat_perimetre_seen;
 
     /* The demand being read. */
-    sne_demand demand;
+    sne_record *rec; /* owned; the callback may exchange it for another (parser.h) */
     bool demand_has_num, demand_has_etat, demand_has_date;
     bool demand_unrequested;
     int list_entity; /* entity of the keyed list open at depth 3, or -1 */
-    sne_buf arena;   /* canonical forms and keys of the demand's items */
-    item_record *records;
-    sne_item *items;
-    size_t n_records, records_alloc;
-    char communes[SNE_MAX_SOUGHT_COMMUNES][SNE_COMMUNE_LEN + 1];
 
     /* The item being read. */
     bool in_item;
@@ -263,7 +250,7 @@ static void fail(sne_parser *p, sne_err code, int lib_code, const char *fmt, ...
     int line = p->xml ? xmlSAX2GetLineNumber(p->xml) : 0;
     if (p->section == S_DEMANDE && p->demand_has_num)
         sne_error_set(&p->err, code, lib_code, "%s, line %d, demand %s: %s", p->member, line,
-                      p->demand.num_unique, what);
+                      p->rec->demand.num_unique, what);
     else
         sne_error_set(&p->err, code, lib_code, "%s, line %d: %s", p->member, line, what);
     if (p->xml)
@@ -405,7 +392,7 @@ static void end_field(sne_parser *p)
             p->hdr.radiees = radiee;
             p->etat_perimetre_seen = true;
         } else {
-            p->demand.radiee = radiee;
+            p->rec->demand.radiee = radiee;
             p->demand_has_etat = true;
         }
         return;
@@ -433,11 +420,12 @@ static void end_field(sne_parser *p)
             fail(p, SNE_ERR_INVALID, 0, "invalid numUnique (18 characters [0-9A-Z] expected)");
             return;
         }
-        memcpy(p->demand.num_unique, s, n + 1);
+        memcpy(p->rec->demand.num_unique, s, n + 1);
         p->demand_has_num = true;
         return;
     case F_DATE_MODIFICATION:
-        if (!copy_field(p->demand.date_modification, sizeof(p->demand.date_modification), s, n))
+        if (!copy_field(p->rec->demand.date_modification, sizeof(p->rec->demand.date_modification),
+                        s, n))
             fail(p, SNE_ERR_INVALID, 0, "dateDerniereModification is too long");
         p->demand_has_date = true;
         return;
@@ -533,13 +521,11 @@ static sne_err deliver_header(sne_parser *p)
 
 static void reset_demand(sne_parser *p)
 {
-    memset(&p->demand, 0, sizeof(p->demand));
+    sne_record_begin(p->rec, p->member, p->lim.max_demand);
     p->demand_has_num = p->demand_has_etat = p->demand_has_date = false;
     p->demand_unrequested = false;
     p->list_entity = -1;
-    p->n_records = 0;
-    sne_buf_reset(&p->arena);
-    p->demand.line = (size_t)xmlSAX2GetLineNumber(p->xml);
+    p->rec->demand.line = (size_t)xmlSAX2GetLineNumber(p->xml);
 }
 
 static void start_item(sne_parser *p, sne_entity e, const xmlChar *name, const xmlChar **attrs,
@@ -647,15 +633,10 @@ static void canon_open_element(sne_parser *p, const xmlChar *name, const xmlChar
         kept[n++] =
             (sne_canon_attr){(const char *)a[0], attr_name_len, (const char *)a[3], value_len};
     }
-    if (p->demand.has_cerfa == false && is_sought_commune(p, name)) {
-        for (size_t i = 0; i < n; i++) {
-            if (strcmp(kept[i].name, "code") == 0 && kept[i].value_len == SNE_COMMUNE_LEN &&
-                p->demand.n_communes < SNE_MAX_SOUGHT_COMMUNES) {
-                char *dst = p->communes[p->demand.n_communes++];
-                memcpy(dst, kept[i].value, SNE_COMMUNE_LEN);
-                dst[SNE_COMMUNE_LEN] = '\0';
-            }
-        }
+    if (!p->rec->demand.has_cerfa && is_sought_commune(p, name)) {
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(kept[i].name, "code") == 0 && kept[i].value_len == SNE_COMMUNE_LEN)
+                sne_record_add_commune(p->rec, kept[i].value); /* the first ones are kept */
     }
     sne_err rc = sne_canon_open(&p->canon, (const char *)name, name_len, kept, n);
     if (rc)
@@ -663,19 +644,6 @@ static void canon_open_element(sne_parser *p, const xmlChar *name, const xmlChar
     if (p->depth == p->item_depth + 1 && sne_entity_is_keyed(p->item_entity) &&
         named(name, sne_entity_info_of(p->item_entity)->key))
         p->in_key = true;
-}
-
-static int item_compare(const void *a, const void *b)
-{
-    const sne_item *x = a;
-    const sne_item *y = b;
-    if (x->entity != y->entity)
-        return x->entity < y->entity ? -1 : 1;
-    size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
-    int c = memcmp(x->key, y->key, n);
-    if (c)
-        return c;
-    return (x->key_len > y->key_len) - (x->key_len < y->key_len);
 }
 
 static void end_item(sne_parser *p)
@@ -703,42 +671,23 @@ static void end_item(sne_parser *p)
             return;
         }
     }
-    if (p->n_records >= p->lim.max_items) {
+    sne_demand *d = &p->rec->demand;
+    if (d->n_items >= p->lim.max_items) {
         fail(p, SNE_ERR_LIMIT, 0, "demand with more than %zu items", p->lim.max_items);
         return;
     }
-    if (p->n_records == p->records_alloc) {
-        size_t grown = p->records_alloc ? p->records_alloc * 2 : 64;
-        item_record *r = realloc(p->records, grown * sizeof(*r));
-        sne_item *it = r ? realloc(p->items, grown * sizeof(*it)) : NULL;
-        if (r)
-            p->records = r;
-        if (!r || !it) {
-            fail(p, SNE_ERR_NOMEM, 0, "out of memory");
-            return;
-        }
-        p->items = it;
-        p->records_alloc = grown;
-    }
-    item_record *rec = &p->records[p->n_records];
-    rec->entity = p->item_entity;
-    rec->hash = XXH3_64bits(out->data, out->len);
-    rec->key_off = p->arena.len;
-    rec->key_len = key_len;
-    sne_err rc = sne_buf_append(&p->arena, key, key_len);
-    if (!rc)
-        rc = sne_buf_append_byte(&p->arena, 0);
-    rec->canon_off = p->arena.len;
-    rec->canon_len = out->len;
-    if (!rc)
-        rc = sne_buf_append(&p->arena, out->data, out->len);
-    if (rc) {
+    sne_err rc = sne_record_add_item(p->rec, p->item_entity, key, key_len, out->data, out->len,
+                                     XXH3_64bits(out->data, out->len));
+    if (rc == SNE_ERR_LIMIT) {
         fail(p, rc, 0, "demand larger than the %zu-byte limit", p->lim.max_demand);
         return;
     }
-    p->n_records++;
+    if (rc) {
+        fail(p, rc, 0, "out of memory");
+        return;
+    }
     if (p->item_entity == SNE_ENTITY_CERFA)
-        p->demand.has_cerfa = true;
+        d->has_cerfa = true;
 }
 
 static void end_demand(sne_parser *p)
@@ -747,29 +696,17 @@ static void end_demand(sne_parser *p)
         fail(p, SNE_ERR_INVALID, 0, "demande without numUnique or etatDemande");
         return;
     }
-    for (size_t i = 0; i < p->n_records; i++) {
-        const item_record *r = &p->records[i];
-        p->items[i] = (sne_item){r->entity,    (const char *)p->arena.data + r->key_off,
-                                 r->key_len,   p->arena.data + r->canon_off,
-                                 r->canon_len, r->hash};
+    size_t dup = sne_record_seal(p->rec);
+    if (dup) {
+        const sne_entity_info *info = sne_entity_info_of(p->rec->items[dup].entity);
+        fail(p, SNE_ERR_INVALID, 0, "two %s items with the same %s", info->code,
+             info->key[0] ? info->key : "block");
+        return;
     }
-    if (p->n_records > 1)
-        qsort(p->items, p->n_records, sizeof(*p->items), item_compare);
-    for (size_t i = 1; i < p->n_records; i++) {
-        if (item_compare(&p->items[i - 1], &p->items[i]) == 0) {
-            const sne_entity_info *info = sne_entity_info_of(p->items[i].entity);
-            fail(p, SNE_ERR_INVALID, 0, "two %s items with the same %s", info->code,
-                 info->key[0] ? info->key : "block");
-            return;
-        }
-    }
-    p->demand.items = p->items;
-    p->demand.n_items = p->n_records;
-    p->demand.communes = (const char(*)[SNE_COMMUNE_LEN + 1]) p->communes;
     if (p->demand_unrequested)
         p->unrequested++;
     p->demand_count++;
-    sne_err rc = p->cb.on_demand ? p->cb.on_demand(p->cb_ctx, &p->demand, &p->err) : SNE_OK;
+    sne_err rc = p->cb.on_demand ? p->cb.on_demand(p->cb_ctx, &p->rec, &p->err) : SNE_OK;
     if (rc)
         fail_with_detail(p, rc);
 }
@@ -939,13 +876,15 @@ sne_parser *sne_parser_new(const sne_parse_limits *limits, const sne_parser_call
     p->cb = *cb;
     p->cb_ctx = ctx;
     p->locations = calloc(SNE_MAX_LOCATIONS, sizeof(*p->locations));
-    if (!p->locations) {
+    p->rec = sne_record_new();
+    if (!p->locations || !p->rec) {
+        free(p->locations);
+        sne_record_free(p->rec);
         free(p);
         return NULL;
     }
     sne_buf_init(&p->text, p->lim.max_text);
     sne_buf_init(&p->key, p->lim.max_text);
-    sne_buf_init(&p->arena, p->lim.max_demand);
     sne_canon_writer_init(&p->canon, p->lim.max_item, p->lim.max_text);
 
     xmlSAXHandler *sax = &p->sax;
@@ -978,10 +917,8 @@ void sne_parser_free(sne_parser *p)
     close_document(p);
     sne_buf_free(&p->text);
     sne_buf_free(&p->key);
-    sne_buf_free(&p->arena);
     sne_canon_writer_free(&p->canon);
-    free(p->records);
-    free(p->items);
+    sne_record_free(p->rec);
     free(p->locations);
     free(p);
 }

@@ -1,27 +1,40 @@
 /* codec.h: the byte layouts of the values snesync keeps in LMDB.
  *
- * demand header (DB "demand", key numUnique): what a resync needs to decide, without decompressing
- * anything, whether anything changed and whether the demand is in an export's scope:
+ * demand header (DB "demand", key numUnique): what a resync needs to decide, without
+ * decompressing anything, whether anything changed and whether the demand is in an export's
+ * scope:
+ *
  *     u8 version=1 | u8 flags (bit 0: RADIEE) | u8 n, date of last modification (n bytes)
  *     | u8 n_communes, n_communes x 5 bytes (sought communes of the last CERFA)
- *     | u32 n_items, n_items x (u8 entity | u8 key_len | key | u64 hash)     items sorted by
- * (entity, key) demand body (DB "body", key numUnique): a frame whose content is, for each item of
- * the header in the header's order, u32 length | canonical form (canon.h). change group (DB
- * "change", key u64 big-endian seq of its first change): a frame whose content is the changes one
- * ingest made to one demand, numbered from that seq on: 18 bytes numUnique | u8 n, numeroExport |
- * u8 n, dateExport | u32 count | count x (u8 op | u8 entity | u8 key_len | key | u32 n_before | u32
- * n_after | before | after) where before/after are canonical forms (length 0: absent). frame: u8
- * codec (0 raw, 1 zstd, 2 zstd with the store's dictionary) | payload. One frame per demand and per
- * change group: items of a demand compress far better together than one by one, and cost one zstd
- * call. The dictionary (meta "dict") is trained once per store on its first demands; frames written
- * before it exist stay codec 1. Integers are little-endian. Decoders check every length against the
- * value's size and fail with SNE_ERR_CORRUPT rather than read past it. */
+ *     | u32 n_items, n_items x (u8 entity | u8 key_len | key | u64 hash)
+ *
+ * with the items sorted by (entity, key).
+ *
+ * demand body (DB "body", key numUnique): a frame whose content is, for each item of the header
+ * in the header's order, u32 length | canonical form (canon.h).
+ *
+ * change group (DB "change", key u64 big-endian seq of its first change): a frame whose content
+ * is the changes one ingest made to one demand, numbered from that seq on:
+ *
+ *     18 bytes numUnique | u8 n, numeroExport | u8 n, dateExport | u32 count
+ *     | count x (u8 op | u8 entity | u8 key_len | key | u32 n_before | u32 n_after | before
+ *                | after)
+ *
+ * where before/after are canonical forms (length 0: absent).
+ *
+ * frame: u8 codec (0 raw, 1 zstd, 2 zstd with the store's dictionary) | payload. One frame per
+ * demand and per change group: items of a demand compress far better together than one by one,
+ * and cost one zstd call. The dictionary (meta "dict") is trained once per store on its first
+ * demands; frames written before it exist stay codec 1.
+ *
+ * Integers are little-endian. Decoders check every length against the value's size and fail
+ * with SNE_ERR_CORRUPT rather than read past it. */
 #ifndef SNE_CODEC_H
 #define SNE_CODEC_H
 
 #include "../common/buffer.h"
 #include "../common/schema.h"
-#include "../parse/parser.h"
+#include "../model/model.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -734,8 +734,11 @@ static size_t run_unit_count(const sne_run *r)
     return r->location == SNE_LOCATION_ALL ? 1 : r->n_locations;
 }
 
-/* Scope values: u64 date_ms | numero (41 bytes) | dateExport (41 bytes). */
-#define SCOPE_VALUE_SIZE (8 + 41 + SNE_DATE_MAX + 1)
+/* Scope values: u64 date_ms | numero (SNE_NUMERO_MAX + 1 bytes) | dateExport (SNE_DATE_MAX + 1
+ * bytes), both NUL-padded. */
+#define SCOPE_NUMERO_OFF 8
+#define SCOPE_DATE_OFF   (SCOPE_NUMERO_OFF + SNE_NUMERO_MAX + 1)
+#define SCOPE_VALUE_SIZE (SCOPE_DATE_OFF + SNE_DATE_MAX + 1)
 
 static sne_err check_stale(sne_store *s, const sne_run *r)
 {
@@ -766,7 +769,7 @@ static sne_err check_stale(sne_store *s, const sne_run *r)
             char mine[10];
             run_unit(r, i, mine);
             if (units_overlap(mine, unit)) {
-                const char *held_date = (const char *)v.mv_data + 8 + 41;
+                const char *held_date = (const char *)v.mv_data + SCOPE_DATE_OFF;
                 result = sne_error_set(&s->err, SNE_ERR_STALE, 0,
                                        "export %s of %s is older than the data held for scope "
                                        "%s|%s|%s (export of %s); --force applies it anyway",
@@ -829,8 +832,8 @@ sne_err sne_store_run_finish(sne_store *s)
     const sne_run *r = &s->run;
     uint8_t value[SCOPE_VALUE_SIZE] = {0};
     sne_put_u64le(value, (uint64_t)r->date_ms);
-    memcpy(value + 8, r->numero, sizeof(r->numero));
-    memcpy(value + 8 + 41, r->date_export, sizeof(r->date_export));
+    memcpy(value + SCOPE_NUMERO_OFF, r->numero, sizeof(r->numero));
+    memcpy(value + SCOPE_DATE_OFF, r->date_export, sizeof(r->date_export));
     for (int e = 0; e < SNE_ENTITY__COUNT; e++) {
         if (!(r->entities & (1u << e)))
             continue;
@@ -1262,7 +1265,7 @@ sne_err sne_store_stats_get(sne_store *s, sne_store_stats *st)
         for (int e = 0; e < SNE_ENTITY__COUNT; e++)
             st->items[e] = sne_get_u64le((const uint8_t *)v.mv_data + 8 * e);
     sne_run run = {.locations = NULL};
-    char(*locations)[8] = calloc(SNE_MAX_LOCATIONS, sizeof(*locations));
+    char(*locations)[SNE_LOCATION_CODE_MAX + 1] = calloc(SNE_MAX_LOCATIONS, sizeof(*locations));
     run.locations = locations;
     if (locations && load_run(s, txn, &run) == SNE_OK && run.state == RUN_STARTED) {
         st->run_open = true;
@@ -1292,13 +1295,13 @@ sne_err sne_store_scopes(sne_store *s, sne_scope_fn fn, void *ctx)
     int mrc = mdb_cursor_open(txn, s->db_scope, &c);
     for (mrc = mrc ? mrc : mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
          mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        char scope[64], numero[41], date[SNE_DATE_MAX + 1];
+        char scope[64], numero[SNE_NUMERO_MAX + 1], date[SNE_DATE_MAX + 1];
         if (k.mv_size >= sizeof(scope) || v.mv_size != SCOPE_VALUE_SIZE)
             continue;
         memcpy(scope, k.mv_data, k.mv_size);
         scope[k.mv_size] = '\0';
-        memcpy(numero, (const char *)v.mv_data + 8, sizeof(numero));
-        memcpy(date, (const char *)v.mv_data + 8 + 41, sizeof(date));
+        memcpy(numero, (const char *)v.mv_data + SCOPE_NUMERO_OFF, sizeof(numero));
+        memcpy(date, (const char *)v.mv_data + SCOPE_DATE_OFF, sizeof(date));
         numero[sizeof(numero) - 1] = date[sizeof(date) - 1] = '\0';
         rc = fn(ctx, scope, numero, date);
     }

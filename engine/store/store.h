@@ -23,7 +23,7 @@
 #define SNE_STORE_H
 
 #include "../common/error.h"
-#include "../parse/parser.h"
+#include "../model/model.h"
 #include "codec.h"
 
 #include <stdbool.h>
@@ -167,7 +167,7 @@ typedef struct sne_store_stats {
     uint64_t file_bytes;          /* size of the LMDB data file */
     uint64_t map_size;
     bool run_open; /* an ingest was interrupted and not finished */
-    char run_export[41];
+    char run_export[SNE_NUMERO_MAX + 1];
 } sne_store_stats;
 
 sne_err sne_store_stats_get(sne_store *s, sne_store_stats *st);

@@ -40,14 +40,14 @@ typedef enum run_state { RUN_NONE = 0, RUN_STARTED = 1, RUN_DONE = 3 } run_state
 typedef struct sne_run {
     run_state state;
     uint64_t attempt; /* incremented each time an ingest (re)starts: the seen set's mark */
-    char numero[41];
+    char numero[SNE_NUMERO_MAX + 1];
     char date_export[SNE_DATE_MAX + 1];
     int64_t date_ms;
     sne_entity_set entities;
     bool radiees;
     sne_location_kind location;
     size_t n_locations;
-    char (*locations)[8];    /* owned, SNE_MAX_LOCATIONS */
+    char (*locations)[SNE_LOCATION_CODE_MAX + 1]; /* owned, SNE_MAX_LOCATIONS */
     unsigned profondeur_drm; /* the export's DRM window (apply.c), as in its header */
     uint32_t derniere_periode_drm;
 } sne_run;

@@ -1,5 +1,7 @@
 #include "readahead.h"
 
+#include "../common/queue.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -10,13 +12,11 @@
 #define DEFAULT_BLOCK_SIZE (256 * 1024)
 #define NAME_MAX_LEN       1023 /* longer member names are cut: they are only shown and matched */
 
-/* What travels through the queue. */
+/* What travels through the queue. The end of the archive, clean or not, is the queue's close. */
 typedef enum slot_kind {
-    SLOT_MEMBER,     /* a new member; its name is in data */
-    SLOT_DATA,       /* decompressed bytes of the current member */
-    SLOT_MEMBER_END, /* the current member has no more bytes */
-    SLOT_END,        /* the archive ended cleanly */
-    SLOT_ERROR       /* the archive failed: r->error says how */
+    SLOT_MEMBER,    /* a new member; its name is in data */
+    SLOT_DATA,      /* decompressed bytes of the current member */
+    SLOT_MEMBER_END /* the current member has no more bytes */
 } slot_kind;
 
 typedef struct slot {
@@ -25,59 +25,76 @@ typedef struct slot {
     uint8_t *data; /* block_size bytes, owned */
 } slot;
 
+/* The slots travel in a loop: the producer takes a free one, fills it and pushes it to `filled`;
+ * the consumer reads it and gives it back to `free_slots`. Both queues hold borrowed pointers
+ * into `slots`, which owns them. */
 struct sne_readahead {
     sne_unpack *u; /* owned */
     pthread_t thread;
     bool thread_started;
-    pthread_mutex_t lock;
-    pthread_cond_t filled;  /* a slot became ready for the consumer */
-    pthread_cond_t emptied; /* a slot became free for the producer */
-    slot *slots;
+    sne_queue *filled;     /* slot *: for the consumer, in archive order */
+    sne_queue *free_slots; /* slot *: for the producer */
+    slot *slots;           /* owned, n_slots */
     size_t n_slots, block_size;
-    size_t head, count; /* ring: the consumer takes at head */
-    bool cancel;        /* set by free: the producer stops */
     _Atomic uint64_t raw_bytes;
-    sne_error error; /* written by the producer before it pushes SLOT_ERROR */
+    /* How the stream ended: written by the producer before it closes `filled`, read by the
+     * consumer once its pop said so (the queue's lock orders the two). */
+    sne_err end_code; /* SNE_ERR_NOTFOUND: the archive ended cleanly */
+    sne_error error;
 
     /* Consumer side. */
     char name[NAME_MAX_LEN + 1];
     bool in_member; /* a member is open and its MEMBER_END not yet taken */
-    bool ended;     /* END or ERROR was taken */
-    sne_err end_code;
-    slot *current; /* a DATA slot being read, still counted in `count` */
+    bool ended;     /* the queue said the stream is over */
+    slot *current;  /* a DATA slot being read */
     size_t offset;
 };
 
-/* Producer: waits for a free slot (or cancellation) and returns it, or NULL when cancelled. */
+/* Producer: waits for a free slot; NULL when cancelled. */
 static slot *acquire(sne_readahead *r)
 {
-    pthread_mutex_lock(&r->lock);
-    while (r->count == r->n_slots && !r->cancel)
-        pthread_cond_wait(&r->emptied, &r->lock);
-    slot *s = r->cancel ? NULL : &r->slots[(r->head + r->count) % r->n_slots];
-    pthread_mutex_unlock(&r->lock);
-    return s;
+    slot *s;
+    return sne_queue_pop(r->free_slots, &s) == SNE_QUEUE_OK ? s : NULL;
 }
 
-static void publish(sne_readahead *r)
+static bool publish(sne_readahead *r, slot *s, slot_kind kind, size_t len)
 {
-    pthread_mutex_lock(&r->lock);
-    r->count++;
-    pthread_cond_signal(&r->filled);
-    pthread_mutex_unlock(&r->lock);
-}
-
-static bool push(sne_readahead *r, slot_kind kind, const void *data, size_t len)
-{
-    slot *s = acquire(r);
-    if (!s)
-        return false;
     s->kind = kind;
     s->len = len;
-    if (len)
-        memcpy(s->data, data, len);
-    publish(r);
-    return true;
+    return sne_queue_push(r->filled, &s) == SNE_QUEUE_OK;
+}
+
+/* Producer: ends the stream with `code` (SNE_ERR_NOTFOUND, or the archive's error). */
+static void finish_stream(sne_readahead *r, sne_err code)
+{
+    atomic_store(&r->raw_bytes, sne_unpack_raw_bytes(r->u));
+    if (code != SNE_ERR_NOTFOUND) {
+        r->error = *sne_unpack_error(r->u);
+        code = r->error.code ? r->error.code : SNE_ERR_ARCHIVE;
+    }
+    r->end_code = code;
+    sne_queue_close(r->filled);
+}
+
+/* How the producer's reading of a member ended. */
+typedef enum member_end { MEMBER_READ, MEMBER_FAILED, MEMBER_CANCELLED } member_end;
+
+/* Producer: the bytes of the current member, block by block, then its MEMBER_END. */
+static member_end produce_member(sne_readahead *r)
+{
+    for (;;) {
+        slot *s = acquire(r);
+        if (!s)
+            return MEMBER_CANCELLED;
+        ptrdiff_t got = sne_unpack_read(r->u, s->data, r->block_size);
+        atomic_store(&r->raw_bytes, sne_unpack_raw_bytes(r->u));
+        if (got < 0)
+            return MEMBER_FAILED;
+        if (!publish(r, s, got ? SLOT_DATA : SLOT_MEMBER_END, (size_t)got))
+            return MEMBER_CANCELLED;
+        if (!got)
+            return MEMBER_READ;
+    }
 }
 
 static void *produce(void *arg)
@@ -91,67 +108,37 @@ static void *produce(void *arg)
             n = NAME_MAX_LEN;
         if (n > r->block_size)
             n = r->block_size;
-        if (!push(r, SLOT_MEMBER, name, n))
+        slot *s = acquire(r);
+        if (!s)
+            return NULL; /* cancelled */
+        memcpy(s->data, name, n);
+        member_end end = publish(r, s, SLOT_MEMBER, n) ? produce_member(r) : MEMBER_CANCELLED;
+        if (end == MEMBER_CANCELLED)
             return NULL;
-        for (;;) {
-            slot *s = acquire(r);
-            if (!s)
-                return NULL;
-            ptrdiff_t got = sne_unpack_read(r->u, s->data, r->block_size);
-            atomic_store(&r->raw_bytes, sne_unpack_raw_bytes(r->u));
-            if (got < 0) {
-                r->error = *sne_unpack_error(r->u);
-                s->kind = SLOT_ERROR;
-                s->len = 0;
-                publish(r);
-                return NULL;
-            }
-            s->kind = got ? SLOT_DATA : SLOT_MEMBER_END;
-            s->len = (size_t)got;
-            publish(r);
-            if (!got)
-                break;
+        if (end == MEMBER_FAILED) {
+            rc = SNE_ERR_ARCHIVE; /* finish_stream takes the archive's own error */
+            break;
         }
     }
-    atomic_store(&r->raw_bytes, sne_unpack_raw_bytes(r->u));
-    if (rc == SNE_ERR_NOTFOUND) {
-        push(r, SLOT_END, NULL, 0);
-    } else {
-        r->error = *sne_unpack_error(r->u);
-        push(r, SLOT_ERROR, NULL, 0);
-    }
+    finish_stream(r, rc);
     return NULL;
 }
 
-/* Consumer: waits for the next slot; it stays counted until release(). */
+/* Consumer: the next slot, or NULL once the stream is over (r->end_code says how). */
 static slot *take(sne_readahead *r)
 {
-    pthread_mutex_lock(&r->lock);
-    while (r->count == 0)
-        pthread_cond_wait(&r->filled, &r->lock);
-    slot *s = &r->slots[r->head];
-    pthread_mutex_unlock(&r->lock);
-    return s;
-}
-
-static void release(sne_readahead *r)
-{
-    pthread_mutex_lock(&r->lock);
-    r->head = (r->head + 1) % r->n_slots;
-    r->count--;
-    pthread_cond_signal(&r->emptied);
-    pthread_mutex_unlock(&r->lock);
-}
-
-/* Takes END or ERROR: the stream is over for the consumer. */
-static sne_err end_of_stream(sne_readahead *r, const slot *s)
-{
+    slot *s;
+    if (sne_queue_pop(r->filled, &s) == SNE_QUEUE_OK)
+        return s;
     r->ended = true;
     r->in_member = false;
-    r->end_code =
-        s->kind == SLOT_END ? SNE_ERR_NOTFOUND : (r->error.code ? r->error.code : SNE_ERR_ARCHIVE);
-    release(r);
-    return r->end_code;
+    return NULL;
+}
+
+/* Consumer: gives a slot back to the producer (never waits: there is room for them all). */
+static void release(sne_readahead *r, slot *s)
+{
+    sne_queue_push(r->free_slots, &s);
 }
 
 sne_err sne_readahead_start(sne_readahead **out, sne_unpack *u, size_t blocks, size_t block_size,
@@ -159,81 +146,77 @@ sne_err sne_readahead_start(sne_readahead **out, sne_unpack *u, size_t blocks, s
 {
     *out = NULL;
     sne_readahead *r = calloc(1, sizeof(*r));
-    blocks = blocks >= 2 ? blocks : DEFAULT_BLOCKS;
-    block_size = block_size ? block_size : DEFAULT_BLOCK_SIZE;
-    if (!r || !(r->slots = calloc(blocks, sizeof(*r->slots)))) {
-        free(r);
+    if (!r) {
         sne_unpack_free(u);
         return sne_error_set(err, SNE_ERR_NOMEM, 0, "out of memory");
     }
     r->u = u;
-    r->n_slots = blocks;
-    r->block_size = block_size;
-    pthread_mutex_init(&r->lock, NULL);
-    pthread_cond_init(&r->filled, NULL);
-    pthread_cond_init(&r->emptied, NULL);
-    for (size_t i = 0; i < blocks; i++) {
-        if (!(r->slots[i].data = malloc(block_size))) {
-            sne_readahead_free(r);
-            return sne_error_set(err, SNE_ERR_NOMEM, 0, "out of memory");
-        }
+    r->n_slots = blocks >= 2 ? blocks : DEFAULT_BLOCKS;
+    r->block_size = block_size ? block_size : DEFAULT_BLOCK_SIZE;
+    sne_err rc = (r->slots = calloc(r->n_slots, sizeof(*r->slots))) ? SNE_OK : SNE_ERR_NOMEM;
+    if (!rc)
+        rc = sne_queue_new(&r->filled, r->n_slots, sizeof(slot *));
+    if (!rc)
+        rc = sne_queue_new(&r->free_slots, r->n_slots, sizeof(slot *));
+    for (size_t i = 0; !rc && i < r->n_slots; i++) {
+        slot *s = &r->slots[i];
+        if (!(s->data = malloc(r->block_size)))
+            rc = SNE_ERR_NOMEM;
+        else
+            sne_queue_push(r->free_slots, &s); /* cannot fail: room for them all */
+    }
+    if (rc) {
+        sne_error_set(err, rc, 0, "%s",
+                      rc == SNE_ERR_NOMEM ? "out of memory" : "too many readahead blocks");
+        goto out;
     }
     if (pthread_create(&r->thread, NULL, produce, r) != 0) {
-        sne_readahead_free(r);
-        return sne_error_set(err, SNE_ERR_NOMEM, 0, "cannot start the decompression thread");
+        rc = sne_error_set(err, SNE_ERR_NOMEM, 0, "cannot start the decompression thread");
+        goto out;
     }
     r->thread_started = true;
     *out = r;
-    return SNE_OK;
+out:
+    if (rc)
+        sne_readahead_free(r);
+    return rc;
 }
 
 sne_err sne_readahead_next(sne_readahead *r, const char **name)
 {
-    if (r->ended)
-        return r->end_code;
     if (r->current) { /* a DATA slot half read */
+        release(r, r->current);
         r->current = NULL;
-        release(r);
     }
-    for (;;) {
-        slot *s = take(r);
-        switch (s->kind) {
-        case SLOT_MEMBER:
+    slot *s;
+    while (!r->ended && (s = take(r)) != NULL) {
+        if (s->kind == SLOT_MEMBER) {
             memcpy(r->name, s->data, s->len);
             r->name[s->len] = '\0';
             r->in_member = true;
-            release(r);
+            release(r, s);
             *name = r->name;
             return SNE_OK;
-        case SLOT_DATA: /* the rest of a member the consumer abandoned */
-        case SLOT_MEMBER_END:
-            release(r);
-            break;
-        case SLOT_END:
-        case SLOT_ERROR:
-            return end_of_stream(r, s);
         }
+        release(r, s); /* the rest of a member the consumer abandoned */
     }
+    return r->end_code;
 }
 
 ptrdiff_t sne_readahead_read(sne_readahead *r, void *buf, size_t n)
 {
-    if (r->ended)
-        return r->end_code == SNE_ERR_NOTFOUND ? 0 : -1;
-    if (!r->in_member)
-        return 0;
     while (!r->current) {
+        if (r->ended)
+            return r->end_code == SNE_ERR_NOTFOUND ? 0 : -1;
+        if (!r->in_member)
+            return 0;
         slot *s = take(r);
-        if (s->kind == SLOT_DATA) {
+        if (s && s->kind == SLOT_DATA) {
             r->current = s;
             r->offset = 0;
-        } else if (s->kind == SLOT_MEMBER_END) {
+        } else if (s) { /* MEMBER_END: a MEMBER never comes before it */
             r->in_member = false;
-            release(r);
-            return 0;
-        } else {
-            end_of_stream(r, s);
-            return -1;
+            release(r, s);
         }
     }
     size_t left = r->current->len - r->offset;
@@ -241,8 +224,8 @@ ptrdiff_t sne_readahead_read(sne_readahead *r, void *buf, size_t n)
     memcpy(buf, r->current->data + r->offset, give);
     r->offset += give;
     if (r->offset == r->current->len) {
+        release(r, r->current);
         r->current = NULL;
-        release(r);
     }
     return (ptrdiff_t)give;
 }
@@ -269,18 +252,15 @@ void sne_readahead_free(sne_readahead *r)
     if (!r)
         return;
     if (r->thread_started) {
-        pthread_mutex_lock(&r->lock);
-        r->cancel = true;
-        pthread_cond_broadcast(&r->emptied);
-        pthread_mutex_unlock(&r->lock);
+        sne_queue_cancel(r->free_slots); /* wakes the producer waiting for a slot */
+        sne_queue_cancel(r->filled);
         pthread_join(r->thread, NULL);
     }
-    for (size_t i = 0; i < r->n_slots; i++)
+    for (size_t i = 0; r->slots && i < r->n_slots; i++)
         free(r->slots[i].data);
     free(r->slots);
-    pthread_cond_destroy(&r->filled);
-    pthread_cond_destroy(&r->emptied);
-    pthread_mutex_destroy(&r->lock);
+    sne_queue_free(r->filled, NULL);
+    sne_queue_free(r->free_slots, NULL);
     sne_unpack_free(r->u);
     free(r);
 }

@@ -2,10 +2,10 @@
  *
  * Decompression (gzip) and XML parsing are the two big costs of an ingest; on two cores they can
  * overlap (DESIGN-NOTES §5). sne_readahead takes an open sne_unpack and runs it on a producer
- * thread that pushes member names and blocks of decompressed bytes into a bounded queue; the
- * consumer calls the same operations as on sne_unpack, with the same contracts (see unpack.h:
- * in particular, nothing is verified before next() returns SNE_ERR_NOTFOUND). Memory is bounded
- * by the queue: `blocks` x `block_size` bytes.
+ * thread that pushes member names and blocks of decompressed bytes into a bounded queue
+ * (common/queue.h); the consumer calls the same operations as on sne_unpack, with the same
+ * contracts (see unpack.h: in particular, nothing is verified before next() returns
+ * SNE_ERR_NOTFOUND). Memory is bounded by the queue: `blocks` x `block_size` bytes.
  *
  * The producer touches the sne_unpack only; the consumer touches it again only after the producer
  * has finished (end of archive, error, or sne_readahead_free). */
@@ -17,7 +17,8 @@
 typedef struct sne_readahead sne_readahead;
 
 /* Starts the producer over `u`, whose ownership passes to the readahead (freed with it, also on
- * failure). `blocks` >= 2 and `block_size` > 0, or 0 for the defaults (8 x 256 KiB). */
+ * failure). `blocks` in 2..SNE_QUEUE_MAX_CAPACITY and `block_size` > 0, or 0 for the defaults
+ * (8 x 256 KiB). */
 sne_err sne_readahead_start(sne_readahead **out, sne_unpack *u, size_t blocks, size_t block_size,
                             sne_error *err);
 /* As sne_unpack_next; *name is borrowed until the next call. */

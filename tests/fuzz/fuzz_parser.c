@@ -50,10 +50,11 @@ static sne_err on_header(void *ctx, const sne_export_header *h, sne_error *err)
     return SNE_OK;
 }
 
-static sne_err on_demand(void *ctx, const sne_demand *d, sne_error *err)
+static sne_err on_demand(void *ctx, sne_record **rec, sne_error *err)
 {
     (void)err;
     run *r = ctx;
+    const sne_demand *d = &(*rec)->demand;
     r->demands++;
     FUZZ_CHECK(memchr(d->num_unique, 0, sizeof d->num_unique) != NULL);
     FUZZ_CHECK(memchr(d->date_modification, 0, sizeof d->date_modification) != NULL);

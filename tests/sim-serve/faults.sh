@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# faults.sh EXE: every fault of the plan (grammar in sim/serve.h): 503/429 with Retry-After at
+# faults.sh EXE: every fault of the plan (grammar in sim/server/serve.h): 503/429 with Retry-After at
 # each point, delay, a cut mid-download then a resume, a body that is not gzip, a truncated
 # archive, a wrong sha256, an ECHEC export, a slow generation, *always, +skip, --faults-file, an
 # HTML page instead of JSON, a body that trickles, a Content-Length longer or shorter than the

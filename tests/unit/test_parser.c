@@ -35,9 +35,10 @@ static sne_err on_header(void *ctx, const sne_export_header *h, sne_error *err)
     return SNE_OK;
 }
 
-static sne_err on_demand(void *ctx, const sne_demand *d, sne_error *err)
+static sne_err on_demand(void *ctx, sne_record **rec, sne_error *err)
 {
     capture *c = ctx;
+    const sne_demand *d = &(*rec)->demand;
     if (c->fail_demand_with)
         return sne_error_set(err, c->fail_demand_with, 0, "refused by the test");
     if (c->demands < 4) {
