@@ -21,6 +21,8 @@
  *                         the last seq applied, the digest of the store's scopes when demande was
  *                         last compared with every demand, and when the seq last moved.
  *
+ * The layout follows entities.def: a run adds to an older schema the tables of entities it lacks.
+ *
  * Exactly once: changes are applied in batches, each in one transaction that also moves the last
  * seq; a kill or a lost connection leaves the database at a batch boundary and the next run goes
  * on from there. A database that does not follow on from the store (its changes were pruned

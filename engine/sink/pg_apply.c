@@ -130,6 +130,8 @@ static sne_err catch_up(pg_link *l, sne_store *s, const sne_pg_options *o, pg_st
         rc = pg_load(l, s, o, true, sum);
     if (!rc && sum->loaded)
         rc = pg_state_read(l, st);
+    if (!rc && !sum->loaded)
+        rc = pg_schema_add_entities(l);
     if (rc)
         return rc;
     bool done = st->last_seq >= v->last && strcmp(st->digest, v->digest) == 0;

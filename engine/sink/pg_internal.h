@@ -101,6 +101,10 @@ sne_err pg_state_read(pg_link *l, pg_state *st);
  * once the rows are in: pg_schema_add_keys). */
 sne_err pg_schema_create(pg_link *l, const char *name);
 sne_err pg_schema_add_keys(pg_link *l, const char *name);
+/* Makes in l->schema the tables of the entities it lacks (an entity that a later interface
+ * version added to entities.def has no items yet: its table starts empty, and its changes
+ * follow), so that the layout grows with the entity table without a new version. */
+sne_err pg_schema_add_entities(pg_link *l);
 /* Makes the session's staging tables (temporary, emptied at each commit). */
 sne_err pg_schema_staging(pg_link *l);
 /* SNE_ERR_MISMATCH, naming them, when objects of others would stop l->schema from being dropped

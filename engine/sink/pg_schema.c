@@ -152,6 +152,46 @@ sne_err pg_schema_add_keys(pg_link *l, const char *name)
     return run_sql(l, &b, rc, "cannot index the tables");
 }
 
+/* Whether table `table` is among the partitions listed in `res`. */
+static bool has_partition(const PGresult *res, const char *table)
+{
+    for (int i = 0; i < PQntuples(res); i++)
+        if (strcmp(PQgetvalue(res, i, 0), table) == 0)
+            return true;
+    return false;
+}
+
+sne_err pg_schema_add_entities(pg_link *l)
+{
+    const char *params[] = {l->schema};
+    PGresult *res;
+    sne_err rc = pg_query(l,
+                          "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = "
+                          "i.inhrelid WHERE i.inhparent = to_regclass(quote_ident($1) || '.item')",
+                          1, params, &res, "cannot read the schema's tables");
+    if (rc)
+        return rc;
+    sne_buf b;
+    sne_buf_init(&b, SQL_CAP);
+    for (int e = 0; !rc && e < SNE_ENTITY__COUNT; e++) {
+        char t[PG_TABLE_MAX];
+        pg_entity_table((sne_entity)e, t);
+        if (!has_partition(res, t))
+            rc = sne_buf_printf(&b,
+                                "CREATE TABLE \"%s\".%s PARTITION OF \"%s\".item FOR VALUES IN "
+                                "('%s');ALTER TABLE \"%s\".%s ADD PRIMARY KEY (num_unique, "
+                                "item_key);",
+                                l->schema, t, l->schema, sne_entity_info_of((sne_entity)e)->code,
+                                l->schema, t);
+    }
+    PQclear(res);
+    if (!rc && b.len == 0) {
+        sne_buf_free(&b);
+        return SNE_OK;
+    }
+    return run_sql(l, &b, rc, "cannot add the tables of new entities");
+}
+
 sne_err pg_schema_staging(pg_link *l)
 {
     const char *compression;

@@ -15,6 +15,7 @@ demands (pgtest.check_equal: items, demande with every demand's state and date, 
   RADIEE          the radiated demands of that register: demande says RADIEE
   sync            `snesync sync --pg-apply` against the simulator's server (config file with
                   pg-dsn and pg-schema): the job's changes reach the database in the same run
+  new entity      a schema without the table of an entity (made before it existed) gets it
 environment: PG_TEST_DEMANDS (default 1500)
 """
 import collections
@@ -69,6 +70,21 @@ def sync_chained(env, store, data):
         srv.wait(timeout=30)
 
 
+def new_entity(env):
+    """A schema made before an entity existed (its table dropped here, as a snesync that knew no
+    DALO would have made it) gets the entity's table, with its key, and its items."""
+    store = env("store-e")
+    ingest(env, store, "E1", "--entities", "CERFA,EVT", "--etat", "ACTIVE", data="r1")
+    pg_apply(env, store, "--schema", "older")
+    env.cluster.psql("DROP TABLE older.dalo")
+    ingest(env, store, "E2", "--entities", ALL, "--etat", "ACTIVE", data="r2")
+    pg_apply(env, store, "--schema", "older", "--batch", "1000")
+    keys = env.cluster.psql("SELECT count(*) FROM pg_constraint WHERE contype = 'p' AND "
+                            "conrelid = 'older.dalo'::regclass")
+    check(keys == [["1"]], "the new entity's table has its primary key")
+    check_equal(env, store, schema="older", what="an entity the schema lacked")
+
+
 def body(env):
     n = int(os.environ.get("PG_TEST_DEMANDS", "1500"))
     sim("generate", "--demands", str(n), "--seed", "21", "--out", env("r1"))
@@ -119,6 +135,7 @@ def body(env):
     check_equal(env, store, schema="si", what="sync --pg-apply (schema si)")
     pg_apply(env, store)
     check_equal(env, store, what="sne after the sync")
+    new_entity(env)
 
 
 if __name__ == "__main__":
