@@ -38,6 +38,10 @@ int cli_exit_status(sne_err rc)
         return EXIT_CURSOR;
     case SNE_ERR_NOTFOUND:
         return EXIT_NOT_FOUND;
+    case SNE_ERR_MISMATCH:
+        return EXIT_MISMATCH;
+    case SNE_ERR_DATABASE:
+        return EXIT_DATABASE;
     default:
         return EXIT_FAILURE_OTHER;
     }
@@ -100,6 +104,14 @@ int cli_parse(int argc, char **argv, const char *usage, const struct option *own
         }
     }
     return optind;
+}
+
+bool cli_store_given(int argc, char **argv, const cli_common *c)
+{
+    for (int i = 1; i < argc; i++)
+        if (c->store_dir >= argv[i] && c->store_dir < argv[i] + strlen(argv[i]) + 1)
+            return true;
+    return false;
 }
 
 bool cli_parse_u64(const char *s, uint64_t *out)

@@ -4,6 +4,7 @@
 #ifndef SNE_CLI_H
 #define SNE_CLI_H
 
+#include "config.h"
 #include "snesync.h"
 
 #include <getopt.h>
@@ -22,7 +23,9 @@ enum {
     EXIT_STORE = 6,         /* the store or the disk failed (permissions included) */
     EXIT_SERVER = 7,        /* the server refused or could not be reached after retries */
     EXIT_CURSOR = 8,        /* changes --since: before the first change held or past the last */
-    EXIT_NOT_FOUND = 9      /* show: the demand is not in the store */
+    EXIT_NOT_FOUND = 9,     /* show: the demand is not in the store */
+    EXIT_MISMATCH = 10,     /* pg-apply: the database does not follow on from the store */
+    EXIT_DATABASE = 11      /* pg-apply: the database failed or could not be reached */
 };
 
 int cli_exit_status(sne_err rc);
@@ -44,6 +47,10 @@ typedef int (*cli_option_fn)(void *ctx, int opt, const char *arg);
  * Otherwise returns the index of the first positional argument. */
 int cli_parse(int argc, char **argv, const char *usage, const struct option *own,
               cli_option_fn on_option, void *ctx, cli_common *common, int *status);
+
+/* Whether --store was given on the command line (cli_parse points store_dir into argv then),
+ * so that it wins over a config file's `store`. */
+bool cli_store_given(int argc, char **argv, const cli_common *c);
 
 bool cli_parse_u64(const char *s, uint64_t *out);
 double cli_now(void);
@@ -70,6 +77,33 @@ typedef enum cli_store_use {
  * it is reported as SNE_ERR_USAGE, not as SNE_ERR_NOTFOUND, the status of a demand not in it. */
 sne_err cli_open_store(const cli_common *c, cli_store_use use, sne_store **store, sne_error *err);
 
+/* The PostgreSQL options of pg-apply and prune --pg-applied (cmd_pg_apply.c); pg-apply also
+ * takes {"batch", required_argument, NULL, OPT_PG_BATCH}. */
+enum { OPT_PG_DSN = 400, OPT_PG_SCHEMA, OPT_PG_CONFIG, OPT_PG_BATCH };
+#define CLI_PG_OPTIONS                                                                             \
+    {"dsn", required_argument, NULL, OPT_PG_DSN},                                                  \
+        {"schema", required_argument, NULL, OPT_PG_SCHEMA},                                        \
+    {                                                                                              \
+        "config", required_argument, NULL, OPT_PG_CONFIG                                           \
+    }
+
+typedef struct cli_pg {
+    const char *cli[CONF__COUNT]; /* pg-dsn, pg-schema, pg-batch given as options (argv) */
+    const char *config;           /* --config FILE */
+    cli_conf conf;
+} cli_pg;
+
+/* Takes one of the options OPT_PG_*: 0, or EXIT_USAGE for another one. */
+int cli_pg_option(cli_pg *p, int opt, const char *arg);
+/* Reads the config file, if any, and fills `o` (the command line wins over the file; the
+ * file's `store` applies when --store was not given). EXIT_OK or the status, said why. */
+int cli_pg_settings(cli_pg *p, int argc, char **argv, cli_common *common, sne_pg_options *o);
+void cli_pg_free(cli_pg *p);
+/* sync --pg-apply: the config file's pg-* settings are checked before the job, and pg-apply
+ * runs on the job's store after it. */
+int cli_pg_chain_check(const char *job, const cli_conf *conf);
+int cli_pg_apply_chained(const char *job, const cli_common *common, const cli_conf *conf);
+
 int cmd_ingest(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_changes(int argc, char **argv);
@@ -78,5 +112,6 @@ int cmd_show(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
 int cmd_drm_refresh(int argc, char **argv);
+int cmd_pg_apply(int argc, char **argv);
 
 #endif

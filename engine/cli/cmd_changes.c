@@ -23,22 +23,37 @@ static const char changes_usage[] =
 
 static const char prune_usage[] =
     "Usage: snesync prune [--store DIR] --upto SEQ\n"
+    "       snesync prune [--store DIR] --pg-applied [--upto SEQ] [--dsn CONNINFO]\n"
+    "                     [--schema NAME] [--config FILE]\n"
     "\n"
     "Deletes the changes with seq <= SEQ from the change log, once the SI has applied them.\n"
     "A consumer whose cursor is below SEQ can no longer read the log (changes exits 8).\n"
     "\n"
-    "Exit status: 0 done, 2 usage (or no store at DIR), 5 store busy, 6 store or disk failure.\n";
+    "  --pg-applied    no further than the last seq the PostgreSQL database of `snesync\n"
+    "                  pg-apply` has applied (read from its state; --dsn, --schema, --config\n"
+    "                  as for pg-apply); refused (status 10) when it follows another store\n"
+    "\n"
+    "Exit status: 0 done, 2 usage (or no store at DIR), 5 store busy, 6 store or disk failure,\n"
+    "10 the database follows another store or has no schema, 11 the database failed.\n";
 
-enum { OPT_SINCE = 300, OPT_LIMIT, OPT_UPTO };
+enum { OPT_SINCE = 300, OPT_LIMIT, OPT_UPTO, OPT_PG_APPLIED };
 
 typedef struct seq_args {
     uint64_t since, limit, upto;
     bool has_upto;
+    bool pg_applied;
+    cli_pg pg;
 } seq_args;
 
 static int on_option(void *ctx, int opt, const char *arg)
 {
     seq_args *a = ctx;
+    if (opt == OPT_PG_APPLIED) {
+        a->pg_applied = true;
+        return 0;
+    }
+    if (opt >= OPT_PG_DSN)
+        return cli_pg_option(&a->pg, opt, arg);
     uint64_t *target = opt == OPT_SINCE ? &a->since : opt == OPT_LIMIT ? &a->limit : &a->upto;
     if (!cli_parse_u64(arg, target)) {
         fprintf(stderr, "snesync: --since, --limit and --upto take numbers\n");
@@ -121,29 +136,57 @@ int cmd_changes(int argc, char **argv)
     return rc ? cli_fail(rc, &err) : EXIT_OK;
 }
 
+/* The seq to prune up to: --upto, no further than what the database applied (--pg-applied). */
+static sne_err prune_limit(const seq_args *a, const sne_pg_options *o, sne_store *store,
+                           uint64_t *upto, sne_error *err)
+{
+    uint64_t applied;
+    *upto = a->upto;
+    if (!a->pg_applied)
+        return SNE_OK;
+    sne_err rc = sne_pg_applied(o, sne_store_identity(store), &applied, err);
+    if (!rc && (!a->has_upto || applied < a->upto))
+        *upto = applied;
+    return rc;
+}
+
 int cmd_prune(int argc, char **argv)
 {
     static const struct option own[] = {{"upto", required_argument, NULL, OPT_UPTO},
+                                        {"pg-applied", no_argument, NULL, OPT_PG_APPLIED},
+                                        CLI_PG_OPTIONS,
                                         {NULL, 0, NULL, 0}};
     seq_args a = {0};
     cli_common common;
+    sne_pg_options o;
     int status;
     int first = cli_parse(argc, argv, prune_usage, own, on_option, &a, &common, &status);
     if (first < 0)
-        return status;
-    if (!a.has_upto || first != argc) {
-        fprintf(stderr, "snesync prune: --upto SEQ is required, and nothing else\n");
-        return EXIT_USAGE;
+        goto out;
+    status = EXIT_USAGE;
+    if (!(a.has_upto || a.pg_applied) || first != argc) {
+        fprintf(stderr, "snesync prune: --upto SEQ or --pg-applied is required, and no "
+                        "argument\n");
+        goto out;
     }
+    if (a.pg_applied && (status = cli_pg_settings(&a.pg, argc, argv, &common, &o)) != EXIT_OK)
+        goto out;
     sne_error err = {0};
     sne_store *store = NULL;
-    uint64_t pruned = 0;
+    uint64_t pruned = 0, upto = 0;
     sne_err rc = cli_open_store(&common, CLI_STORE_WRITE, &store, &err);
-    if (!rc && (rc = sne_store_prune(store, a.upto, &pruned)))
+    if (!rc)
+        rc = prune_limit(&a, &o, store, &upto, &err);
+    if (!rc && (rc = sne_store_prune(store, upto, &pruned)))
         err = *sne_store_error(store);
     sne_store_close(store);
-    if (rc)
-        return cli_fail(rc, &err);
-    printf("pruned %" PRIu64 " changes\n", pruned);
-    return EXIT_OK;
+    if (rc) {
+        status = cli_fail(rc, &err);
+        goto out;
+    }
+    printf("pruned %" PRIu64 " changes (up to seq %" PRIu64 ")\n", pruned, upto);
+    status = EXIT_OK;
+out:
+    cli_pg_free(&a.pg);
+    return status;
 }

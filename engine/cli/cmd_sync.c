@@ -1,6 +1,7 @@
 /* snesync sync, snesync drm-refresh: the scheduled jobs, end to end against the export service
  * (engine/sync.h). Options come from the command line, then from a config file (--config). */
 #include "cli.h"
+#include "config.h"
 #include "sync.h"
 
 #include <errno.h>
@@ -18,7 +19,7 @@ static const char sync_usage[] =
     "                    [--departements 38,26 | --communes 38185,...] [--depth 1..3]\n"
     "                    [--cert F --key F] [--cacert F] [--token-file F] [--config FILE]\n"
     "                    [--work-dir DIR] [--max-wait S] [--retries N] [--stall-timeout S]\n"
-    "                    [--min-speed B] [--store DIR] [--json]\n"
+    "                    [--min-speed B] [--pg-apply] [--store DIR] [--json]\n"
     "\n"
     "Requests an export from the service, polls it (honouring Retry-After), downloads it while\n"
     "ingesting it, verifies its size and sha256 before anything is deleted, then releases it.\n"
@@ -38,7 +39,8 @@ static const char sync_usage[] =
     "  --config FILE       'key = value' lines: server, cert, key, cacert, token-file, store,\n"
     "                      entities, etat, departements, communes, depth, work-dir, max-wait,\n"
     "                      retries, stall-timeout, min-speed (relative paths are taken from\n"
-    "                      FILE's directory); options given on the command line win\n"
+    "                      FILE's directory), and pg-apply's pg-dsn, pg-schema, pg-batch;\n"
+    "                      options given on the command line win\n"
     "  --work-dir DIR      where archives are downloaded (default STORE.work); the last one is\n"
     "                      kept there for audit\n"
     "  --max-wait S        give up polling after S seconds (default 86400); run again to resume\n"
@@ -48,7 +50,10 @@ static const char sync_usage[] =
     "  --stall-timeout S   a transfer slower than --min-speed for S seconds (default 60) is\n"
     "                      stopped and retried (a failed attempt)\n"
     "  --min-speed B       bytes per second (default 1024)\n"
-    "  --json              print the summary as one JSON object\n"
+    "  --pg-apply          then apply the changes to PostgreSQL as `snesync pg-apply` does\n"
+    "                      (pg-dsn, pg-schema, pg-batch of --config; else libpq's environment):\n"
+    "                      its status if it fails (10, 11: see snesync pg-apply --help)\n"
+    "  --json              print the summary as one JSON object (and pg-apply's, a line)\n"
     "  --store DIR         the store (default $SNESYNC_STORE, else ./snesync.store)\n";
 
 static const char drm_usage[] =
@@ -56,7 +61,7 @@ static const char drm_usage[] =
     "                           [--depth 1..3] [--etat ACTIVE|RADIEE] [--cert F --key F]\n"
     "                           [--cacert F] [--token-file F] [--config FILE] [--work-dir DIR]\n"
     "                           [--max-wait S] [--retries N] [--stall-timeout S]\n"
-    "                           [--min-speed B] [--store DIR] [--json]\n"
+    "                           [--min-speed B] [--pg-apply] [--store DIR] [--json]\n"
     "\n"
     "The monthly DRM refresh: a DRM-only export (monthly resources, --depth months, default 3),\n"
     "requested, downloaded and ingested like `snesync sync`. It changes DRM items only: every\n"
@@ -81,47 +86,21 @@ enum {
     OPT_RETRIES,
     OPT_STALL_TIMEOUT,
     OPT_MIN_SPEED,
+    OPT_PG_APPLY,
 };
 
-/* Every setting, as text, from the command line or the config file. */
-enum {
-    K_SERVER,
-    K_ENTITIES,
-    K_ETAT,
-    K_DEPARTEMENTS,
-    K_COMMUNES,
-    K_DEPTH,
-    K_CERT,
-    K_KEY,
-    K_CACERT,
-    K_TOKEN_FILE,
-    K_WORK_DIR,
-    K_MAX_WAIT,
-    K_STORE,
-    K_RETRIES,
-    K_STALL_TIMEOUT,
-    K_MIN_SPEED,
-    K__COUNT
-};
-static const char *const key_names[K__COUNT] = {
-    "server", "entities", "etat",          "departements", "communes", "depth",
-    "cert",   "key",      "cacert",        "token-file",   "work-dir", "max-wait",
-    "store",  "retries",  "stall-timeout", "min-speed"};
-/* Settings that name a file: relative ones in a config file are taken from its directory. */
-static const bool key_is_path[K__COUNT] = {
-    [K_CERT] = true,       [K_KEY] = true,      [K_CACERT] = true,
-    [K_TOKEN_FILE] = true, [K_WORK_DIR] = true, [K_STORE] = true};
-
+/* Every setting, as text, from the command line or the config file (config.h). */
 typedef struct settings {
-    const char *cli[K__COUNT]; /* borrowed from argv */
-    char *conf[K__COUNT];      /* owned */
+    const char *cli[CONF__COUNT]; /* borrowed from argv */
+    cli_conf conf;
     const char *config;
     bool drm;
+    bool pg_apply; /* --pg-apply: snesync pg-apply after a successful job */
 } settings;
 
 static const char *get(const settings *s, int k)
 {
-    return s->cli[k] ? s->cli[k] : s->conf[k];
+    return s->cli[k] ? s->cli[k] : s->conf.value[k];
 }
 
 /* Reads the number of setting `k` into *v (0 when it is not set). False, with a message saying
@@ -135,7 +114,7 @@ static bool number_setting(const settings *s, int k, uint64_t min, uint64_t max,
         return true;
     if (cli_parse_u64(text, v) && *v >= min && *v <= max)
         return true;
-    fprintf(stderr, "snesync %s: --%s %s\n", cmd, key_names[k], what);
+    fprintf(stderr, "snesync %s: --%s %s\n", cmd, cli_conf_name(k), what);
     return false;
 }
 
@@ -150,28 +129,31 @@ static int on_option(void *ctx, int opt, const char *arg)
     case OPT_CONFIG:
         s->config = arg;
         return 0;
+    case OPT_PG_APPLY:
+        s->pg_apply = true;
+        return 0;
     case OPT_ENTITIES:
         if (s->drm)
             break;
-        s->cli[K_ENTITIES] = arg;
+        s->cli[CONF_ENTITIES] = arg;
         return 0;
     default:
         if (opt >= OPT_SERVER && opt <= OPT_MIN_SPEED) {
             static const int map[] = {
-                [OPT_SERVER - OPT_SERVER] = K_SERVER,
-                [OPT_ETAT - OPT_SERVER] = K_ETAT,
-                [OPT_DEPARTEMENTS - OPT_SERVER] = K_DEPARTEMENTS,
-                [OPT_COMMUNES - OPT_SERVER] = K_COMMUNES,
-                [OPT_DEPTH - OPT_SERVER] = K_DEPTH,
-                [OPT_CERT - OPT_SERVER] = K_CERT,
-                [OPT_KEY - OPT_SERVER] = K_KEY,
-                [OPT_CACERT - OPT_SERVER] = K_CACERT,
-                [OPT_TOKEN_FILE - OPT_SERVER] = K_TOKEN_FILE,
-                [OPT_WORK_DIR - OPT_SERVER] = K_WORK_DIR,
-                [OPT_MAX_WAIT - OPT_SERVER] = K_MAX_WAIT,
-                [OPT_RETRIES - OPT_SERVER] = K_RETRIES,
-                [OPT_STALL_TIMEOUT - OPT_SERVER] = K_STALL_TIMEOUT,
-                [OPT_MIN_SPEED - OPT_SERVER] = K_MIN_SPEED,
+                [OPT_SERVER - OPT_SERVER] = CONF_SERVER,
+                [OPT_ETAT - OPT_SERVER] = CONF_ETAT,
+                [OPT_DEPARTEMENTS - OPT_SERVER] = CONF_DEPARTEMENTS,
+                [OPT_COMMUNES - OPT_SERVER] = CONF_COMMUNES,
+                [OPT_DEPTH - OPT_SERVER] = CONF_DEPTH,
+                [OPT_CERT - OPT_SERVER] = CONF_CERT,
+                [OPT_KEY - OPT_SERVER] = CONF_KEY,
+                [OPT_CACERT - OPT_SERVER] = CONF_CACERT,
+                [OPT_TOKEN_FILE - OPT_SERVER] = CONF_TOKEN_FILE,
+                [OPT_WORK_DIR - OPT_SERVER] = CONF_WORK_DIR,
+                [OPT_MAX_WAIT - OPT_SERVER] = CONF_MAX_WAIT,
+                [OPT_RETRIES - OPT_SERVER] = CONF_RETRIES,
+                [OPT_STALL_TIMEOUT - OPT_SERVER] = CONF_STALL_TIMEOUT,
+                [OPT_MIN_SPEED - OPT_SERVER] = CONF_MIN_SPEED,
             };
             s->cli[map[opt - OPT_SERVER]] = arg;
             return 0;
@@ -180,77 +162,11 @@ static int on_option(void *ctx, int opt, const char *arg)
     return EXIT_USAGE;
 }
 
-static char *trim(char *p)
-{
-    while (*p == ' ' || *p == '\t')
-        p++;
-    size_t n = strlen(p);
-    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r' || p[n - 1] == '\n'))
-        p[--n] = '\0';
-    return p;
-}
-
-/* Reads the config file: `key = value` lines, '#' comments, blank lines. */
-static int load_config(settings *s)
-{
-    FILE *fp = fopen(s->config, "r");
-    if (!fp) {
-        fprintf(stderr, "snesync: cannot open the config file %s: %s\n", s->config,
-                strerror(errno));
-        return EXIT_USAGE;
-    }
-    char dir[1024];
-    const char *slash = strrchr(s->config, '/');
-    snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - s->config) : 1,
-             slash ? s->config : ".");
-    if (slash == s->config)
-        snprintf(dir, sizeof(dir), "/");
-    char line[4096];
-    int lineno = 0, status = EXIT_OK;
-    while (status == EXIT_OK && fgets(line, sizeof(line), fp)) {
-        lineno++;
-        char *p = trim(line);
-        if (*p == '\0' || *p == '#')
-            continue;
-        char *eq = strchr(p, '=');
-        if (!eq) {
-            fprintf(stderr, "snesync: %s, line %d: expected 'key = value'\n", s->config, lineno);
-            status = EXIT_USAGE;
-            break;
-        }
-        *eq = '\0';
-        char *k = trim(p), *v = trim(eq + 1);
-        int key = -1;
-        for (int i = 0; i < K__COUNT; i++)
-            if (strcmp(k, key_names[i]) == 0)
-                key = i;
-        if (key < 0) {
-            fprintf(stderr, "snesync: %s, line %d: unknown key '%.40s'\n", s->config, lineno, k);
-            status = EXIT_USAGE;
-            break;
-        }
-        size_t need = strlen(v) + strlen(dir) + 2;
-        char *val = malloc(need);
-        if (!val) {
-            status = EXIT_FAILURE_OTHER;
-            break;
-        }
-        if (key_is_path[key] && v[0] != '/' && v[0] != '\0')
-            snprintf(val, need, "%s/%s", dir, v);
-        else
-            snprintf(val, need, "%s", v);
-        free(s->conf[key]);
-        s->conf[key] = val;
-    }
-    fclose(fp);
-    return status;
-}
-
 /* The token: the first line of the token file, else $SNESYNC_TOKEN, else none. */
 static int load_token(const settings *s, char *out, size_t cap)
 {
     out[0] = '\0';
-    const char *path = get(s, K_TOKEN_FILE);
+    const char *path = get(s, CONF_TOKEN_FILE);
     if (path) {
         FILE *fp = fopen(path, "r");
         if (!fp) {
@@ -266,7 +182,7 @@ static int load_token(const settings *s, char *out, size_t cap)
         if (!fgets(out, (int)cap, fp))
             out[0] = '\0';
         fclose(fp);
-        char *t = trim(out);
+        char *t = cli_trim(out);
         memmove(out, t, strlen(t) + 1);
         if (!out[0]) {
             fprintf(stderr, "snesync: the token file %s is empty\n", path);
@@ -462,6 +378,7 @@ static int run_job(int argc, char **argv, bool drm)
         {"retries", required_argument, NULL, OPT_RETRIES},
         {"stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT},
         {"min-speed", required_argument, NULL, OPT_MIN_SPEED},
+        {"pg-apply", no_argument, NULL, OPT_PG_APPLY},
         {NULL, 0, NULL, 0},
     };
     const char *name = drm ? "drm-refresh" : "sync";
@@ -485,72 +402,76 @@ static int run_job(int argc, char **argv, bool drm)
         fprintf(stderr, "snesync %s: no argument is expected ('%s')\n", name, argv[first]);
         goto out;
     }
-    /* --store on the command line? (cli_parse points store_dir into argv then) */
-    for (int i = 1; i < argc; i++)
-        if (common.store_dir >= argv[i] && common.store_dir < argv[i] + strlen(argv[i]) + 1)
-            set.cli[K_STORE] = common.store_dir;
-    if (set.config && (status = load_config(&set)) != EXIT_OK)
+    if (cli_store_given(argc, argv, &common))
+        set.cli[CONF_STORE] = common.store_dir;
+    if (set.config && (status = cli_conf_load(&set.conf, set.config)) != EXIT_OK)
+        goto out;
+    if (set.pg_apply && (status = cli_pg_chain_check(name, &set.conf)) != EXIT_OK)
         goto out;
     status = EXIT_USAGE;
-    if (get(&set, K_STORE))
-        common.store_dir = get(&set, K_STORE);
+    if (get(&set, CONF_STORE))
+        common.store_dir = get(&set, CONF_STORE);
 
     sne_sync_options o;
     sne_sync_options_default(&o);
     o.job = name;
-    o.fetch.server = get(&set, K_SERVER);
+    o.fetch.server = get(&set, CONF_SERVER);
     if (!o.fetch.server || !*o.fetch.server) {
         fprintf(stderr, "snesync %s: --server URL is needed (or 'server' in --config)\n", name);
         goto out;
     }
     if (drm) {
         o.entities = 1u << SNE_ENTITY_DRM;
-    } else if (!get(&set, K_ENTITIES)) {
+    } else if (!get(&set, CONF_ENTITIES)) {
         fprintf(stderr, "snesync sync: --entities is needed (or 'entities' in --config)\n");
         goto out;
-    } else if (!parse_entities(get(&set, K_ENTITIES), &o.entities)) {
+    } else if (!parse_entities(get(&set, CONF_ENTITIES), &o.entities)) {
         goto out;
     }
-    const char *etat = get(&set, K_ETAT);
+    const char *etat = get(&set, CONF_ETAT);
     if (etat && strcmp(etat, "ACTIVE") != 0 && strcmp(etat, "RADIEE") != 0) {
         fprintf(stderr, "snesync %s: --etat is ACTIVE or RADIEE\n", name);
         goto out;
     }
     o.radiees = etat && strcmp(etat, "RADIEE") == 0;
     /* A location given on the command line replaces the config file's, whichever kind. */
-    if (set.cli[K_DEPARTEMENTS] || set.cli[K_COMMUNES]) {
-        o.departements = set.cli[K_DEPARTEMENTS];
-        o.communes = set.cli[K_COMMUNES];
+    if (set.cli[CONF_DEPARTEMENTS] || set.cli[CONF_COMMUNES]) {
+        o.departements = set.cli[CONF_DEPARTEMENTS];
+        o.communes = set.cli[CONF_COMMUNES];
     } else {
-        o.departements =
-            set.conf[K_DEPARTEMENTS] && *set.conf[K_DEPARTEMENTS] ? set.conf[K_DEPARTEMENTS] : NULL;
-        o.communes = set.conf[K_COMMUNES] && *set.conf[K_COMMUNES] ? set.conf[K_COMMUNES] : NULL;
+        o.departements = set.conf.value[CONF_DEPARTEMENTS] && *set.conf.value[CONF_DEPARTEMENTS]
+                             ? set.conf.value[CONF_DEPARTEMENTS]
+                             : NULL;
+        o.communes = set.conf.value[CONF_COMMUNES] && *set.conf.value[CONF_COMMUNES]
+                         ? set.conf.value[CONF_COMMUNES]
+                         : NULL;
     }
     uint64_t v;
-    if (!number_setting(&set, K_DEPTH, 1, 3, name, "is 1, 2 or 3 (months of DRM)", &v))
+    if (!number_setting(&set, CONF_DEPTH, 1, 3, name, "is 1, 2 or 3 (months of DRM)", &v))
         goto out;
     if (v)
         o.profondeur_drm = (int)v;
-    if (!number_setting(&set, K_MAX_WAIT, 1, 30 * 86400, name, "takes seconds", &v))
+    if (!number_setting(&set, CONF_MAX_WAIT, 1, 30 * 86400, name, "takes seconds", &v))
         goto out;
     if (v)
         o.max_wait = (double)v;
-    if (!number_setting(&set, K_RETRIES, 0, 100, name, "takes a number of attempts (0..100)", &v))
+    if (!number_setting(&set, CONF_RETRIES, 0, 100, name, "takes a number of attempts (0..100)",
+                        &v))
         goto out;
-    if (get(&set, K_RETRIES))
+    if (get(&set, CONF_RETRIES))
         o.fetch.max_attempts = (unsigned)v + 1;
-    if (!number_setting(&set, K_STALL_TIMEOUT, 1, 3600, name, "takes seconds (1..3600)", &v))
+    if (!number_setting(&set, CONF_STALL_TIMEOUT, 1, 3600, name, "takes seconds (1..3600)", &v))
         goto out;
     if (v)
         o.fetch.low_speed_time = (long)v;
-    if (!number_setting(&set, K_MIN_SPEED, 1, 1u << 30, name, "takes bytes per second (1..2^30)",
+    if (!number_setting(&set, CONF_MIN_SPEED, 1, 1u << 30, name, "takes bytes per second (1..2^30)",
                         &v))
         goto out;
     if (v)
         o.fetch.low_speed_limit = (long)v;
-    o.fetch.cert = get(&set, K_CERT);
-    o.fetch.key = get(&set, K_KEY);
-    o.fetch.cacert = get(&set, K_CACERT);
+    o.fetch.cert = get(&set, CONF_CERT);
+    o.fetch.key = get(&set, CONF_KEY);
+    o.fetch.cacert = get(&set, CONF_CACERT);
     if (o.fetch.key && !o.fetch.cert) {
         fprintf(stderr, "snesync %s: --key needs --cert\n", name);
         goto out;
@@ -559,8 +480,8 @@ static int run_job(int argc, char **argv, bool drm)
         goto out;
     status = EXIT_USAGE;
     o.fetch.token = token[0] ? token : NULL;
-    if (get(&set, K_WORK_DIR)) {
-        snprintf(work, sizeof(work), "%s", get(&set, K_WORK_DIR));
+    if (get(&set, CONF_WORK_DIR)) {
+        snprintf(work, sizeof(work), "%s", get(&set, CONF_WORK_DIR));
     } else {
         size_t n = strlen(common.store_dir);
         while (n > 1 && common.store_dir[n - 1] == '/')
@@ -622,10 +543,9 @@ static int run_job(int argc, char **argv, bool drm)
     if (sum.warning[0])
         fprintf(stderr, "snesync %s: warning: %s\n", name, sum.warning);
     print_summary(name, &sum, common.json);
-    status = EXIT_OK;
+    status = set.pg_apply ? cli_pg_apply_chained(name, &common, &set.conf) : EXIT_OK;
 out:
-    for (int i = 0; i < K__COUNT; i++)
-        free(set.conf[i]);
+    cli_conf_free(&set.conf);
     pthread_mutex_destroy(&ps.mu);
     return status;
 }

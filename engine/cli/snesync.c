@@ -19,6 +19,7 @@ static const command commands[] = {
     {"validate", cmd_validate, "check an archive against the export XSD"},
     {"sync", cmd_sync, "request, download and ingest an export from the service"},
     {"drm-refresh", cmd_drm_refresh, "the monthly DRM-only export, ingested like sync"},
+    {"pg-apply", cmd_pg_apply, "apply the changes to a PostgreSQL database, exactly once"},
 };
 
 static void usage(FILE *out)
@@ -41,7 +42,8 @@ static void usage(FILE *out)
           "archive, no store at DIR), 3 bad or incomplete export (nothing deleted), 4 stale\n"
           "export (refused), 5 store busy (another writer), 6 store or disk failure (also\n"
           "permissions), 7 server refused or unreachable, 8 change log cursor out of range,\n"
-          "9 demand not in the store.\n",
+          "9 demand not in the store, 10 the PostgreSQL database does not follow on from the\n"
+          "store (pg-apply, prune --pg-applied), 11 the database failed or is unreachable.\n",
           out);
 }
 

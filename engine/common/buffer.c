@@ -136,6 +136,16 @@ sne_err sne_buf_append_json_string(sne_buf *b, const uint8_t *s, size_t n)
     sne_err rc = sne_buf_append_byte(b, '"');
     size_t i = 0;
     while (!rc && i < n) {
+        /* Printable ASCII, most of any text, goes as it is in one piece. */
+        size_t plain = i;
+        while (plain < n && s[plain] >= 0x20 && s[plain] < 0x80 && s[plain] != '"' &&
+               s[plain] != '\\')
+            plain++;
+        if (plain > i) {
+            rc = sne_buf_append(b, s + i, plain - i);
+            i = plain;
+            continue;
+        }
         uint8_t c = s[i];
         if (c == '"' || c == '\\') {
             uint8_t esc[2] = {'\\', c};

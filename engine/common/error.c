@@ -22,6 +22,8 @@ static const char *const messages[SNE_ERR__COUNT] = {
     [SNE_ERR_HTTP] = "server error",
     [SNE_ERR_NETWORK] = "network error",
     [SNE_ERR_RANGE] = "change log cursor out of range",
+    [SNE_ERR_MISMATCH] = "the database and the store disagree",
+    [SNE_ERR_DATABASE] = "database error",
 };
 
 const char *sne_strerror(sne_err code)

@@ -27,6 +27,9 @@ typedef enum sne_err {
     SNE_ERR_HTTP,       /* the server answered with a final error */
     SNE_ERR_NETWORK,    /* transport failure that retries did not cure */
     SNE_ERR_RANGE,      /* a change log cursor before the first change held or after the last */
+    SNE_ERR_MISMATCH,   /* a database mirroring the store does not follow on from it (pruned
+                           past, another store, ahead of it, a newer schema) */
+    SNE_ERR_DATABASE,   /* a database failed or could not be reached (nothing half-applied) */
     SNE_ERR__COUNT
 } sne_err;
 

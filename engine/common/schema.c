@@ -37,8 +37,9 @@ int sne_entity_by_block(const char *name)
 
 bool sne_schema_is_sequence(const char *container)
 {
+    /* Asked for every element rendered as JSON: the first byte spares most of the calls. */
     for (size_t i = 0; i < sizeof(sequences) / sizeof(sequences[0]); i++)
-        if (strcmp(sequences[i], container) == 0)
+        if (sequences[i][0] == container[0] && strcmp(sequences[i], container) == 0)
             return true;
     return false;
 }

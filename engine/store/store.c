@@ -496,6 +496,7 @@ static int open_environment(sne_store *s, const char *dir, uint64_t asked)
 
 static void store_free(sne_store *s)
 {
+    sne_store_read_end(s);
     if (s->txn)
         mdb_txn_abort(s->txn);
     if (s->env)
@@ -880,8 +881,12 @@ bool store_in_run_scope(const sne_store *s, const sne_header *h)
 
 /* ---- readers ---- */
 
-static sne_err begin_read(sne_store *s, MDB_txn **txn)
+sne_err store_begin_read(sne_store *s, MDB_txn **txn)
 {
+    if (s->pinned) {
+        *txn = s->pinned;
+        return SNE_OK;
+    }
     int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
     if (rc == MDB_MAP_RESIZED && !s->txn) { /* a writer grew the map since we opened it */
         rc = mdb_env_set_mapsize(s->env, 0);
@@ -889,6 +894,32 @@ static sne_err begin_read(sne_store *s, MDB_txn **txn)
             rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
     }
     return rc ? store_fail(s, rc, "cannot begin a read transaction") : SNE_OK;
+}
+
+void store_end_read(sne_store *s, MDB_txn *txn)
+{
+    if (txn != s->pinned)
+        mdb_txn_abort(txn);
+}
+
+sne_err sne_store_read_begin(sne_store *s)
+{
+    if (s->pinned || s->txn)
+        return sne_error_set(&s->err, SNE_ERR_USAGE, 0,
+                             "store %s: a read is pinned already, or a batch is open", s->dir);
+    MDB_txn *txn;
+    sne_err rc = store_begin_read(s, &txn);
+    if (!rc)
+        s->pinned = txn;
+    return rc;
+}
+
+void sne_store_read_end(sne_store *s)
+{
+    if (s && s->pinned) {
+        mdb_txn_abort(s->pinned);
+        s->pinned = NULL;
+    }
 }
 
 /* Positions `c` on the group that holds change `seq`, or the first group after it. */
@@ -935,11 +966,11 @@ static sne_err seq_range(sne_store *s, MDB_txn *txn, uint64_t *first, uint64_t *
 sne_err sne_store_seq_range(sne_store *s, uint64_t *first, uint64_t *last)
 {
     MDB_txn *txn;
-    sne_err rc = begin_read(s, &txn);
+    sne_err rc = store_begin_read(s, &txn);
     if (rc)
         return rc;
     rc = seq_range(s, txn, first, last);
-    mdb_txn_abort(txn);
+    store_end_read(s, txn);
     return rc;
 }
 
@@ -973,11 +1004,11 @@ sne_err sne_store_changes(sne_store *s, uint64_t since, uint64_t limit, sne_chan
 {
     MDB_txn *txn;
     MDB_cursor *c = NULL;
-    sne_err rc = begin_read(s, &txn);
+    sne_err rc = store_begin_read(s, &txn);
     if (rc)
         return rc;
     if ((rc = check_cursor(s, txn, since))) {
-        mdb_txn_abort(txn);
+        store_end_read(s, txn);
         return rc;
     }
     MDB_val k, v;
@@ -1012,7 +1043,7 @@ sne_err sne_store_changes(sne_store *s, uint64_t since, uint64_t limit, sne_chan
     if (!rc && mrc && mrc != MDB_NOTFOUND)
         rc = store_fail(s, mrc, "cannot read the change log");
     mdb_cursor_close(c);
-    mdb_txn_abort(txn);
+    store_end_read(s, txn);
     return rc;
 }
 
@@ -1146,7 +1177,7 @@ sne_err sne_store_read_demand(sne_store *s, const char *num, sne_item_fn fn, voi
     if (strlen(num) != SNE_NUM_UNIQUE_LEN)
         return sne_error_set(&s->err, SNE_ERR_NOTFOUND, 0, "not a demand number");
     MDB_txn *txn;
-    sne_err rc = begin_read(s, &txn);
+    sne_err rc = store_begin_read(s, &txn);
     if (rc)
         return rc;
     MDB_val k = {SNE_NUM_UNIQUE_LEN, (void *)num}, v;
@@ -1162,7 +1193,7 @@ sne_err sne_store_read_demand(sne_store *s, const char *num, sne_item_fn fn, voi
         rc = fn(ctx, &h, NULL);
     for (int part = 0; !rc && part < BODY_PARTS; part++)
         rc = read_body(s, txn, num, &h, (body_part)part, fn, ctx);
-    mdb_txn_abort(txn);
+    store_end_read(s, txn);
     return rc;
 }
 
@@ -1198,7 +1229,7 @@ sne_err sne_store_note_get(sne_store *s, const char *name, sne_buf *out)
     if (!klen)
         return sne_error_set(&s->err, SNE_ERR_USAGE, 0, "bad note name");
     MDB_txn *txn;
-    sne_err rc = begin_read(s, &txn);
+    sne_err rc = store_begin_read(s, &txn);
     if (rc)
         return rc;
     MDB_val k = {klen, key}, v;
@@ -1210,7 +1241,7 @@ sne_err sne_store_note_get(sne_store *s, const char *name, sne_buf *out)
         rc = store_fail(s, mrc, "cannot read a note");
     else if ((rc = sne_buf_append(out, v.mv_data, v.mv_size)))
         sne_error_set(&s->err, rc, 0, "note %s too large", name);
-    mdb_txn_abort(txn);
+    store_end_read(s, txn);
     return rc;
 }
 
@@ -1218,14 +1249,14 @@ sne_err sne_store_stats_get(sne_store *s, sne_store_stats *st)
 {
     memset(st, 0, sizeof(*st));
     MDB_txn *txn;
-    sne_err rc = begin_read(s, &txn);
+    sne_err rc = store_begin_read(s, &txn);
     if (rc)
         return rc;
     MDB_stat ms;
     if (mdb_stat(txn, s->db_demand, &ms) == 0)
         st->demands = ms.ms_entries;
     if ((rc = seq_range(s, txn, &st->first_seq, &st->last_seq))) {
-        mdb_txn_abort(txn);
+        store_end_read(s, txn);
         return rc;
     }
     st->changes = st->last_seq + 1 - st->first_seq;
@@ -1241,7 +1272,7 @@ sne_err sne_store_stats_get(sne_store *s, sne_store_stats *st)
         snprintf(st->run_export, sizeof(st->run_export), "%s", run.numero);
     }
     free(locations);
-    mdb_txn_abort(txn);
+    store_end_read(s, txn);
     MDB_envinfo info;
     if (mdb_env_info(s->env, &info) == 0)
         st->map_size = info.me_mapsize;
@@ -1257,7 +1288,7 @@ sne_err sne_store_scopes(sne_store *s, sne_scope_fn fn, void *ctx)
 {
     MDB_txn *txn;
     MDB_cursor *c = NULL;
-    sne_err rc = begin_read(s, &txn);
+    sne_err rc = store_begin_read(s, &txn);
     if (rc)
         return rc;
     MDB_val k, v;
@@ -1275,6 +1306,6 @@ sne_err sne_store_scopes(sne_store *s, sne_scope_fn fn, void *ctx)
         rc = fn(ctx, scope, numero, date);
     }
     mdb_cursor_close(c);
-    mdb_txn_abort(txn);
+    store_end_read(s, txn);
     return rc;
 }

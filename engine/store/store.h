@@ -133,6 +133,25 @@ typedef sne_err (*sne_item_fn)(void *ctx, const sne_header *h, const sne_stored_
  * A known demand with no items gets one call with it == NULL. */
 sne_err sne_store_read_demand(sne_store *s, const char *num, sne_item_fn fn, void *ctx);
 
+/* Pins one read transaction: until sne_store_read_end(), every read of `s` (the seq range, the
+ * changes, demands, headers, notes, stats and scopes) sees one snapshot, the committed state at
+ * the pin, whatever writers commit meanwhile: for a consumer that reads the change log and the
+ * demands' state together. A pin keeps the pages of its snapshot from being reused by writers,
+ * so end it soon (the store's file grows while one is held during large writes).
+ * SNE_ERR_USAGE when a pin is held already, or a write batch is open on `s`. */
+sne_err sne_store_read_begin(sne_store *s);
+/* Ends the pin, if any. Accepts NULL. sne_store_close() ends it too. */
+void sne_store_read_end(sne_store *s);
+
+/* A demand's header: its state (radiee), date of last modification and item references, without
+ * its items. `num` is NUL-terminated; `h` and what it points to are borrowed until fn returns. */
+typedef sne_err (*sne_header_fn)(void *ctx, const char *num, const sne_header *h);
+/* Calls fn once with the header of demand `num`, or with h == NULL when the store does not hold
+ * it (a demand held may have no items: a scope's export listed it without data). */
+sne_err sne_store_demand_header(sne_store *s, const char *num, sne_header_fn fn, void *ctx);
+/* Calls fn for the header of every demand held, in numUnique (byte) order. */
+sne_err sne_store_demand_headers(sne_store *s, sne_header_fn fn, void *ctx);
+
 /* Small named values kept for the layers above the store (the sync job's pending export, its
  * request), in the meta database under "note:<name>". put commits at once (it must not be called
  * while a batch is open); a NULL value deletes the note. get replaces `out`'s content, or returns

@@ -55,8 +55,9 @@ typedef struct sne_run {
 struct sne_store {
     MDB_env *env;
     MDB_dbi db_demand, db_body[BODY_PARTS], db_change, db_seen, db_scope, db_meta;
-    MDB_txn *txn; /* the open write batch, or NULL */
-    int lock_fd;  /* the writer lock, -1 for readers */
+    MDB_txn *txn;    /* the open write batch, or NULL */
+    MDB_txn *pinned; /* the read transaction of sne_store_read_begin(), or NULL */
+    int lock_fd;     /* the writer lock, -1 for readers */
     bool writable;
     char dir[4096];                        /* as given, less trailing slashes */
     char identity[2 * STORE_ID_BYTES + 1]; /* hex; "" until a writer gives the store one */
@@ -100,6 +101,10 @@ struct sne_store {
  * no particular order, so a batch rarely writes two into one leaf of a large tree), an appended
  * key shares the last leaf, and a value too large to share a leaf gets pages of its own. */
 void store_count_write(sne_store *s, size_t value_len, bool append);
+/* A read transaction: the pinned one (sne_store_read_begin) when there is one, else a new one
+ * that store_end_read() aborts. */
+sne_err store_begin_read(sne_store *s, MDB_txn **txn);
+void store_end_read(sne_store *s, MDB_txn *txn);
 /* Opens the write batch if none is open. */
 sne_err store_begin_batch(sne_store *s);
 /* Records an LMDB failure, aborts the open batch, returns SNE_ERR_STORE (or _BUSY/_LIMIT). */

@@ -39,6 +39,18 @@ if [ -z "$peer" ]; then
     grep -Fq "| peer / snesync, initial load" "$T/report.md" || {
         echo "not ok - no peer ratio"; fail=1; }
 fi
+if grep -q "pg-apply left out" "$T/stderr"; then
+    echo "# $(grep -o 'pg-apply left out.*' "$T/stderr")"
+else
+    for id in pg-initial pg-next; do
+        grep -Eq "^\| $id +\| .* \| [0-9]+\.[0-9]+ +\|" "$T/report.md" || {
+            echo "not ok - no timing row for $id"; fail=1; }
+    done
+    for ratio in "pg-apply initial load / snesync initial load" \
+                 "pg-apply next month / snesync next month" "pg-initial: rows/s"; do
+        grep -Fq "| $ratio" "$T/report.md" || { echo "not ok - no ratio row '$ratio'"; fail=1; }
+    done
+fi
 grep -Eq "^- versions: .*libxml2" "$T/report.md" || { echo "not ok - no versions line"; fail=1; }
 [ "$fail" = 0 ] && echo "ok - bench/run produced its table"
 exit $fail

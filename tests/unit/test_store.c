@@ -1,7 +1,7 @@
 /* Unit tests of the store: item merge (create/update/delete/unchanged), the change log and its
  * cursors, scope sweeps, staleness, the seen set across attempts, codecs, the writer lock, the
- * DRM window (which absent DRM months an export proves gone), and the store's creation and
- * identity. */
+ * DRM window (which absent DRM months an export proves gone), the store's creation and
+ * identity, and pinned reads (one snapshot for the change log and the demands' headers). */
 #include "canon/canon.h"
 #include "common/isotime.h"
 #include "store/store.h"
@@ -826,6 +826,98 @@ static void test_identity(void)
     remove_store(b);
 }
 
+typedef struct headers_seen {
+    int calls, held;
+    char date[SNE_DATE_MAX + 1];
+} headers_seen;
+
+static sne_err see_header(void *ctx, const char *num, const sne_header *h)
+{
+    (void)num;
+    headers_seen *hs = ctx;
+    hs->calls++;
+    if (h) {
+        hs->held++;
+        snprintf(hs->date, sizeof(hs->date), "%.*s", (int)h->date_len, h->date_modification);
+    }
+    return SNE_OK;
+}
+
+/* A pinned read sees one snapshot, whatever a writer commits meanwhile: the change log's extent,
+ * the changes, the demands' headers; the pin's end shows the new state. No pin over an open batch,
+ * nor two at once. */
+static void test_pinned_read(void)
+{
+    char dir[] = "/tmp/snesync-test-pin-XXXXXX";
+    if (!new_store_path(dir))
+        return;
+    sne_store *w = NULL, *r = NULL;
+    sne_error err = {0};
+    sne_store_options wo = {.writable = true, .create = true, .map_size = 64u << 20};
+    sne_store_options ro = {.writable = false};
+    CHECK_EQ_INT(sne_store_open(&w, dir, &wo, &err), SNE_OK);
+    fake_demand d[2];
+    fake_init(&d[0], "0380000000001G1226", "38185");
+    fake_item(&d[0], SNE_ENTITY_CERFA, "", "form A");
+    fake_init(&d[1], "0380000000002G1226", "38421");
+    fake_item(&d[1], SNE_ENTITY_CERFA, "", "form B");
+    sne_export_header h1 = header("P1", "2026-10-01T00:00:00Z", 1000, CERFA_EVT, NULL, 0);
+    sne_apply_stats st;
+    ingest_run(w, &h1, d, 2, &st, SNE_OK);
+    CHECK_EQ_INT(sne_store_open(&r, dir, &ro, &err), SNE_OK);
+    CHECK_EQ_INT(sne_store_read_begin(r), SNE_OK);
+    CHECK_EQ_INT(sne_store_read_begin(r), SNE_ERR_USAGE);
+
+    /* The writer changes A (new date and form) and sweeps B away. */
+    fake_free(&d[0]);
+    fake_free(&d[1]);
+    fake_init(&d[0], "0380000000001G1226", "38185");
+    snprintf(d[0].d.date_modification, sizeof(d[0].d.date_modification), "2026-11-02T00:00:00Z");
+    fake_item(&d[0], SNE_ENTITY_CERFA, "", "form A2");
+    sne_export_header h2 = header("P2", "2026-11-01T00:00:00Z", 2000, CERFA_EVT, NULL, 0);
+    ingest_run(w, &h2, d, 1, &st, SNE_OK);
+    CHECK_EQ_INT(st.updates + st.deletes, 2);
+
+    uint64_t first, last;
+    headers_seen hs = {0};
+    collected col = {0};
+    CHECK_EQ_INT(sne_store_seq_range(r, &first, &last), SNE_OK);
+    CHECK_EQ_INT(last, 2);
+    CHECK_EQ_INT(sne_store_changes(r, 0, 0, collect, &col), SNE_OK);
+    CHECK_EQ_INT(col.n, 2);
+    CHECK_EQ_INT(sne_store_demand_headers(r, see_header, &hs), SNE_OK);
+    CHECK(hs.calls == 2 && hs.held == 2);
+    CHECK_EQ_INT(sne_store_demand_header(r, "0380000000002G1226", see_header, &hs), SNE_OK);
+    CHECK(hs.calls == 3 && hs.held == 3);
+    CHECK_EQ_INT(sne_store_demand_header(r, "0380000000001G1226", see_header, &hs), SNE_OK);
+    CHECK_EQ_STR(hs.date, "2026-10-01T00:00:00Z");
+
+    sne_store_read_end(r);
+    sne_store_read_end(r); /* ending no pin is harmless */
+    hs = (headers_seen){0};
+    CHECK_EQ_INT(sne_store_seq_range(r, &first, &last), SNE_OK);
+    CHECK_EQ_INT(last, 4);
+    CHECK_EQ_INT(sne_store_demand_headers(r, see_header, &hs), SNE_OK);
+    CHECK(hs.calls == 1 && hs.held == 1);
+    CHECK_EQ_STR(hs.date, "2026-11-02T00:00:00Z");
+    CHECK_EQ_INT(sne_store_demand_header(r, "0380000000002G1226", see_header, &hs), SNE_OK);
+    CHECK_EQ_INT(sne_store_demand_header(r, "not a number", see_header, &hs), SNE_OK);
+    CHECK(hs.calls == 3 && hs.held == 1);
+
+    /* A writer cannot pin over its own open batch. */
+    bool resumed;
+    sne_export_header h3 = header("P3", "2026-12-01T00:00:00Z", 3000, CERFA_EVT, NULL, 0);
+    CHECK_EQ_INT(sne_store_run_begin(w, &h3, false, &resumed), SNE_OK);
+    CHECK_EQ_INT(sne_store_apply(w, &d[0].d, &st), SNE_OK);
+    CHECK_EQ_INT(sne_store_read_begin(w), SNE_ERR_USAGE);
+    CHECK_EQ_INT(sne_store_commit(w), SNE_OK);
+    CHECK_EQ_INT(sne_store_read_begin(w), SNE_OK);
+    sne_store_close(w); /* ends the pin */
+    fake_free(&d[0]);
+    sne_store_close(r);
+    remove_store(dir);
+}
+
 int main(void)
 {
     if (!mkdtemp(store_dir)) {
@@ -844,6 +936,7 @@ int main(void)
     test_creation_is_atomic();
     test_open_without_create();
     test_identity();
+    test_pinned_read();
     remove_store(store_dir);
     return TEST_SUMMARY();
 }

@@ -1,0 +1,289 @@
+/* snesync pg-apply: the store's changes applied to a PostgreSQL database, exactly once
+ * (engine/sink/pg.h); and the PostgreSQL options that prune --pg-applied and sync --pg-apply
+ * share with it. */
+#include "cli.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "Usage: snesync pg-apply [--store DIR] [--dsn CONNINFO] [--schema NAME] [--batch N]\n"
+    "                        [--rebuild] [--config FILE] [--json]\n"
+    "\n"
+    "Applies the store's changes to a PostgreSQL database, from where that database left off:\n"
+    "one table per entity (sne.cerfa, sne.evt, ...: num_unique, item_key, item jsonb), the\n"
+    "demands (sne.demande) and the state (sne.snesync_state: the store followed, the last seq\n"
+    "applied). Each batch commits with its seq: killed or cut off at any point, the database\n"
+    "stays at a batch boundary and the next run goes on from there. A database without the\n"
+    "schema is filled from the store's state.\n"
+    "\n"
+    "  --dsn CONNINFO  a libpq connection string or URI (default: libpq's environment, PGHOST,\n"
+    "                  PGDATABASE..., and ~/.pgpass); never a password: use ~/.pgpass\n"
+    "  --schema NAME   the schema (default sne; lower-case letters, digits, '_')\n"
+    "  --batch N       changes per transaction (default 20000)\n"
+    "  --rebuild       a database that does not follow on from the store (the changes after\n"
+    "                  its seq were pruned, it was filled from another store, it is ahead of\n"
+    "                  the store) is reloaded from the store's state, into a new schema swapped\n"
+    "                  in in one transaction (its indexes and grants are carried over); without\n"
+    "                  it, such a database is refused (status 10) and left as it is\n"
+    "  --config FILE   the config file's pg-dsn, pg-schema, pg-batch and store keys\n"
+    "  --json          print the summary as one JSON object\n"
+    "\n"
+    "Exit status: 0 done, 2 usage (or no store at DIR), 5 another pg-apply holds the schema,\n"
+    "6 store failure, 10 the database does not follow on from the store (the message says why\n"
+    "and how to fix it), 11 the database failed or could not be reached (the batches before\n"
+    "stay committed; run again).\n";
+
+enum { OPT_REBUILD = 300 };
+
+int cli_pg_option(cli_pg *p, int opt, const char *arg)
+{
+    switch (opt) {
+    case OPT_PG_DSN:
+        p->cli[CONF_PG_DSN] = arg;
+        return 0;
+    case OPT_PG_SCHEMA:
+        p->cli[CONF_PG_SCHEMA] = arg;
+        return 0;
+    case OPT_PG_BATCH:
+        p->cli[CONF_PG_BATCH] = arg;
+        return 0;
+    case OPT_PG_CONFIG:
+        p->config = arg;
+        return 0;
+    default:
+        return EXIT_USAGE;
+    }
+}
+
+/* Fills `o` from the options given (`cli`, may be NULL) over the config file's values. */
+static int pg_options(const char *const *cli, const cli_conf *conf, const char *cmd,
+                      sne_pg_options *o)
+{
+    const char *value[CONF__COUNT];
+    for (int k = 0; k < CONF__COUNT; k++)
+        value[k] = cli && cli[k] ? cli[k] : conf->value[k];
+    sne_pg_options_default(o);
+    o->conninfo = value[CONF_PG_DSN];
+    if (value[CONF_PG_SCHEMA])
+        o->schema = value[CONF_PG_SCHEMA];
+    uint64_t batch = o->batch;
+    if (value[CONF_PG_BATCH] && !cli_parse_u64(value[CONF_PG_BATCH], &batch))
+        batch = 0; /* refused below */
+    o->batch = batch > SNE_PG_BATCH_MAX ? 0 : (size_t)batch;
+    sne_error err = {0};
+    if (sne_pg_check_options(o, cli && cli[CONF_PG_DSN], &err) == SNE_OK)
+        return EXIT_OK;
+    fprintf(stderr, "snesync %s: %s\n", cmd, err.message);
+    return EXIT_USAGE;
+}
+
+int cli_pg_settings(cli_pg *p, int argc, char **argv, cli_common *common, sne_pg_options *o)
+{
+    int status = p->config ? cli_conf_load(&p->conf, p->config) : EXIT_OK;
+    if (status)
+        return status;
+    if (!cli_store_given(argc, argv, common) && p->conf.value[CONF_STORE])
+        common->store_dir = p->conf.value[CONF_STORE];
+    return pg_options(p->cli, &p->conf, argv[0], o);
+}
+
+void cli_pg_free(cli_pg *p)
+{
+    cli_conf_free(&p->conf);
+}
+
+/* --- progress on a terminal, and the test hooks ----------------------------------------------- */
+
+typedef struct watch {
+    bool tty;
+    double last;
+    const char *kill_phase, *stop_phase; /* SNESYNC_TEST_KILL_AT / _STOP_AT = phase[:N] */
+    uint64_t kill_at, stop_at;
+    char kill_buf[32], stop_buf[32];
+} watch;
+
+static const char *phase_name(sne_pg_phase p)
+{
+    switch (p) {
+    case SNE_PG_LOADING:
+        return "pg-loading";
+    case SNE_PG_COPIED:
+        return "pg-copied";
+    case SNE_PG_MERGED:
+        return "pg-merged";
+    case SNE_PG_COMMITTED:
+        return "pg-committed";
+    }
+    return "?";
+}
+
+/* Reads a test hook "phase[:N]" from the environment into buf and *at. */
+static const char *hook(const char *name, char *buf, size_t cap, uint64_t *at)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return NULL;
+    size_t n = strcspn(v, ":");
+    snprintf(buf, cap, "%.*s", (int)(n < cap - 1 ? n : cap - 1), v);
+    if (v[n] != ':' || !cli_parse_u64(v + n + 1, at))
+        *at = 0;
+    return buf;
+}
+
+static bool hook_hit(const char *phase, uint64_t at, const sne_pg_progress *p)
+{
+    uint64_t v = p->phase == SNE_PG_LOADING ? p->rows : p->batch;
+    return phase && strcmp(phase, phase_name(p->phase)) == 0 && v >= at;
+}
+
+static void on_progress(void *ctx, const sne_pg_progress *p)
+{
+    watch *w = ctx;
+    if (hook_hit(w->kill_phase, w->kill_at, p)) {
+        fflush(NULL);
+        raise(SIGKILL); /* a crash, as the tests of exactly once want it */
+    }
+    if (hook_hit(w->stop_phase, w->stop_at, p)) {
+        w->stop_phase = NULL; /* once: the test stops the server, then continues us */
+        raise(SIGSTOP);
+    }
+    double t = cli_now();
+    if (!w->tty || t - w->last < 0.2)
+        return;
+    w->last = t;
+    if (p->phase == SNE_PG_LOADING)
+        fprintf(stderr, "\rpg-apply: %" PRIu64 " items loaded   ", p->rows);
+    else
+        fprintf(stderr, "\rpg-apply: batch %" PRIu64 ", seq %" PRIu64 " of %" PRIu64 "   ",
+                p->batch, p->seq, p->last_seq);
+}
+
+static void watch_init(watch *w)
+{
+    memset(w, 0, sizeof(*w));
+    w->tty = isatty(STDERR_FILENO);
+    w->kill_phase = hook("SNESYNC_TEST_KILL_AT", w->kill_buf, sizeof(w->kill_buf), &w->kill_at);
+    w->stop_phase = hook("SNESYNC_TEST_STOP_AT", w->stop_buf, sizeof(w->stop_buf), &w->stop_at);
+}
+
+/* --- the run -----------------------------------------------------------------------------------
+ */
+
+static void print_summary(const sne_pg_options *o, const sne_pg_summary *s, bool json)
+{
+    uint64_t rows = s->loaded ? s->items_written : s->changes;
+    double rate = s->seconds > 0 ? (double)rows / s->seconds : 0;
+    if (json) {
+        printf("{\"schema\":\"%s\",\"storeId\":\"%s\",\"fromSeq\":%" PRIu64 ",\"toSeq\":%" PRIu64
+               ",\"changes\":%" PRIu64 ",\"batches\":%" PRIu64 ",\"itemsWritten\":%" PRIu64
+               ",\"itemsDeleted\":%" PRIu64 ",\"demandesWritten\":%" PRIu64
+               ",\"demandesDeleted\":%" PRIu64
+               ",\"loaded\":%s,\"rebuilt\":%s,\"reconciled\":%s,\"seconds\":%.3f,"
+               "\"rowsPerSecond\":%.0f}\n",
+               o->schema, s->store_id, s->from_seq, s->to_seq, s->changes, s->batches,
+               s->items_written, s->items_deleted, s->demandes_written, s->demandes_deleted,
+               s->loaded ? "true" : "false", s->rebuilt ? "true" : "false",
+               s->reconciled ? "true" : "false", s->seconds, rate);
+        return;
+    }
+    if (s->loaded)
+        printf("pg-apply: schema %s %s from the store's state at seq %" PRIu64 ": %" PRIu64
+               " items, %" PRIu64 " demands, %.1f s (%.0f items/s)\n",
+               o->schema, s->rebuilt ? "rebuilt" : "loaded", s->to_seq, s->items_written,
+               s->demandes_written, s->seconds, rate);
+    else if (s->batches)
+        printf("pg-apply: schema %s at seq %" PRIu64 " (was %" PRIu64 "): %" PRIu64
+               " changes in %" PRIu64 " batches: %" PRIu64 " items written, %" PRIu64
+               " deleted; %" PRIu64 " demands written, %" PRIu64 " deleted%s; %.1f s (%.0f "
+               "changes/s)\n",
+               o->schema, s->to_seq, s->from_seq, s->changes, s->batches, s->items_written,
+               s->items_deleted, s->demandes_written, s->demandes_deleted,
+               s->reconciled ? " (demande compared with every demand)" : "", s->seconds, rate);
+    else
+        printf("pg-apply: schema %s is up to date at seq %" PRIu64 "\n", o->schema, s->to_seq);
+}
+
+/* Opens the store (read only: pg-apply never blocks an ingest) and runs the sink. */
+static int run(const cli_common *common, const sne_pg_options *o)
+{
+    sne_error err = {0};
+    sne_store *store = NULL;
+    sne_pg_summary sum;
+    watch w;
+    watch_init(&w);
+    sne_pg_options opts = *o;
+    opts.progress = on_progress;
+    opts.progress_ctx = &w;
+    sne_err rc = cli_open_store(common, CLI_STORE_READ, &store, &err);
+    if (!rc)
+        rc = sne_pg_apply(store, &opts, &sum, &err);
+    sne_store_close(store);
+    if (w.tty && w.last > 0)
+        fputc('\n', stderr);
+    if (rc)
+        return cli_fail(rc, &err);
+    print_summary(o, &sum, common->json);
+    return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILURE_OTHER;
+}
+
+typedef struct args {
+    cli_pg pg;
+    bool rebuild;
+} args;
+
+static int on_option(void *ctx, int opt, const char *arg)
+{
+    args *a = ctx;
+    if (opt == OPT_REBUILD) {
+        a->rebuild = true;
+        return 0;
+    }
+    return cli_pg_option(&a->pg, opt, arg);
+}
+
+int cmd_pg_apply(int argc, char **argv)
+{
+    static const struct option own[] = {
+        CLI_PG_OPTIONS,
+        {"batch", required_argument, NULL, OPT_PG_BATCH},
+        {"rebuild", no_argument, NULL, OPT_REBUILD},
+        {NULL, 0, NULL, 0},
+    };
+    args a = {0};
+    cli_common common;
+    sne_pg_options o;
+    int status;
+    int first = cli_parse(argc, argv, usage, own, on_option, &a, &common, &status);
+    if (first < 0)
+        goto out;
+    status = EXIT_USAGE;
+    if (first != argc) {
+        fprintf(stderr, "snesync pg-apply: unexpected argument %s\n", argv[first]);
+        goto out;
+    }
+    if ((status = cli_pg_settings(&a.pg, argc, argv, &common, &o)) != EXIT_OK)
+        goto out;
+    o.rebuild = a.rebuild;
+    status = run(&common, &o);
+out:
+    cli_pg_free(&a.pg);
+    return status;
+}
+
+int cli_pg_chain_check(const char *job, const cli_conf *conf)
+{
+    sne_pg_options o;
+    return pg_options(NULL, conf, job, &o);
+}
+
+int cli_pg_apply_chained(const char *job, const cli_common *common, const cli_conf *conf)
+{
+    sne_pg_options o;
+    int status = pg_options(NULL, conf, job, &o);
+    return status ? status : run(common, &o);
+}

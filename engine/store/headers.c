@@ -1,0 +1,68 @@
+/* headers.c: reading demand headers (state, date of last modification, item references) without
+ * their items, for consumers that mirror the store elsewhere (the PostgreSQL sink): one lookup,
+ * or every demand in numUnique order. Inside a pinned read (sne_store_read_begin) they see the
+ * same snapshot as the change log read with them. */
+#include "store_internal.h"
+
+#include <string.h>
+
+/* Decodes the header `v` of the demand keyed `k` and hands it to fn. */
+static sne_err deliver(sne_store *s, const MDB_val *k, const MDB_val *v,
+                       sne_header_scratch *scratch, sne_header_fn fn, void *ctx)
+{
+    char num[SNE_NUM_UNIQUE_LEN + 1];
+    sne_header h;
+    if (k->mv_size != SNE_NUM_UNIQUE_LEN)
+        return sne_error_set(&s->err, SNE_ERR_CORRUPT, 0, "store %s: a demand key is damaged",
+                             s->dir);
+    memcpy(num, k->mv_data, SNE_NUM_UNIQUE_LEN);
+    num[SNE_NUM_UNIQUE_LEN] = '\0';
+    sne_err rc = sne_header_decode(v->mv_data, v->mv_size, scratch, &h);
+    if (rc)
+        return sne_error_set(&s->err, rc, 0, "store %s: demand %s has a damaged header", s->dir,
+                             num);
+    return fn(ctx, num, &h);
+}
+
+sne_err sne_store_demand_header(sne_store *s, const char *num, sne_header_fn fn, void *ctx)
+{
+    if (strlen(num) != SNE_NUM_UNIQUE_LEN)
+        return fn(ctx, num, NULL);
+    MDB_txn *txn;
+    sne_err rc = store_begin_read(s, &txn);
+    if (rc)
+        return rc;
+    sne_header_scratch scratch = {0};
+    MDB_val k = {SNE_NUM_UNIQUE_LEN, (void *)num}, v;
+    int mrc = mdb_get(txn, s->db_demand, &k, &v);
+    if (mrc == MDB_NOTFOUND)
+        rc = fn(ctx, num, NULL);
+    else if (mrc)
+        rc = store_fail(s, mrc, "cannot read a demand header");
+    else
+        rc = deliver(s, &k, &v, &scratch, fn, ctx);
+    sne_header_scratch_free(&scratch);
+    store_end_read(s, txn);
+    return rc;
+}
+
+sne_err sne_store_demand_headers(sne_store *s, sne_header_fn fn, void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *c = NULL;
+    sne_err rc = store_begin_read(s, &txn);
+    if (rc)
+        return rc;
+    sne_header_scratch scratch = {0};
+    MDB_val k, v;
+    int mrc = mdb_cursor_open(txn, s->db_demand, &c);
+    for (mrc = mrc ? mrc : mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
+         mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+        rc = deliver(s, &k, &v, &scratch, fn, ctx);
+    if (!rc && mrc && mrc != MDB_NOTFOUND)
+        rc = store_fail(s, mrc, "cannot scan demands");
+    mdb_cursor_close(c);
+    sne_header_scratch_free(&scratch);
+    store_end_read(s, txn);
+    return rc;
+}

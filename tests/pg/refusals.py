@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""refusals.py: no silent gap, and failures that leave the database as it was.
+
+Stores: A holds export A1; B is a copy of A that also ingested A2 (the register 30 days later);
+C is another store (its own identity) that ingested A1 too.
+  ahead        a schema filled from B, then pg-apply of A (same identity, older): exit 10, the
+               schema unchanged; --rebuild reloads it from A
+  foreign      the schema filled from A, then pg-apply of C: exit 10; with --rebuild it becomes
+               C's (equal to C), and the indexes (an expression index on a CERFA field, one on the
+               partitioned item table) and the grants (schema, tables) an SI added are on the new
+               tables; a view on its tables stops a rebuild before anything is done (exit 10,
+               naming the view)
+  pruned       a schema at A's seq and a copy of B pruned past it: exit 10 naming the missed
+               changes; --rebuild gives the tables of a fresh load of that store
+  prune        prune --pg-applied deletes the changes the schema applied and no more (also with a
+               lower --upto); then pg-apply goes on; of a schema of another store, or of no
+               schema: exit 10
+  layout       a newer layout version: exit 10, also with --rebuild; a schema snesync did not
+               make: exit 10
+  constraint   a CHECK constraint an SI added rejects the events of one demand: exit 11 naming
+               the constraint, no item data in the message; in one batch nothing is applied, in
+               batches of 40 those before the rejected one are, exactly; without the constraint
+               the next run converges
+  busy         the schema's lock held by another session: exit 5 once the wait (15 s) is over
+  usage        a password in --dsn (exit 2, the password not printed), a bad schema name, a batch
+               of 0; a database that cannot be reached: exit 11
+"""
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pgtest  # noqa: E402
+from pgtest import ALL, EXIT_BUSY, EXIT_DATABASE, EXIT_MISMATCH, check, log, sim  # noqa: E402
+
+
+def apply(env, store, *args, rc=0):
+    p = env.snesync("pg-apply", "--store", store, *args, check_rc=rc)
+    return p.stderr.decode()
+
+
+def refused(env, store, schema, *args, says, rc=EXIT_MISMATCH):
+    """pg-apply exits rc with a message holding `says`, and leaves the schema as it was."""
+    before = pgtest.db_dump(env, schema)
+    err = apply(env, store, "--schema", schema, *args, rc=rc)
+    check(says in err, f"the message says {says!r}: {err.strip()}")
+    check(pgtest.db_dump(env, schema) == before, f"a refused run changed schema {schema}")
+    log(f"refused (exit {rc}): {err.strip()[:160]}...")
+    return err
+
+
+def same_as_fresh_load(env, store, schema):
+    """The schema holds what a first load of `store` gives (for stores whose log was pruned)."""
+    apply(env, store, "--schema", "fresh")
+    got, want = pgtest.db_dump(env, schema), pgtest.db_dump(env, "fresh")
+    check(got == want, f"schema {schema} differs from a fresh load of the store")
+    env.cluster.psql("DROP SCHEMA fresh CASCADE")
+
+
+def make_stores(env):
+    sim("generate", "--demands", "500", "--seed", "41", "--out", env("r1"))
+    sim("evolve", "--from", env("r1"), "--out", env("r2"), "--days", "30", "--seed", "41")
+    for name, data in (("A1", "r1"), ("A2", "r2")):
+        sim("export", "--data", env(data), "--out", env(name + ".tgz"), "--numero", name,
+            "--entities", ALL, "--etat", "ACTIVE")
+    a, b, c = env("A"), env("B"), env("C")
+    env.snesync("ingest", "--store", a, env("A1.tgz"))
+    pgtest.run(["cp", "-a", a, b])
+    env.snesync("ingest", "--store", b, env("A2.tgz"))
+    env.snesync("ingest", "--store", c, env("A1.tgz"))
+    return a, b, c
+
+
+def ahead(env, a, b):
+    apply(env, b, "--schema", "ahead")
+    refused(env, a, "ahead", says="past this store's last seq")
+    apply(env, a, "--schema", "ahead", "--rebuild")
+    pgtest.check_equal(env, a, schema="ahead", what="ahead, rebuilt")
+
+
+SI_OBJECTS = """
+CREATE INDEX cerfa_commune ON sne.cerfa ((item #>> '{logementRecherche,listeLocalisationSouhaitee,0,commune,code}'));
+CREATE INDEX item_key_any ON sne.item (item_key);
+DROP ROLE IF EXISTS si_reader; CREATE ROLE si_reader;
+GRANT USAGE ON SCHEMA sne TO si_reader;
+GRANT SELECT ON sne.cerfa, sne.demande TO si_reader;
+"""
+
+
+def foreign(env, a, c):
+    apply(env, a)
+    env.cluster.psql(SI_OBJECTS)
+    refused(env, c, "sne", says="filled from another store")
+    env.cluster.psql("CREATE VIEW public.si_view AS SELECT num_unique FROM sne.demande")
+    refused(env, c, "sne", "--rebuild", says="view public.si_view")
+    env.cluster.psql("DROP VIEW public.si_view")
+    apply(env, c, "--rebuild")
+    pgtest.check_equal(env, c, what="foreign, rebuilt")
+    carried = env.cluster.psql(
+        "SELECT (SELECT count(*) FROM pg_indexes WHERE schemaname = 'sne' AND "
+        "indexname IN ('cerfa_commune', 'item_key_any')), "
+        "(SELECT count(*) FROM pg_inherits WHERE inhparent = to_regclass('sne.item_key_any')), "
+        "has_schema_privilege('si_reader', 'sne', 'USAGE'), "
+        "has_table_privilege('si_reader', 'sne.cerfa', 'SELECT'), "
+        "has_table_privilege('si_reader', 'sne.demande', 'SELECT'), "
+        "has_table_privilege('si_reader', 'sne.evt', 'SELECT')")
+    check(carried == [["2", "9", "t", "t", "t", "f"]],
+          f"indexes and grants after the rebuild: {carried}")
+    log("the SI's indexes and grants were carried over")
+
+
+def pruned(env, a, b):
+    apply(env, a, "--schema", "gap")
+    last_a = pgtest.last_seq(env, a)[0]
+    pgtest.run(["cp", "-a", b, env("B2")])
+    env.snesync("prune", "--store", env("B2"), "--upto", str(last_a + 10))
+    refused(env, env("B2"), "gap", says=f"changes {last_a + 1} to {last_a + 10} would be missed")
+    apply(env, env("B2"), "--schema", "gap", "--rebuild")
+    same_as_fresh_load(env, env("B2"), "gap")
+
+
+def prune_applied(env, a, b):
+    apply(env, a, "--schema", "p")
+    last_a = pgtest.last_seq(env, a)[0]
+    b3 = env("B3")
+    pgtest.run(["cp", "-a", b, b3])
+    out = env.snesync("prune", "--store", b3, "--pg-applied", "--schema", "p", "--upto", "5")
+    check(b"(up to seq 5)" in out.stdout, f"--upto below the applied seq: {out.stdout}")
+    out = env.snesync("prune", "--store", b3, "--pg-applied", "--schema", "p")
+    check(f"(up to seq {last_a})".encode() in out.stdout, f"prune --pg-applied: {out.stdout}")
+    check(pgtest.last_seq(env, b3)[2] == last_a + 1, "the first seq held after the prune")
+    for schema, says in (("sne", "follows another store"), ("nothing", "has no schema")):
+        p = env.snesync("prune", "--store", b3, "--pg-applied", "--schema", schema,
+                        check_rc=EXIT_MISMATCH)
+        check(says in p.stderr.decode(), f"prune of schema {schema}: {p.stderr}")
+    return b3
+
+
+def late_evt_demand(env, store, since):
+    """The demand whose first EVT create or update after `since` comes last in the log."""
+    p = env.snesync("changes", "--store", store, "--since", str(since))
+    first = {}
+    for i, line in enumerate(p.stdout.splitlines()):
+        c = json.loads(line)
+        if c["entity"] == "EVT" and c["op"] != "delete":
+            first.setdefault(c["numUnique"], i)
+    return max(first, key=first.get)
+
+
+def constraint(env, b3):
+    _, _, since, _ = pgtest.db_state(env, "p")
+    num = late_evt_demand(env, b3, since)
+    env.cluster.psql(f"ALTER TABLE p.evt ADD CONSTRAINT si_no_evt CHECK "
+                     f"(num_unique <> '{num}') NOT VALID")
+    err = refused(env, b3, "p", "--batch", "100000", says="si_no_evt", rc=EXIT_DATABASE)
+    check("{" not in err and "23514" in err, f"the message: {err}")
+    base = pgtest.db_items(env, "p")
+    err = apply(env, b3, "--schema", "p", "--batch", "40", rc=EXIT_DATABASE)
+    _, _, seq, _ = pgtest.db_state(env, "p")
+    check(seq > since, "batches of 40: those before the one rejected were applied")
+    want, _ = pgtest.replay(env, b3, upto=seq, since=since, base=base)
+    pgtest.diff_dicts(pgtest.db_items(env, "p"), want, f"stopped at seq {seq}")
+    log(f"with batches of 40, stopped at seq {seq}, a batch boundary: {err.strip()[:100]}")
+    env.cluster.psql("ALTER TABLE p.evt DROP CONSTRAINT si_no_evt")
+    apply(env, b3, "--schema", "p")
+    same_as_fresh_load(env, b3, "p")
+
+
+def layout(env, b3):
+    env.cluster.psql("UPDATE p.snesync_state SET schema_version = 99")
+    refused(env, b3, "p", says="newer snesync")
+    refused(env, b3, "p", "--rebuild", says="newer snesync")
+    env.cluster.psql("UPDATE p.snesync_state SET schema_version = 1")
+    env.cluster.psql("CREATE SCHEMA theirs")
+    err = apply(env, b3, "--schema", "theirs", rc=EXIT_MISMATCH)
+    check("did not make it" in err, f"a schema snesync did not make: {err}")
+
+
+def busy(env, a):
+    holder = subprocess.Popen(
+        [os.path.join(env.cluster.bin, "psql"), "-X", "-q", "-c",
+         "SELECT pg_advisory_lock(1936614771, hashtext('sne'))", "-c", "SELECT pg_sleep(60)"],
+        env=env.cluster.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        pgtest.wait_until(lambda: env.cluster.psql(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted") == [["1"]],
+            "the other session holds the lock")
+        err = apply(env, a, rc=EXIT_BUSY)
+        check("another snesync pg-apply" in err, f"busy: {err}")
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def usage(env, a):
+    p = env.snesync("pg-apply", "--store", a, "--dsn", "host=x password=s3cr3t-pw", check_rc=2)
+    check(b"s3cr3t-pw" not in p.stderr and b"password" in p.stderr, f"password: {p.stderr}")
+    env.snesync("pg-apply", "--store", a, "--schema", "Bad-Name", check_rc=2)
+    env.snesync("pg-apply", "--store", a, "--batch", "0", check_rc=2)
+    p = env.snesync("pg-apply", "--store", a, "--dsn", f"host={env('nowhere')} dbname=x",
+                    check_rc=EXIT_DATABASE)
+    check(b"cannot connect" in p.stderr, f"unreachable: {p.stderr}")
+
+
+def body(env):
+    a, b, c = make_stores(env)
+    ahead(env, a, b)
+    foreign(env, a, c)
+    pruned(env, a, b)
+    b3 = prune_applied(env, a, b)
+    constraint(env, b3)
+    layout(env, b3)
+    busy(env, a)
+    usage(env, a)
+
+
+if __name__ == "__main__":
+    pgtest.main("pg-refusals", body)
