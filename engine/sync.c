@@ -2,6 +2,7 @@
 #include "sync.h"
 #include "common/format.h"
 #include "common/queue.h"
+#include "model/geo.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -33,29 +34,6 @@ void sne_sync_options_default(sne_sync_options *o)
 }
 
 /* --- the request --------------------------------------------------------------------------- */
-
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static bool valid_departement(const char *s, size_t n)
-{
-    if (n == 2)
-        return (is_digit(s[0]) && is_digit(s[1])) || (s[0] == '2' && (s[1] == 'A' || s[1] == 'B'));
-    return n == 3 && s[0] == '9' && s[1] == '7' && s[2] >= '1' && s[2] <= '6';
-}
-
-static bool valid_commune(const char *s, size_t n)
-{
-    if (n != 5)
-        return false;
-    bool corse = s[0] == '2' && (s[1] == 'A' || s[1] == 'B');
-    for (size_t i = corse ? 2 : 0; i < 5; i++)
-        if (!is_digit(s[i]))
-            return false;
-    return true;
-}
 
 typedef struct code6 {
     char c[6];
@@ -140,9 +118,9 @@ sne_err sne_sync_request_json(const sne_sync_options *o, sne_buf *out, sne_error
     if (rc)
         return sne_error_set(err, rc, 0, "request too large");
     if (o->departements &&
-        (rc = append_locations(out, "departements", o->departements, valid_departement, err)))
+        (rc = append_locations(out, "departements", o->departements, sne_departement_valid, err)))
         return rc;
-    if (o->communes && (rc = append_locations(out, "communes", o->communes, valid_commune, err)))
+    if (o->communes && (rc = append_locations(out, "communes", o->communes, sne_commune_valid, err)))
         return rc;
     if (o->profondeur_drm)
         rc = sne_buf_printf(out, ",\"profondeurDrm\":%d", o->profondeur_drm);

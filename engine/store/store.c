@@ -1,6 +1,7 @@
 #include "store_internal.h"
 
 #include "../common/format.h"
+#include "../model/geo.h"
 
 #include <errno.h>
 #define ZDICT_STATIC_LINKING_ONLY /* fastCover parameters */
@@ -696,12 +697,6 @@ static sne_err save_run(sne_store *s)
     return mrc ? store_fail(s, mrc, "cannot write the run record") : SNE_OK;
 }
 
-/* The department of an INSEE commune code (contract README §5). */
-static size_t department_length(const char *commune)
-{
-    return commune[0] == '9' && commune[1] == '7' ? 3 : 2;
-}
-
 /* Scope units are "*" (everywhere), "D<department>" or "C<commune>". */
 static bool units_overlap(const char *a, const char *b)
 {
@@ -713,7 +708,7 @@ static bool units_overlap(const char *a, const char *b)
         b = t;
     }
     if (a[0] == 'D' && b[0] == 'C') {
-        size_t n = department_length(b + 1);
+        size_t n = sne_commune_department_len(b + 1);
         return strlen(a + 1) == n && memcmp(a + 1, b + 1, n) == 0;
     }
     return false;
@@ -871,7 +866,7 @@ bool store_in_run_scope(const sne_store *s, const sne_header *h)
     for (size_t c = 0; c < h->n_communes; c++) {
         const char *commune = h->communes + c * SNE_COMMUNE_LEN;
         size_t n =
-            r->location == SNE_LOCATION_COMMUNES ? SNE_COMMUNE_LEN : department_length(commune);
+            r->location == SNE_LOCATION_COMMUNES ? SNE_COMMUNE_LEN : sne_commune_department_len(commune);
         for (size_t i = 0; i < r->n_locations; i++)
             if (strlen(r->locations[i]) == n && memcmp(r->locations[i], commune, n) == 0)
                 return true;
