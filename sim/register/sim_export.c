@@ -36,12 +36,14 @@ typedef struct sink {
 /* One export being written. */
 typedef struct exporter {
     const sim_export_request *req;
-    sim_register r;  /* mapped read-only */
+    const sim_register *reg; /* borrowed: own, or the caller's */
+    sim_register own;        /* mapped read-only by sim_export_write() */
     uint32_t *scope; /* the indexes of the demands in scope, ns of them */
     size_t ns, per, parts;
     int depth, drm_last;
     char date[40]; /* dateExport */
-    sim_xml w;
+    sim_xml *w;   /* borrowed: own_w, or the caller's */
+    sim_xml own_w;
     struct archive *a;
     struct archive_entry *ae;
     sink s;
@@ -179,12 +181,12 @@ static int in_scope(const sim_demand *d, const sim_export_request *req)
 static int select_scope(exporter *x)
 {
     const sim_export_request *req = x->req;
-    if (!(x->scope = malloc((x->r.n ? x->r.n : 1) * sizeof *x->scope))) {
+    if (!(x->scope = malloc((x->reg->n ? x->reg->n : 1) * sizeof *x->scope))) {
         snprintf(x->err, x->errlen, "out of memory");
         return -1;
     }
-    for (size_t i = 0; i < x->r.n; i++)
-        if (in_scope(&x->r.d[i], req))
+    for (size_t i = 0; i < x->reg->n; i++)
+        if (in_scope(&x->reg->d[i], req))
             x->scope[x->ns++] = (uint32_t)i;
     x->per = req->demands_per_part ? req->demands_per_part : (x->ns ? x->ns : 1);
     x->parts = x->ns ? (x->ns + x->per - 1) / x->per : 1;
@@ -205,30 +207,30 @@ static void perimeter(exporter *x)
 {
     const sim_export_request *req = x->req;
     char t[256];
-    put_str(&x->w, "    <ns1:perimetre>\n      <ns1:listeEntite>\n");
+    put_str(x->w, "    <ns1:perimetre>\n      <ns1:listeEntite>\n");
     for (int e = 0; e < SIM_ENT__COUNT; e++)
         if (req->entities & (1u << e)) {
             snprintf(t, sizeof t, "        <ns1:entite>%s</ns1:entite>\n", sim_entity_code(e));
-            put_str(&x->w, t);
+            put_str(x->w, t);
         }
-    put_str(&x->w, "      </ns1:listeEntite>\n");
-    put_str(&x->w, req->radiees ? "      <ns1:etatDemande>RADIEE</ns1:etatDemande>\n"
+    put_str(x->w, "      </ns1:listeEntite>\n");
+    put_str(x->w, req->radiees ? "      <ns1:etatDemande>RADIEE</ns1:etatDemande>\n"
                                 : "      <ns1:etatDemande>ACTIVE</ns1:etatDemande>\n");
     if (req->n_departements) {
-        put_str(&x->w, "      <ns1:listeDepartement>\n");
+        put_str(x->w, "      <ns1:listeDepartement>\n");
         for (size_t k = 0; k < req->n_departements; k++) {
             snprintf(t, sizeof t, "        <ns1:departement>%s</ns1:departement>\n",
                      req->departements[k]);
-            put_str(&x->w, t);
+            put_str(x->w, t);
         }
-        put_str(&x->w, "      </ns1:listeDepartement>\n");
+        put_str(x->w, "      </ns1:listeDepartement>\n");
     } else if (req->n_communes) {
-        put_str(&x->w, "      <ns1:listeCommune>\n");
+        put_str(x->w, "      <ns1:listeCommune>\n");
         for (size_t k = 0; k < req->n_communes; k++) {
             snprintf(t, sizeof t, "        <ns1:commune code=\"%s\"/>\n", req->communes[k]);
-            put_str(&x->w, t);
+            put_str(x->w, t);
         }
-        put_str(&x->w, "      </ns1:listeCommune>\n");
+        put_str(x->w, "      </ns1:listeCommune>\n");
     }
     if (req->entities & (1u << SIM_ENT_DRM)) {
         char period[8];
@@ -237,31 +239,31 @@ static void perimeter(exporter *x)
                  "      <ns1:profondeurDrm>%d</ns1:profondeurDrm>\n"
                  "      <ns1:dernierePeriodeDrm>%s</ns1:dernierePeriodeDrm>\n",
                  x->depth, period);
-        put_str(&x->w, t);
+        put_str(x->w, t);
     }
-    put_str(&x->w, "    </ns1:perimetre>\n");
+    put_str(x->w, "    </ns1:perimetre>\n");
 }
 
 /* The document's start up to its entete, for part p (1-based). */
 static void head(exporter *x, size_t p)
 {
     char t[256];
-    put_str(&x->w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    put_str(x->w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                    "<ns1:exportNuu versionInterface=\"13.34\" "
                    "xmlns:ns1=\"http://nuu.application.i2/\">\n"
                    "  <ns1:entete>\n");
     snprintf(t, sizeof t, "    <ns1:numeroExport>%s</ns1:numeroExport>\n", x->req->numero_export);
-    put_str(&x->w, t);
+    put_str(x->w, t);
     snprintf(t, sizeof t, "    <ns1:dateExport>%s</ns1:dateExport>\n", x->date);
-    put_str(&x->w, t);
-    snprintf(t, sizeof t, "    <ns1:numGuichet>%s</ns1:numGuichet>\n", x->r.guichet);
-    put_str(&x->w, t);
+    put_str(x->w, t);
+    snprintf(t, sizeof t, "    <ns1:numGuichet>%s</ns1:numGuichet>\n", x->reg->guichet);
+    put_str(x->w, t);
     snprintf(t, sizeof t,
              "    <ns1:partie>%zu</ns1:partie>\n    <ns1:nombreParties>%zu</ns1:nombreParties>\n",
              p, x->parts);
-    put_str(&x->w, t);
+    put_str(x->w, t);
     perimeter(x);
-    put_str(&x->w, "  </ns1:entete>\n");
+    put_str(x->w, "  </ns1:entete>\n");
 }
 
 /* The document's end: the pied with its count of demands. */
@@ -272,7 +274,7 @@ static void foot(exporter *x, size_t count)
              "  <ns1:pied>\n    <ns1:nombreDemandes>%zu</ns1:nombreDemandes>\n  "
              "</ns1:pied>\n</ns1:exportNuu>\n",
              count);
-    put_str(&x->w, t);
+    put_str(x->w, t);
 }
 
 /* One more demand rendered: tells the caller when the percentage changed. */
@@ -287,27 +289,27 @@ static void progress(exporter *x)
 static void render(exporter *x, size_t k)
 {
     sim_view v;
-    sim_register_view(&x->r, x->scope[k], &v);
-    sim_render_demande(&x->w, &v, x->req->entities, x->depth);
+    sim_register_view(x->reg, x->scope[k], &v);
+    sim_render_demande(x->w, &v, x->req->entities, x->depth);
 }
 
 /* Pass 1: the bytes of part p (1-based) holding demands [lo, hi) of the scope. */
 static int part_size(exporter *x, size_t p, size_t lo, size_t hi, uint64_t *size)
 {
-    sim_xml_reset(&x->w);
+    sim_xml_reset(x->w);
     head(x, p);
-    *size = x->w.buf.len;
+    *size = x->w->buf.len;
     for (size_t k = lo; k < hi; k++) {
-        sim_xml_reset(&x->w);
+        sim_xml_reset(x->w);
         render(x, k);
-        *size += x->w.buf.len;
+        *size += x->w->buf.len;
         progress(x);
     }
-    sim_xml_reset(&x->w);
+    sim_xml_reset(x->w);
     foot(x, hi - lo);
-    *size += x->w.buf.len;
-    if (x->w.err) {
-        snprintf(x->err, x->errlen, "rendering: %s", sne_strerror(x->w.err));
+    *size += x->w->buf.len;
+    if (x->w->err) {
+        snprintf(x->err, x->errlen, "rendering: %s", sne_strerror(x->w->err));
         return -1;
     }
     return 0;
@@ -323,7 +325,7 @@ static int part_header(exporter *x, size_t p, uint64_t size)
     archive_entry_set_filetype(x->ae, AE_IFREG);
     archive_entry_set_perm(x->ae, 0644);
     archive_entry_set_size(x->ae, (la_int64_t)size);
-    archive_entry_set_mtime(x->ae, (time_t)x->r.snapshot, 0);
+    archive_entry_set_mtime(x->ae, (time_t)x->reg->snapshot, 0);
     archive_entry_set_uname(x->ae, "sne");
     archive_entry_set_gname(x->ae, "sne");
     if (archive_write_header(x->a, x->ae) != ARCHIVE_OK) {
@@ -336,7 +338,7 @@ static int part_header(exporter *x, size_t p, uint64_t size)
 /* Hands the text rendered so far to the archive; adds its length to *written. */
 static int flush(exporter *x, uint64_t *written)
 {
-    sim_xml *w = &x->w;
+    sim_xml *w = x->w;
     if (w->err || archive_write_data(x->a, w->buf.data, w->buf.len) != (la_ssize_t)w->buf.len) {
         snprintf(x->err, x->errlen, "%s: %s", w->err ? "rendering" : "archive",
                  w->err ? sne_strerror(w->err) : archive_error_string(x->a));
@@ -353,11 +355,11 @@ static int part_write(exporter *x, size_t p, size_t lo, size_t hi, uint64_t size
     uint64_t written = 0;
     if (part_header(x, p, size) != 0)
         return -1;
-    sim_xml_reset(&x->w);
+    sim_xml_reset(x->w);
     head(x, p);
     for (size_t k = lo; k < hi; k++) {
         render(x, k);
-        if (x->w.buf.len >= FLUSH_BYTES && flush(x, &written) != 0)
+        if (x->w->buf.len >= FLUSH_BYTES && flush(x, &written) != 0)
             return -1;
         progress(x);
     }
@@ -399,13 +401,17 @@ int sim_export_write(const char *data_dir, const sim_export_request *req, const 
     x.last_pct = -1;
     x.err = errbuf;
     x.errlen = errlen;
-    sim_xml_init(&x.w, SIM_RENDER_CAP);
+    sim_xml_init(&x.own_w, SIM_RENDER_CAP);
+    x.w = &x.own_w;
     if (sim_export_check(req, errbuf, errlen) != 0 ||
-        sim_register_open(data_dir, &x.r, 0, errbuf, errlen) != 0 || select_scope(&x) != 0)
+        sim_register_open(data_dir, &x.own, 0, errbuf, errlen) != 0)
+        goto out;
+    x.reg = &x.own;
+    if (select_scope(&x) != 0)
         goto out;
     x.depth = req->profondeur_drm ? req->profondeur_drm : 3;
-    x.drm_last = sim_drm_last_month(x.r.snapshot);
-    sim_fmt_paris(x.r.snapshot, 1, x.date);
+    x.drm_last = sim_drm_last_month(x.reg->snapshot);
+    sim_fmt_paris(x.reg->snapshot, 1, x.date);
     x.total = 2 * x.ns + 1;
     if (sink_open(&x.s, out_path, errbuf, errlen) != 0 || archive_open(&x) != 0 ||
         write_parts(&x) != 0 || sink_commit(&x.s, out_path, res->sha256, errbuf, errlen) != 0)
@@ -421,8 +427,35 @@ out:
         archive_write_free(x.a);
     archive_entry_free(x.ae);
     sink_close(&x.s);
-    sim_xml_free(&x.w);
+    sim_xml_free(&x.own_w);
     free(x.scope);
-    sim_register_close(&x.r);
+    sim_register_close(&x.own);
     return rc;
+}
+
+int sim_export_render_demand(const sim_register *r, size_t i, unsigned entities,
+                             int profondeur_drm, sim_xml *w)
+{
+    sim_export_request req;
+    memset(&req, 0, sizeof req);
+    req.entities = entities;
+    req.radiees = r->d[i].etat == SIM_ETAT_RADIEE;
+    req.profondeur_drm = profondeur_drm;
+    snprintf(req.numero_export, sizeof req.numero_export, "D%.18s", r->d[i].num);
+    uint32_t one = (uint32_t)i;
+    exporter x;
+    memset(&x, 0, sizeof x);
+    x.req = &req;
+    x.reg = r;
+    x.scope = &one;
+    x.ns = x.per = x.parts = 1;
+    x.depth = profondeur_drm ? profondeur_drm : 3;
+    x.drm_last = sim_drm_last_month(r->snapshot);
+    sim_fmt_paris(r->snapshot, 1, x.date);
+    x.w = w;
+    sim_xml_reset(w);
+    head(&x, 1);
+    render(&x, 0);
+    foot(&x, 1);
+    return w->err == SNE_OK ? 0 : -1;
 }

@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/sim_register.h"
+#include "sim_xml.h"
+
 /* Entities, in contract order; bit (1u << SIM_ENT_x) in sim_export_request.entities. */
 enum {
     SIM_ENT_CERFA,
@@ -61,6 +64,15 @@ int sim_export_check(const sim_export_request *req, char *err, size_t errlen);
  * atomically). Returns 0, or -1 with a message (no personal data) in errbuf. */
 int sim_export_write(const char *data_dir, const sim_export_request *req, const char *out_path,
                      sim_export_result *res, char *errbuf, size_t errlen);
+
+/* Renders into `w` (reset first) the document a unit read answers for demand `i` of `r` (contract
+ * section 7): an export document holding that one demand, numeroExport "D" + numUnique,
+ * dateExport the register's snapshot (the simulated instant of the read), perimetre `entities`
+ * (a non-empty set of SIM_ENT_ bits) and the demand's own etatDemande, one part, nombreDemandes 1;
+ * `profondeur_drm` 1..3, 0 for the default 3. Returns 0, or -1 when `w` holds an error (w->err).
+ * Thread-safe for distinct writers over one register opened read-only. */
+int sim_export_render_demand(const sim_register *r, size_t i, unsigned entities,
+                             int profondeur_drm, sim_xml *w);
 
 /* 1 when `s` is a valid numeroExport: [0-9A-Za-z_-]{1,40}. */
 int sim_export_id_valid(const char *s);

@@ -41,6 +41,7 @@ typedef struct server {
     char *token; /* owned: wiped when freed */
     serve_faults *faults;
     serve_exports *exports;
+    serve_demandes *demandes;
     serve_route route;
     char tmpdir[4096];     /* the private work directory made when --work-dir is not given, or "" */
     char *cert, *key, *ca; /* owned: the PEM files (the key wiped when freed) */
@@ -253,8 +254,10 @@ static int make_handlers(server *s)
                                s->o.expire_seconds,
                                s->o.generation_seconds,
                                s->faults};
-    if ((s->exports = serve_exports_new(&xc)) == NULL)
+    if ((s->exports = serve_exports_new(&xc)) == NULL ||
+        (s->demandes = serve_demandes_new(s->o.data)) == NULL)
         return -1;
+    s->route.demandes = s->demandes;
     s->route.exports = s->exports;
     s->route.faults = s->faults;
     s->route.gdm.data_dir = s->o.data;
@@ -352,6 +355,7 @@ static void run(server *s, struct MHD_Daemon *d, sigset_t *sigs)
 static void release(server *s)
 {
     serve_exports_free(s->exports);
+    serve_demandes_free(s->demandes);
     if (s->tmpdir[0] != '\0' && rmdir(s->tmpdir) != 0)
         serve_log("cannot remove the work directory: %s", strerror(errno));
     serve_faults_free(s->faults);

@@ -3,8 +3,8 @@
  * How to use: sim_main.c dispatches `snesync-sim serve ARGS...` to sim_serve_main() with argv[0]
  * "serve". The server implements /work/shared/contract/exports-api.yaml over a simulated register
  * in --data DIR: it answers POST /v1.0/exports by running sim_export_write() in a worker thread,
- * serves the status, the archive (with Range), DELETE, and GET /v1.0/demandes/mouvements over
- * DIR/mouvements.tsv. It prints "listening on http(s)://ADDR:PORT" on stdout once ready and
+ * serves the status, the archive (with Range), DELETE, GET /v1.0/demandes/mouvements over
+ * DIR/mouvements.tsv, and the unit read GET /v1.0/demandes/{numUnique} (serve_demande.h). It prints "listening on http(s)://ADDR:PORT" on stdout once ready and
  * stops cleanly on SIGINT/SIGTERM (exit 0).
  *
  *   snesync-sim serve --data DIR --port P [--bind 127.0.0.1]
@@ -16,7 +16,8 @@
  *
  *   SPEC   = RULE *( "," RULE )
  *   RULE   = POINT ":" ACTION [ "@" NUMBER ] [ "*" ( NUMBER | "always" ) ] [ "+" NUMBER ]
- *   POINT  = post | status | file | delete | gdm      (one HTTP request of that kind)
+ *   POINT  = post | status | file | delete | gdm | demande   (one HTTP request of that kind;
+ *                                                            demande: a unit read)
  *          | export                                  (one export accepted by POST)
  *
  *   ACTION at an HTTP point:
@@ -26,8 +27,10 @@
  *     trickle[@MS]    handle the request normally, but send the body one byte every MS
  *                     milliseconds (default 1000); at `file` only when the archive is sent
  *     html            answer 200 text/html (a proxy's maintenance page) instead
- *   ACTION at `file`, taken only when the archive itself would be sent (200 or 206):
- *     cut@BYTES       send BYTES bytes of the body, then close the connection mid-download
+ *   ACTION at `file` (taken only when the archive itself would be sent, 200 or 206), `gdm` and
+ *   `demande`:
+ *     cut@BYTES       send BYTES bytes of the body, then close the connection mid-transfer
+ *   ACTION at `file` only, taken as cut is:
  *     notgzip         answer 200 text/html (a proxy's error page) instead of the archive
  *     longer[@N]      Content-Length N bytes more than the body (default 1): the whole body,
  *                     then the connection is closed

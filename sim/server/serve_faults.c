@@ -23,8 +23,8 @@ struct serve_faults {
     rule rules[MAX_RULES];
 };
 
-static const char *const point_names[SERVE_PT__COUNT] = {"post",   "status", "file",
-                                                         "delete", "gdm",    "export"};
+static const char *const point_names[SERVE_PT__COUNT] = {"post", "status", "file",   "delete",
+                                                         "gdm",  "export", "demande"};
 
 const char *serve_point_name(serve_point pt)
 {
@@ -106,7 +106,8 @@ static int word_is(const char *s, size_t n, const char *w)
 #define STR(x)  STR_(x)
 
 /* Where an action may be used, and whether it takes an @argument. */
-enum { AT_HTTP, AT_FILE, AT_EXPORT };
+/* AT_BODY: a point whose answer has a body worth cutting (the archive, a GDM page, a read). */
+enum { AT_HTTP, AT_BODY, AT_FILE, AT_EXPORT };
 enum { ARG_NONE, ARG_NEEDED, ARG_OPTIONAL };
 
 static const struct action {
@@ -115,7 +116,7 @@ static const struct action {
     int at, arg;
 } actions[] = {
     {"delay", SERVE_FA_DELAY, AT_HTTP, ARG_NEEDED},
-    {"cut", SERVE_FA_CUT, AT_FILE, ARG_NEEDED},
+    {"cut", SERVE_FA_CUT, AT_BODY, ARG_NEEDED},
     {"notgzip", SERVE_FA_NOTGZIP, AT_FILE, ARG_NONE},
     {"longer", SERVE_FA_LONGER, AT_FILE, ARG_OPTIONAL},
     {"shorter", SERVE_FA_SHORTER, AT_FILE, ARG_OPTIONAL},
@@ -136,8 +137,11 @@ static int rule_error(const char *s, const char *end, const char *what, char *er
 
 static int allowed_at(int at, serve_point pt)
 {
-    return at == AT_EXPORT ? pt == SERVE_PT_EXPORT
-                           : pt != SERVE_PT_EXPORT && (at == AT_HTTP || pt == SERVE_PT_FILE);
+    if (at == AT_EXPORT || pt == SERVE_PT_EXPORT)
+        return at == AT_EXPORT && pt == SERVE_PT_EXPORT;
+    if (at == AT_BODY)
+        return pt == SERVE_PT_FILE || pt == SERVE_PT_GDM || pt == SERVE_PT_DEMANDE;
+    return at == AT_HTTP || pt == SERVE_PT_FILE;
 }
 
 /* The ACTION word [a, ae) at point r->pt into r->fault; *arg tells whether an @argument is

@@ -16,6 +16,7 @@ typedef enum serve_point {
     SERVE_PT_DELETE,
     SERVE_PT_GDM,
     SERVE_PT_EXPORT,
+    SERVE_PT_DEMANDE, /* a unit read, GET /v1.0/demandes/{numUnique} */
     SERVE_PT__COUNT
 } serve_point;
 
@@ -23,7 +24,8 @@ typedef enum serve_fault_action {
     SERVE_FA_NONE,
     SERVE_FA_CODE,     /* arg: HTTP status; arg2: Retry-After seconds, 0 for the default */
     SERVE_FA_DELAY,    /* arg: milliseconds */
-    SERVE_FA_CUT,      /* arg: bytes of body sent before the connection is closed */
+    SERVE_FA_CUT,      /* arg: bytes of body sent before the connection is closed (file, gdm,
+                          demande) */
     SERVE_FA_NOTGZIP,  /* no arg */
     SERVE_FA_ECHEC,    /* arg: 0, or the length of a hostile erreur.message (at most
                           SERVE_ECHEC_MESSAGE_MAX) */

@@ -78,6 +78,16 @@ static int time_parse(const char *s, int64_t *epoch_ms)
     return 0;
 }
 
+/* An instant (ms since the epoch, 0001..9999) as "YYYY-MM-DDTHH:MM:SS.mmmZ" into out[40]. */
+static void time_format(int64_t epoch_ms, char out[40])
+{
+    time_t t = (time_t)(epoch_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 40 - n, ".%03dZ", (int)(epoch_ms % 1000));
+}
+
 typedef struct codes {
     size_t n;
     char v[MAX_CODES][17];
@@ -87,6 +97,7 @@ typedef struct query {
     const char *depuis, *jusque, *curseur; /* borrowed from libmicrohttpd */
     int64_t from, to;                      /* depuis and jusque (ms), parsed */
     unsigned long long start;              /* the line of curseur, 0 without one */
+    int64_t cursor_to;                     /* the sequence's jusque carried by curseur, or -1 */
     int repeated;                          /* depuis/jusque/curseur given twice */
     int bad;                               /* an invalid code or too many */
     char bad_what[64];
@@ -266,6 +277,25 @@ static int register_snapshot(const char *data_dir, int64_t *ms)
     return rc;
 }
 
+/* curseur "c<line>.<jusque ms>" into q->start and q->cursor_to: the line of the page's first
+ * movement and the window's end fixed by the sequence's first page. 0, or -1 when malformed. */
+static int parse_cursor(query *q)
+{
+    char *end;
+    const char *p = q->curseur;
+    if (p[0] != 'c' || !isdigit((unsigned char)p[1]))
+        return -1;
+    q->start = strtoull(p + 1, &end, 10);
+    if (*end != '.' || !isdigit((unsigned char)end[1]))
+        return -1;
+    p = end + 1;
+    unsigned long long to = strtoull(p, &end, 10);
+    if (*end != '\0' || to > INT64_MAX)
+        return -1;
+    q->cursor_to = (int64_t)to;
+    return 0;
+}
+
 /* The query's parameters checked and parsed into q; -1 when a 400 was queued (*ret). */
 static int parse_query(serve_exchange *ex, query *q, enum MHD_Result *ret)
 {
@@ -281,11 +311,8 @@ static int parse_query(serve_exchange *ex, query *q, enum MHD_Result *ret)
         problem = "depuis is required, as an xs:dateTime";
     } else if (q->jusque != NULL && (time_parse(q->jusque, &q->to) != 0 || q->to < q->from)) {
         problem = "jusque must be an xs:dateTime not before depuis";
-    } else if (q->curseur != NULL) {
-        char *end;
-        if (q->curseur[0] != 'c' || !isdigit((unsigned char)q->curseur[1]) ||
-            (q->start = strtoull(q->curseur + 1, &end, 10), *end != '\0'))
-            problem = "invalid curseur";
+    } else if (q->curseur != NULL && parse_cursor(q) != 0) {
+        problem = "invalid curseur";
     }
     if (problem == NULL)
         return 0;
@@ -413,13 +440,20 @@ out:
 static enum MHD_Result answer(const serve_gdm_config *cfg, serve_exchange *ex, const query *q,
                               page *pg)
 {
-    if (q->from < newest_date(cfg, pg) - SEVEN_DAYS)
+    int64_t now = newest_date(cfg, pg);
+    if (q->from < now - SEVEN_DAYS)
         return serve_problem(ex, 400, 0, "depuis is more than 7 days back");
+    /* The window's end: the jusque asked for (or carried by the cursor), else the server's
+     * instant, the register's newest date, which no movement listed can be after. */
+    int64_t jusque = q->to != INT64_MAX ? q->to : now;
+    char stamp[40];
+    time_format(jusque, stamp);
     sne_err rc = pg->err;
     if (!rc)
-        rc = sne_buf_append_byte(&pg->out, ']');
+        rc = sne_buf_printf(&pg->out, "],\"jusque\":\"%s\"", stamp);
     if (!rc && pg->next != 0)
-        rc = sne_buf_printf(&pg->out, ",\"prochainCurseur\":\"c%llu\"", pg->next);
+        rc = sne_buf_printf(&pg->out, ",\"prochainCurseur\":\"c%llu.%lld\"", pg->next,
+                            (long long)jusque);
     if (!rc)
         rc = sne_buf_append_byte(&pg->out, '}');
     if (rc)
@@ -438,8 +472,11 @@ enum MHD_Result serve_gdm(const serve_gdm_config *cfg, serve_exchange *ex)
         ret = serve_problem(ex, 503, 1, "out of memory");
         goto out;
     }
+    q->cursor_to = -1;
     if (parse_query(ex, q, &ret) != 0)
         goto out;
+    if (q->cursor_to >= 0 && q->cursor_to < q->to)
+        q->to = q->cursor_to;
     pg.err = sne_buf_append_str(&pg.out, "{\"mouvements\":[");
     if (read_movements(cfg, ex, q, &pg, &ret) != 0)
         goto out;

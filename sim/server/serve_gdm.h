@@ -19,8 +19,11 @@
  *     re-fetches what it lists, so listing too much is safe, too little is not);
  *   - both departements and communes: a movement matching either is listed;
  *   - guichetsExclus: the fourth column when present, else the trailing guichet of numUnique.
- * Pages hold --gdm-page-size movements, oldest first; prochainCurseur (opaque: a line number) is
- * absent on the last page. A cursor is valid with the same other parameters. */
+ * Pages hold --gdm-page-size movements, oldest first; prochainCurseur is absent on the last page.
+ * Every page echoes `jusque`, the end of the window the sequence covers: the jusque asked for,
+ * else the server's instant when the sequence began (the register's newest date, as above),
+ * written "YYYY-MM-DDTHH:MM:SS.mmmZ". The cursor (opaque: a line number and that end) keeps the
+ * window of the first page; it is valid with the same other parameters. */
 #ifndef SIM_SERVE_GDM_H
 #define SIM_SERVE_GDM_H
 

@@ -13,33 +13,41 @@ sne_err serve_json_string(sne_buf *b, const char *s)
     return sne_buf_append_json_string(b, (const uint8_t *)s, strlen(s));
 }
 
-/* A body sent one byte every `ms` milliseconds (the fault trickle@MS). */
-typedef struct trickle_body {
-    size_t len;
+/* A body shaped by the faults trickle@MS (one byte every `ms` milliseconds) and cut@BYTES (the
+ * connection closed after `stop` bytes of the `len` announced). */
+typedef struct shaped_body {
+    size_t len, stop;
     unsigned ms;
     char data[];
-} trickle_body;
+} shaped_body;
 
-static ssize_t read_trickle(void *cls, uint64_t pos, char *buf, size_t max)
+static ssize_t read_shaped(void *cls, uint64_t pos, char *buf, size_t max)
 {
-    trickle_body *t = cls;
-    if (pos >= t->len)
-        return MHD_CONTENT_READER_END_OF_STREAM;
-    if (max == 0 || serve_trickle_wait(t->ms) != 0)
+    shaped_body *t = cls;
+    if (pos >= t->stop)
+        return pos >= t->len ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+    if (max == 0)
         return MHD_CONTENT_READER_END_WITH_ERROR;
-    buf[0] = t->data[pos];
-    return 1;
+    size_t n = t->stop - (size_t)pos < max ? t->stop - (size_t)pos : max;
+    if (t->ms > 0) {
+        if (serve_trickle_wait(t->ms) != 0)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        n = 1;
+    }
+    memcpy(buf, t->data + pos, n);
+    return (ssize_t)n;
 }
 
-static struct MHD_Response *trickle_response(const char *body, size_t len, unsigned ms)
+static struct MHD_Response *shaped_response(const char *body, size_t len, const serve_exchange *x)
 {
-    trickle_body *t = malloc(sizeof(*t) + len);
+    shaped_body *t = malloc(sizeof(*t) + len);
     if (t == NULL)
         return NULL;
     t->len = len;
-    t->ms = ms;
+    t->stop = x->cut && x->cut_at < len ? x->cut_at : len;
+    t->ms = x->trickle_ms;
     memcpy(t->data, body, len);
-    struct MHD_Response *r = MHD_create_response_from_callback(len, 1, read_trickle, t, free);
+    struct MHD_Response *r = MHD_create_response_from_callback(len, 64 * 1024, read_shaped, t, free);
     if (r == NULL)
         free(t);
     return r;
@@ -49,11 +57,12 @@ enum MHD_Result serve_reply(serve_exchange *x, unsigned status, const char *ctyp
                             size_t len, unsigned retry_after, const char *hname, const char *hvalue)
 {
     struct MHD_Response *r;
-    if (x->trickle_ms > 0 && len > 0)
-        r = trickle_response(body, len, x->trickle_ms);
+    if ((x->trickle_ms > 0 || x->cut) && len > 0)
+        r = shaped_response(body, len, x);
     else
         r = MHD_create_response_from_buffer(len, (void *)(body ? body : ""), MHD_RESPMEM_MUST_COPY);
     x->trickle_ms = 0;
+    x->cut = 0;
     if (r == NULL)
         return MHD_NO;
     if (ctype != NULL)

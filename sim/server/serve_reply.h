@@ -15,6 +15,8 @@
 typedef struct serve_exchange {
     struct MHD_Connection *conn; /* borrowed from libmicrohttpd for the request's life */
     unsigned trickle_ms; /* fault trickle@MS: the reply's body goes one byte every trickle_ms */
+    int cut;             /* fault cut@BYTES: the reply announces its whole body, sends ... */
+    size_t cut_at;       /* ... this many bytes of it, then closes the connection */
     unsigned status;     /* of the reply queued, 0 while none: for the access log */
 } serve_exchange;
 

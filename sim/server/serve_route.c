@@ -27,9 +27,18 @@ typedef struct request {
 static int arrival_fault(const serve_route *s, serve_exchange *ex, serve_point pt,
                          enum MHD_Result *ret)
 {
-    /* trickle at `file` is a body fault (serve_download), taken only when the archive is sent */
-    unsigned mask = SERVE_FM_ARRIVAL | (pt != SERVE_PT_FILE ? SERVE_FM(SERVE_FA_TRICKLE) : 0);
+    /* trickle and cut at `file` are body faults (serve_download), taken only when the archive is
+     * sent; elsewhere they shape the answer queued next */
+    unsigned mask = SERVE_FM_ARRIVAL;
+    if (pt != SERVE_PT_FILE)
+        mask |= SERVE_FM(SERVE_FA_TRICKLE) | SERVE_FM(SERVE_FA_CUT);
     serve_fault f = serve_faults_take(s->faults, pt, mask);
+    if (f.action == SERVE_FA_CUT) {
+        ex->cut = 1;
+        ex->cut_at = (size_t)f.arg;
+        serve_log("%s: fault cut@%llu injected", serve_point_name(pt), (unsigned long long)f.arg);
+        return 0;
+    }
     if (f.action == SERVE_FA_TRICKLE) {
         ex->trickle_ms = f.arg ? (unsigned)f.arg : 1000; /* the answer, one byte every ms */
         serve_log("%s: fault trickle@%u injected", serve_point_name(pt), ex->trickle_ms);
@@ -111,6 +120,22 @@ static enum MHD_Result one_export(const serve_route *s, serve_exchange *ex, cons
     return serve_download(s->exports, s->faults, ex, id);
 }
 
+/* GET /v1.0/demandes/{numUnique}: a read slot of the guichet, then the arrival faults. */
+static enum MHD_Result read_demande(const serve_route *s, serve_exchange *ex, const request *r,
+                                    const char *num, const char *method)
+{
+    enum MHD_Result ret = MHD_YES;
+    if (!is_get(method))
+        return method_not_allowed(ex, "GET, HEAD");
+    unsigned busy = serve_demande_enter(s->demandes, r->guichet);
+    if (busy != 0)
+        return serve_problem(ex, busy, 1, "too many reads at once for this guichet");
+    if (!arrival_fault(s, ex, SERVE_PT_DEMANDE, &ret))
+        ret = serve_demande(s->demandes, ex, num);
+    serve_demande_leave(s->demandes, r->guichet);
+    return ret;
+}
+
 static enum MHD_Result dispatch(const serve_route *s, serve_exchange *ex, const request *r,
                                 const char *url, const char *method)
 {
@@ -130,6 +155,10 @@ static enum MHD_Result dispatch(const serve_route *s, serve_exchange *ex, const 
             return serve_problem(ex, 404, 0, "unknown export");
         return one_export(s, ex, id, p + n, method);
     }
+    static const char demandes[] = "/v1.0/demandes/";
+    if (strncmp(url, demandes, sizeof(demandes) - 1) == 0 &&
+        strcmp(url, "/v1.0/demandes/mouvements") != 0)
+        return read_demande(s, ex, r, url + sizeof(demandes) - 1, method);
     if (strcmp(url, "/v1.0/demandes/mouvements") != 0)
         return serve_problem(ex, 404, 0, "no such resource");
     if (!is_get(method))
@@ -154,7 +183,7 @@ static enum MHD_Result admit(const serve_route *s, struct MHD_Connection *c, con
         return MHD_NO;
     }
     if (s->token != NULL && !serve_auth_bearer_ok(c, s->token)) {
-        serve_exchange ex = {c, 0, 0};
+        serve_exchange ex = {.conn = c};
         r->done = 1;
         enum MHD_Result ret = serve_problem(&ex, 401, 0, "a valid bearer token is required");
         serve_log("%s %s -> %u", method, url, ex.status);
@@ -198,7 +227,7 @@ enum MHD_Result serve_route_request(void *cls, struct MHD_Connection *c, const c
     if (r->done)
         return MHD_YES;
     r->done = 1;
-    serve_exchange ex = {c, 0, 0};
+    serve_exchange ex = {.conn = c};
     enum MHD_Result ret = dispatch(s, &ex, r, url, method);
     serve_log("%s %s -> %u", method, url, ex.status);
     return ret;

@@ -9,6 +9,7 @@
 #include <microhttpd.h>
 #include <stddef.h>
 
+#include "serve_demande.h"
 #include "serve_exports.h"
 #include "serve_faults.h"
 #include "serve_gdm.h"
@@ -17,6 +18,7 @@ typedef struct serve_route {
     serve_exports *exports; /* borrowed, like everything here, for the daemon's life */
     serve_faults *faults;
     serve_gdm_config gdm;
+    serve_demandes *demandes;
     const char *token;    /* the bearer token required, NULL when none */
     int client_ca;        /* a valid client certificate is required (its CN is the guichet) */
     unsigned retry_after; /* of the fault answers 429 and 503 without @N */

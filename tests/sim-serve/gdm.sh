@@ -77,7 +77,20 @@ check "guichetsExclus=G3000 does not apply when the column names another" \
     "$(nums "$D7&departements=38&guichetsExclus=G3000")"
 check "no match: empty list" "" "$(nums "$D7&departements=01")"
 req GET "/v1.0/demandes/mouvements?$D7&departements=01"
-check "empty list body" '{"mouvements":[]}' "$BODY"
+check "empty list body, with the window's end" '{"mouvements":[],"jusque":"2026-10-31T01:00:00.000Z"}' "$BODY"
+
+# jusque: every page echoes the window's end; without one asked for, the server's instant (the
+# register's newest date) when the sequence began, kept by the cursor
+req GET "/v1.0/demandes/mouvements?$D7"
+check "jusque echoed: the server's instant" 2026-10-31T01:00:00.000Z "$(jfield jusque)"
+req GET "/v1.0/demandes/mouvements?$D7&curseur=$(jfield prochainCurseur)"
+check "jusque echoed on the next page" 2026-10-31T01:00:00.000Z "$(jfield jusque)"
+req GET "/v1.0/demandes/mouvements?$D7&jusque=2026-10-28T11:00:00%2B01:00"
+check "jusque asked for is echoed (UTC)" 2026-10-28T10:00:00.000Z "$(jfield jusque)"
+req GET "/v1.0/demandes/mouvements?$D7&curseur=$(jfield prochainCurseur)"
+check "the cursor keeps the window: page 2 echoes its end" 2026-10-28T10:00:00.000Z "$(jfield jusque)"
+check "... and lists nothing after it" "9710518000011G8356 02A0626000003G2001" \
+    "$(printf '%s' "$BODY" | grep -o '"numUnique":"[0-9A-Z]*"' | cut -d'"' -f4 | tr '\n' ' ' | sed 's/ $//')"
 
 bad() {
     req GET "/v1.0/demandes/mouvements?$2"
@@ -102,7 +115,7 @@ stop_server
 mkdir -p "$T/empty"
 start_server --data "$T/empty" --port 0 || finish
 req GET "/v1.0/demandes/mouvements?depuis=$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ)"
-check "no register: 200 empty" '{"mouvements":[]}' "$BODY"
+check_match "no register: 200 empty, jusque now" '^\{"mouvements":\[\],"jusque":"20[0-9-]{8}T[0-9:]{8}\.[0-9]{3}Z"\}$' "$BODY"
 req GET "/v1.0/demandes/mouvements?depuis=$(date -u -d '-8 days' +%Y-%m-%dT%H:%M:%SZ)"
 check "no register: 8 days back is 400" 400 "$CODE"
 finish
