@@ -1,7 +1,7 @@
 #!/bin/sh
 # verify.sh SOURCE_DIR BUILD_DIR: `systemd-analyze verify` finds nothing to say of the installed
 # units. They are installed for a prefix of their own, with the snesync binary at the path their
-# ExecStart names, since verify checks that it is executable. A unit with a misspelt key must
+# ExecStart names and the manual page their Documentation= names, since verify checks both. A unit with a misspelt key must
 # draw a complaint, so that a verify that says nothing is known to be listening.
 set -eu
 src=$1 build=$2
@@ -11,7 +11,9 @@ trap 'rm -rf "$t"' EXIT
 
 cmake -S "$src" -B "$t/build" -DCMAKE_INSTALL_PREFIX="$t/prefix" -DSNESYNC_BUILD_TESTS=OFF \
       -DSNESYNC_BUILD_SIM=OFF >"$t/configure.log" 2>&1 || { cat "$t/configure.log"; exit 1; }
+cmake --build "$t/build" --target man >/dev/null
 cmake --install "$t/build" --component systemd >/dev/null
+cmake --install "$t/build" --component man >/dev/null
 mkdir -p "$t/prefix/bin"
 cp "$build/engine/snesync" "$t/prefix/bin/snesync"
 
@@ -20,7 +22,7 @@ n=$(ls "$units" | wc -l)
 [ "$n" -eq 4 ] || { echo "expected 4 units in $units, found $n:"; ls "$units"; exit 1; }
 
 cd "$units"
-if ! systemd-analyze verify --man=no ./*.service ./*.timer >"$t/verify.out" 2>&1 || [ -s "$t/verify.out" ]; then
+if ! MANPATH="$t/prefix/share/man" systemd-analyze verify ./*.service ./*.timer >"$t/verify.out" 2>&1 || [ -s "$t/verify.out" ]; then
   echo "systemd-analyze verify complains:"; cat "$t/verify.out"; exit 1
 fi
 
