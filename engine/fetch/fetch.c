@@ -411,6 +411,14 @@ static bool is_json_type(const char *ct)
                       (n == 4 || ct[n - 5] == '/' || ct[n - 5] == '+'));
 }
 
+/* An export document's type: application/xml or text/xml, or any +xml. */
+static bool is_xml_type(const char *ct)
+{
+    size_t n = strcspn(ct, "; ");
+    return n >= 4 && strncasecmp(ct + n - 3, "xml", 3) == 0 &&
+           (ct[n - 4] == '/' || ct[n - 4] == '+');
+}
+
 static bool is_archive_type(const char *ct)
 {
     static const char *const ok[] = {"application/gzip",         "application/x-gzip",
@@ -702,8 +710,16 @@ static void problem_text(attempt *a, char *out, size_t cap)
     snprintf(out, cap, "%s", pb.detail[0] ? pb.detail : pb.title);
 }
 
+/* What the body of a successful answer must be. */
+typedef enum answer_kind {
+    ANSWER_JSON, /* the JSON of the calls on exports and movements */
+    ANSWER_XML,  /* an export document (a unit read) */
+} answer_kind;
+
 typedef struct call {
     const char *method; /* "GET", "POST", "DELETE" */
+    answer_kind kind;
+    size_t body_max; /* bytes of a kept body; 0: JSON_MAX */
     char url[URL_MAX];
     char what[96];    /* "POST /exports" for messages: never the token, never a query */
     const char *json; /* request body (POST) */
@@ -828,10 +844,17 @@ static outcome judge_answer(const call *c, attempt *a, char *why, size_t whylen)
                      (unsigned long long)c->dl->next, (unsigned long long)c->dl->size);
             return OUT_RETRY;
         }
-        if (!c->dl && !is_json_type(a->content_type)) { /* a proxy's page: like a 503 */
-            snprintf(why, whylen, "%s: the answer is not JSON (Content-Type '%.60s')", c->what,
-                     a->content_type);
+        bool typed = c->kind == ANSWER_XML ? is_xml_type(a->content_type)
+                                           : is_json_type(a->content_type);
+        if (!c->dl && !typed) { /* a proxy's page: like a 503 */
+            snprintf(why, whylen, "%s: the answer is not %s (Content-Type '%.60s')", c->what,
+                     c->kind == ANSWER_XML ? "XML" : "JSON", a->content_type);
             return OUT_RETRY;
+        }
+        if (!c->dl && a->body_over) {
+            snprintf(why, whylen, "%s: the answer is over %zu bytes", c->what,
+                     c->body_max ? c->body_max : (size_t)JSON_MAX);
+            return OUT_FINAL;
         }
         return OUT_OK;
     }
@@ -917,7 +940,7 @@ static sne_err run_call(sne_fetch *f, call *c, sne_buf *body, sne_error *err)
         a.f = f;
         a.dl = c->dl;
         a.err = err;
-        sne_buf_init(&a.body, JSON_MAX);
+        sne_buf_init(&a.body, c->body_max ? c->body_max : JSON_MAX);
         if (atomic_load(&f->cancel)) {
             sne_buf_free(&a.body);
             return sne_error_set(err, SNE_ERR_NETWORK, 0, "%s: cancelled", c->what);
@@ -1052,4 +1075,23 @@ sne_err sne_fetch_download(sne_fetch *f, const char *numero, const char *path, u
     if (rc || offset == size)
         return rc;
     return run_call(f, &c, NULL, err);
+}
+
+sne_err sne_fetch_get_movements(sne_fetch *f, const char *query, sne_buf *body, sne_error *err)
+{
+    call c = {.method = "GET", .kind = ANSWER_JSON, .body_max = SNE_FETCH_PAGE_MAX};
+    snprintf(c.what, sizeof(c.what), "GET /demandes/mouvements");
+    sne_err rc = call_url(&c, err, f->api, "/demandes/mouvements?", query, "");
+    return rc ? rc : run_call(f, &c, body, err);
+}
+
+sne_err sne_fetch_read_demand(sne_fetch *f, const char *num, const char *query, sne_buf *body,
+                              sne_error *err)
+{
+    if (!sne_num_unique_valid(num))
+        return sne_error_set(err, SNE_ERR_USAGE, 0, "bad demand number");
+    call c = {.method = "GET", .kind = ANSWER_XML, .body_max = SNE_FETCH_DOCUMENT_MAX};
+    snprintf(c.what, sizeof(c.what), "GET /demandes/%s", num);
+    sne_err rc = call_url(&c, err, f->api, "/demandes/", num, query);
+    return rc ? rc : run_call(f, &c, body, err);
 }

@@ -40,6 +40,7 @@
 #ifndef SNE_FETCH_H
 #define SNE_FETCH_H
 
+#include "../common/buffer.h"
 #include "../common/error.h"
 #include "status_json.h"
 
@@ -143,6 +144,25 @@ typedef sne_err (*sne_fetch_sink_fn)(void *ctx, const void *data, size_t n);
 sne_err sne_fetch_download(sne_fetch *f, const char *numero, const char *path, uint64_t offset,
                            uint64_t size, const char *etag_sha256, sne_fetch_sink_fn sink,
                            void *sink_ctx, sne_error *err);
+
+/* Bounds of the bodies kept by the GDM calls: a page of movements (a thousand movements take
+ * about 80 KB), and one demand's export document (the parser takes at most 32 MiB of items). */
+#define SNE_FETCH_PAGE_MAX     SNE_GDM_PAGE_MAX_INPUT
+#define SNE_FETCH_DOCUMENT_MAX (64u * 1024 * 1024)
+
+/* GET /demandes/mouvements?`query` (depuis, jusque, curseur, departements or communes, already
+ * percent-encoded): one page of movements (status_json.h sne_movements_parse) into `body`, which
+ * the caller owns (initialised or empty; replaced). A page over SNE_FETCH_PAGE_MAX bytes, or not
+ * JSON after the retries, is an error; 400 (depuis too far back) is SNE_ERR_HTTP 400 with the
+ * server's detail. */
+sne_err sne_fetch_get_movements(sne_fetch *f, const char *query, sne_buf *body, sne_error *err);
+
+/* GET /demandes/{num}`query` (query "?entites=CERFA&entites=EVT...", percent-encoded): the unit
+ * read, an export document of that one demand, into `body` as for sne_fetch_get_movements(),
+ * at most SNE_FETCH_DOCUMENT_MAX bytes. A demand the register no longer knows is SNE_ERR_HTTP
+ * with lib_code 404. Retries as every call (429 and 503 with Retry-After, timeouts, cuts). */
+sne_err sne_fetch_read_demand(sne_fetch *f, const char *num, const char *query, sne_buf *body,
+                              sne_error *err);
 
 /* The wait before attempt `attempt` (1 = the first retry): min(cap, base * 2^(attempt-1)), of
  * which a random half is dropped ("equal jitter"): in [d/2, d]. `rnd` is a uniform 64-bit value. */

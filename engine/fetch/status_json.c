@@ -550,14 +550,15 @@ static sne_err on_status(jcur *c, void *ctx, const char *key, bool key_cut)
     return jvalue_skip(c);
 }
 
-static sne_err parse_document(const char *json, size_t n, member_fn fn, void *ctx, sne_error *err)
+/* One JSON object of at most `max` bytes, its members handed to fn. */
+static sne_err parse_document(const char *json, size_t n, size_t max, member_fn fn, void *ctx,
+                              sne_error *err)
 {
     jcur c = {json, json, json + n, 0, err};
     if (json == NULL)
         return sne_error_set(err, SNE_ERR_INVALID, 0, "malformed JSON answer: empty");
-    if (n > SNE_JSON_MAX_INPUT)
-        return sne_error_set(err, SNE_ERR_LIMIT, 0, "JSON answer over %d bytes",
-                             SNE_JSON_MAX_INPUT);
+    if (n > max)
+        return sne_error_set(err, SNE_ERR_LIMIT, 0, "JSON answer over %zu bytes", max);
     /* A UTF-8 byte order mark is tolerated. */
     if (n >= 3 && memcmp(json, "\xEF\xBB\xBF", 3) == 0)
         c.p += 3;
@@ -586,7 +587,7 @@ sne_err sne_status_parse(const char *json, size_t n, sne_export_status *out, sne
     out->taille = -1;
     out->nombre_demandes = -1;
     status_ctx x = {out, 0};
-    sne_err rc = parse_document(json, n, on_status, &x, err);
+    sne_err rc = parse_document(json, n, SNE_JSON_MAX_INPUT, on_status, &x, err);
     if (rc)
         return rc;
     if (!(x.seen & 1u) || !sne_numero_valid(out->numero))
@@ -646,8 +647,117 @@ sne_err sne_problem_parse(const char *json, size_t n, sne_problem *out, sne_erro
     memset(out, 0, sizeof(*out));
     out->status = -1;
     problem_ctx x = {out, 0};
-    sne_err rc = parse_document(json, n, on_problem, &x, err);
+    sne_err rc = parse_document(json, n, SNE_JSON_MAX_INPUT, on_problem, &x, err);
     if (rc)
         memset(out, 0, sizeof(*out)), out->status = -1;
     return rc;
+}
+
+/* --- a page of movements (GDM) ------------------------------------------------------------ */
+
+typedef struct movements_ctx {
+    sne_movements_page *page;
+    sne_movement_fn fn;
+    void *fn_ctx;
+    unsigned seen;                        /* page members */
+    unsigned item_seen;                   /* members of the movement being read */
+    char num[SNE_NUM_UNIQUE_LEN + 2];     /* one more byte: a longer value fails, never cut */
+    char date[SNE_DATE_MAX + 1];
+} movements_ctx;
+
+static sne_err on_movement(jcur *c, void *ctx, const char *key, bool key_cut)
+{
+    movements_ctx *x = ctx;
+    sne_err rc;
+    if (key_cut)
+        return jvalue_skip(c);
+    if (strcmp(key, "numUnique") == 0) {
+        if ((rc = once(c, &x->item_seen, 1)))
+            return rc;
+        return get_string(c, x->num, sizeof(x->num), false);
+    }
+    if (strcmp(key, "dateMouvement") == 0) {
+        if ((rc = once(c, &x->item_seen, 2)))
+            return rc;
+        return get_string(c, x->date, sizeof(x->date), false);
+    }
+    return jvalue_skip(c);
+}
+
+/* The mouvements array: each movement checked, then handed to the caller's callback. */
+static sne_err movements_array(jcur *c, movements_ctx *x)
+{
+    sne_err rc;
+    if (c->p >= c->end || *c->p != '[')
+        return jfail(c, SNE_ERR_INVALID, "mouvements is not an array");
+    c->p++;
+    ws(c);
+    if (c->p < c->end && *c->p == ']') {
+        c->p++;
+        return SNE_OK;
+    }
+    for (;;) {
+        x->item_seen = 0;
+        x->num[0] = x->date[0] = '\0';
+        if ((rc = jobject(c, on_movement, x)))
+            return rc;
+        if (!sne_num_unique_valid(x->num) || !x->date[0])
+            return jfail(c, SNE_ERR_INVALID, "a movement without a valid numUnique and a date");
+        if ((rc = x->fn(x->fn_ctx, x->num, x->date, c->err)))
+            return rc;
+        x->page->count++;
+        ws(c);
+        if (c->p < c->end && *c->p == ',') {
+            c->p++;
+            ws(c);
+            continue;
+        }
+        if (c->p < c->end && *c->p == ']') {
+            c->p++;
+            return SNE_OK;
+        }
+        return jfail(c, SNE_ERR_INVALID, "expected ',' or ']'");
+    }
+}
+
+static sne_err on_movements_page(jcur *c, void *ctx, const char *key, bool key_cut)
+{
+    movements_ctx *x = ctx;
+    sne_err rc;
+    if (key_cut)
+        return jvalue_skip(c);
+    if (strcmp(key, "mouvements") == 0) {
+        if ((rc = once(c, &x->seen, 1)))
+            return rc;
+        return movements_array(c, x);
+    }
+    if (strcmp(key, "jusque") == 0) {
+        if ((rc = once(c, &x->seen, 2)))
+            return rc;
+        return get_string(c, x->page->jusque, sizeof(x->page->jusque), false);
+    }
+    if (strcmp(key, "prochainCurseur") == 0) {
+        if ((rc = once(c, &x->seen, 4)))
+            return rc;
+        return get_string(c, x->page->curseur, sizeof(x->page->curseur), false);
+    }
+    return jvalue_skip(c);
+}
+
+sne_err sne_movements_parse(const char *json, size_t n, sne_movement_fn fn, void *ctx,
+                            sne_movements_page *out, sne_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    movements_ctx x = {.page = out, .fn = fn, .fn_ctx = ctx};
+    sne_err rc = parse_document(json, n, SNE_GDM_PAGE_MAX_INPUT, on_movements_page, &x, err);
+    if (rc)
+        return rc;
+    if (!(x.seen & 1u) || !out->jusque[0])
+        return sne_error_set(err, SNE_ERR_INVALID, 0,
+                             "movements page: mouvements or jusque missing");
+    for (const char *p = out->curseur; *p; p++)
+        if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+            return sne_error_set(err, SNE_ERR_INVALID, 0,
+                                 "movements page: prochainCurseur holds a control character");
+    return SNE_OK;
 }

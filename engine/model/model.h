@@ -30,6 +30,9 @@
  * [0-9A-Za-z_-], so that it can name a file or a URL path segment as it is. */
 bool sne_numero_valid(const char *s);
 
+/* Whether `s` (NUL-terminated) is a demand number: SNE_NUM_UNIQUE_LEN characters of [0-9A-Z]. */
+bool sne_num_unique_valid(const char *s);
+
 /* The location filter of an export: none, departments or communes (codes NUL-terminated). */
 typedef enum sne_location_kind {
     SNE_LOCATION_ALL = 0,

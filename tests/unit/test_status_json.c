@@ -265,8 +265,82 @@ static void test_mutations(void)
     CHECK(accepted > 0); /* the mutations are not all fatal: the accepting paths ran too */
 }
 
+/* Collects the movements of a page as "NUM@DATE " into a string. */
+typedef struct seen_movements {
+    char text[512];
+    int stop_after; /* >0: the callback stops the parse at that movement */
+    int n;
+} seen_movements;
+
+static sne_err collect(void *ctx, const char *num, const char *date, sne_error *err)
+{
+    seen_movements *s = ctx;
+    size_t len = strlen(s->text);
+    snprintf(s->text + len, sizeof(s->text) - len, "%s@%s ", num, date);
+    if (++s->n == s->stop_after)
+        return sne_error_set(err, SNE_ERR_STORE, 0, "stopped by the callback");
+    return SNE_OK;
+}
+
+static sne_err page(const char *json, seen_movements *s, sne_movements_page *pg, sne_error *err)
+{
+    memset(s->text, 0, sizeof(s->text));
+    s->n = 0;
+    return sne_movements_parse(json, strlen(json), collect, s, pg, err);
+}
+
+static void test_movements(void)
+{
+    sne_movements_page pg;
+    sne_error err = {0};
+    seen_movements s = {.stop_after = 0};
+    CHECK_EQ_INT(page("{\"mouvements\":[{\"numUnique\":\"0380126000001G1700\",\"dateMouvement\":"
+                      "\"2026-10-24T22:02:00Z\",\"autre\":[1]},{\"dateMouvement\":\"2026-10-25T10:00:"
+                      "00Z\",\"numUnique\":\"02A0626000003G2001\"}],\"jusque\":\"2026-10-31T01:00:00."
+                      "000Z\",\"prochainCurseur\":\"c7.1761872400000\"}",
+                      &s, &pg, &err),
+                 SNE_OK);
+    CHECK_EQ_STR(s.text, "0380126000001G1700@2026-10-24T22:02:00Z "
+                         "02A0626000003G2001@2026-10-25T10:00:00Z ");
+    CHECK_EQ_INT(pg.count, 2);
+    CHECK_EQ_STR(pg.jusque, "2026-10-31T01:00:00.000Z");
+    CHECK_EQ_STR(pg.curseur, "c7.1761872400000");
+    CHECK_EQ_INT(page("{\"mouvements\":[],\"jusque\":\"2026-10-31T01:00:00Z\","
+                      "\"prochainCurseur\":null}",
+                      &s, &pg, &err),
+                 SNE_OK);
+    CHECK_EQ_STR(pg.curseur, "");
+    CHECK_EQ_INT(pg.count, 0);
+    /* refusals: no jusque, no mouvements, a bad number, a missing date, a cursor with a space,
+     * a number cut to fit (never), a duplicate member, a movement that is not an object */
+    static const char *const bad[] = {
+        "{\"mouvements\":[]}",
+        "{\"jusque\":\"2026-10-31T01:00:00Z\"}",
+        "{\"mouvements\":[{\"numUnique\":\"0380126000001g1700\",\"dateMouvement\":\"x\"}],"
+        "\"jusque\":\"j\"}",
+        "{\"mouvements\":[{\"numUnique\":\"0380126000001G1700\"}],\"jusque\":\"j\"}",
+        "{\"mouvements\":[],\"jusque\":\"j\",\"prochainCurseur\":\"c 1\"}",
+        "{\"mouvements\":[{\"numUnique\":\"0380126000001G17001\",\"dateMouvement\":\"x\"}],"
+        "\"jusque\":\"j\"}",
+        "{\"mouvements\":[],\"jusque\":\"j\",\"jusque\":\"k\"}",
+        "{\"mouvements\":[\"0380126000001G1700\"],\"jusque\":\"j\"}",
+        "{\"mouvements\":{},\"jusque\":\"j\"}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        CHECK_EQ_INT(page(bad[i], &s, &pg, &err), SNE_ERR_INVALID);
+    /* the callback's code stops the page */
+    s.stop_after = 1;
+    CHECK_EQ_INT(page("{\"mouvements\":[{\"numUnique\":\"0380126000001G1700\",\"dateMouvement\":"
+                      "\"d\"},{\"numUnique\":\"0380126000001G1701\",\"dateMouvement\":\"d\"}],"
+                      "\"jusque\":\"j\"}",
+                      &s, &pg, &err),
+                 SNE_ERR_STORE);
+    CHECK_EQ_INT(s.n, 1);
+}
+
 int main(void)
 {
+    test_movements();
     test_contract_shapes();
     test_refusals();
     test_bounds();

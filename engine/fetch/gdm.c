@@ -1,0 +1,114 @@
+/* gdm.c: the movements of a window, page by page; the unit read's query. See gdm.h. */
+#include "gdm.h"
+
+#include "../common/buffer.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Appends `s` percent-encoded (RFC 3986 unreserved characters as they are). */
+static sne_err append_encoded(sne_buf *q, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    sne_err rc = SNE_OK;
+    for (const unsigned char *p = (const unsigned char *)s; *p && !rc; p++) {
+        if ((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+            *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+            rc = sne_buf_append_byte(q, *p);
+        } else {
+            char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            rc = sne_buf_append(q, e, 3);
+        }
+    }
+    return rc;
+}
+
+static sne_err append_param(sne_buf *q, const char *name, const char *value)
+{
+    sne_err rc = sne_buf_append_str(q, q->len ? "&" : "");
+    if (!rc)
+        rc = sne_buf_append_str(q, name);
+    if (!rc)
+        rc = sne_buf_append_byte(q, '=');
+    return rc ? rc : append_encoded(q, value);
+}
+
+/* The query of one page (NUL-terminated in q); `curseur` NULL on the first page. */
+static sne_err page_query(const sne_gdm_window *w, const char *jusque, const char *curseur,
+                          sne_buf *q, sne_error *err)
+{
+    sne_buf_reset(q);
+    sne_err rc = append_param(q, "depuis", w->depuis);
+    if (!rc && jusque)
+        rc = append_param(q, "jusque", jusque);
+    const char *name = w->location == SNE_LOCATION_COMMUNES ? "communes" : "departements";
+    for (size_t i = 0; !rc && w->location != SNE_LOCATION_ALL && i < w->n_locations; i++)
+        rc = append_param(q, name, w->locations[i]);
+    if (!rc && curseur)
+        rc = append_param(q, "curseur", curseur);
+    if (!rc)
+        rc = sne_buf_append_byte(q, '\0');
+    if (rc)
+        return sne_error_set(err, SNE_ERR_LIMIT, 0, "the movements query is over %d bytes",
+                             SNE_GDM_QUERY_MAX);
+    return SNE_OK;
+}
+
+sne_err sne_gdm_list(sne_fetch *f, const sne_gdm_window *w, sne_movement_fn fn, void *ctx,
+                     char *jusque, sne_error *err)
+{
+    sne_buf q, body;
+    sne_movements_page page;
+    char curseur[SNE_GDM_CURSOR_MAX + 1] = "";
+    sne_err rc = SNE_OK;
+    sne_buf_init(&q, SNE_GDM_QUERY_MAX);
+    sne_buf_init(&body, SNE_FETCH_PAGE_MAX);
+    jusque[0] = '\0';
+    for (unsigned pages = 0;; pages++) {
+        if (pages == SNE_GDM_MAX_PAGES) {
+            rc = sne_error_set(err, SNE_ERR_LIMIT, 0, "movements: over %d pages",
+                               SNE_GDM_MAX_PAGES);
+            goto out;
+        }
+        /* The first page fixes the window's end; the next ones ask for it explicitly, so the
+         * window cannot move even on a server whose cursor does not carry it. */
+        if ((rc = page_query(w, jusque[0] ? jusque : w->jusque, curseur[0] ? curseur : NULL, &q,
+                             err)) ||
+            (rc = sne_fetch_get_movements(f, (const char *)q.data, &body, err)) ||
+            (rc = sne_movements_parse((const char *)body.data, body.len, fn, ctx, &page, err)))
+            goto out;
+        if (jusque[0] && strcmp(jusque, page.jusque) != 0) {
+            rc = sne_error_set(err, SNE_ERR_INVALID, 0,
+                               "movements: page %u ends its window at another instant than the "
+                               "first page",
+                               pages + 1);
+            goto out;
+        }
+        memcpy(jusque, page.jusque, sizeof(page.jusque));
+        if (!page.curseur[0])
+            break;
+        memcpy(curseur, page.curseur, sizeof(curseur));
+    }
+out:
+    if (rc)
+        jusque[0] = '\0';
+    sne_buf_free(&q);
+    sne_buf_free(&body);
+    return rc;
+}
+
+void sne_gdm_read_query(sne_entity_set entities, unsigned depth, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (int e = 0; e < SNE_ENTITY__COUNT; e++)
+        if (entities & (1u << e)) {
+            int k = snprintf(out + n, cap - n, "%s%s", n ? "&entites=" : "?entites=",
+                             sne_entity_info_of((sne_entity)e)->code);
+            if (k < 0 || (size_t)k >= cap - n)
+                return;
+            n += (size_t)k;
+        }
+    if (depth >= 1 && depth <= SNE_DRM_PERIODS)
+        snprintf(out + n, cap - n, "&profondeurDrm=%u", depth);
+}
