@@ -9,6 +9,7 @@
 
 #include "../common/isotime.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,10 +185,10 @@ typedef struct merge_plan {
  * run requested can change, and a stored item that did not arrive goes as absent_item_gone()
  * says (`swept`: the demand is absent from the export). Arrived items of other entities are
  * ignored: the export said nothing about them. */
-static merge_plan plan_merge(sne_store *s, const sne_header *old, const sne_item *arrived,
-                             size_t n_arrived, bool swept)
+static merge_plan plan_merge(sne_store *s, const sne_run *r, const sne_header *old,
+                             const sne_item *arrived, size_t n_arrived, bool swept)
 {
-    sne_entity_set requested = s->run.entities;
+    sne_entity_set requested = r->entities;
     merge_plan p = {0};
     bool kept[BODY_PARTS] = {false}; /* items kept as stored */
     size_t i = 0, j = 0;
@@ -203,7 +204,7 @@ static merge_plan plan_merge(sne_store *s, const sne_header *old, const sne_item
                      : ref_compare(o->entity, o->key, o->key_len, a->entity, a->key, a->key_len);
         if (c < 0) {
             body_part part = body_part_of(o->entity);
-            if ((requested & (1u << o->entity)) && absent_item_gone(&s->run, o, swept)) {
+            if ((requested & (1u << o->entity)) && absent_item_gone(r, o, swept)) {
                 s->planned[p.n_changes++] = (planned_change){SNE_OP_DELETE, i, 0};
                 p.rewrite[part] = p.needs_old[part] = true;
             } else { /* kept as stored */
@@ -295,16 +296,17 @@ static sne_err write_body(sne_store *s, const char *num, body_part part, size_t 
 
 /* Merges `arrived` into the stored demand `num` and writes what changed: body, change group and
  * header (`h` gives the new header's state, dates and communes; its items are filled in here).
- * `swept`: the demand is absent from the export, so it loses every requested item, and its
- * header too when no item is left. */
-static sne_err merge_demand(sne_store *s, const char *num, const sne_header *old, bool found,
-                            const sne_item *arrived, size_t n_arrived, sne_header *h, bool swept,
-                            sne_apply_stats *st)
+ * `r` is what brought the data: the running export, or a unit read (its entities, DRM window,
+ * number and date). `swept`: the demand is absent from the export (or left the scope of a read),
+ * so it loses every requested item, and its header too when no item is left. */
+static sne_err merge_demand(sne_store *s, const sne_run *r, const char *num, const sne_header *old,
+                            bool found, const sne_item *arrived, size_t n_arrived, sne_header *h,
+                            bool swept, sne_apply_stats *st)
 {
     sne_err rc = reserve(s, old->n_items + n_arrived, old->n_items);
     if (rc)
         return rc;
-    merge_plan p = plan_merge(s, old, arrived, n_arrived, swept);
+    merge_plan p = plan_merge(s, r, old, arrived, n_arrived, swept);
     h->items = s->merged;
     h->n_items = p.n_merged;
     st->items_unchanged += p.n_unchanged;
@@ -316,7 +318,6 @@ static sne_err merge_demand(sne_store *s, const char *num, const sne_header *old
     if (rc)
         return rc;
 
-    const sne_run *r = &s->run;
     rc = sne_group_begin(&s->group, num, r->numero, strlen(r->numero), r->date_export,
                          strlen(r->date_export));
     if (!rc)
@@ -340,7 +341,7 @@ static sne_err merge_demand(sne_store *s, const char *num, const sne_header *old
     if (rc)
         return rc;
     if (p.n_merged == 0 && swept)
-        return delete_key(s, s->db_demand, num, "cannot delete a demand header");
+        return found ? delete_key(s, s->db_demand, num, "cannot delete a demand header") : SNE_OK;
     return put_header(s, num, h, found);
 }
 
@@ -358,33 +359,100 @@ static sne_err mark_seen(sne_store *s, const char *num)
     return mrc ? store_fail(s, mrc, "cannot record a seen demand") : SNE_OK;
 }
 
-sne_err sne_store_apply(sne_store *s, const sne_demand *d, sne_apply_stats *st)
+/* The header a demand arriving as `d` will have: its state and date, and its sought communes
+ * (those of `old` when `d` brings no CERFA); `communes` holds them. */
+static sne_header arrived_header(const sne_demand *d, const sne_header *old,
+                                 char communes[SNE_MAX_SOUGHT_COMMUNES * SNE_COMMUNE_LEN])
 {
-    const char *num = d->num_unique;
-    sne_header old;
-    bool found;
-    sne_err rc = store_begin_batch(s);
-    if (!rc)
-        rc = mark_seen(s, num);
-    if (!rc)
-        rc = load_old_header(s, num, &old, &found);
-    if (rc)
-        return rc;
-    char communes[SNE_MAX_SOUGHT_COMMUNES * SNE_COMMUNE_LEN];
     sne_header h = {.radiee = d->radiee,
                     .date_modification = d->date_modification,
                     .date_len = strlen(d->date_modification),
-                    .n_communes = old.n_communes,
-                    .communes = old.communes};
+                    .n_communes = old->n_communes,
+                    .communes = old->communes};
     if (d->has_cerfa) {
         for (size_t c = 0; c < d->n_communes; c++)
             memcpy(communes + c * SNE_COMMUNE_LEN, d->communes[c], SNE_COMMUNE_LEN);
         h.n_communes = d->n_communes;
         h.communes = communes;
     }
-    st->demands++;
-    return merge_demand(s, num, &old, found, d->items, d->n_items, &h, false, st);
+    return h;
 }
+
+sne_err sne_store_apply(sne_store *s, const sne_demand *d, sne_apply_stats *st)
+{
+    const char *num = d->num_unique;
+    sne_header old;
+    bool found, newer_held = false;
+    store_taken taken;
+    sne_err rc = store_begin_batch(s);
+    if (!rc)
+        rc = mark_seen(s, num);
+    if (!rc)
+        rc = store_taken_get(s, s->txn, num, &taken);
+    if (!rc)
+        rc = store_taken_settle(s, num, &taken, s->run.date_ms, &newer_held);
+    if (rc)
+        return rc;
+    st->demands++;
+    if (newer_held) { /* newer data wins: a read took this demand after the export */
+        st->demands_newer_held++;
+        return SNE_OK;
+    }
+    if ((rc = load_old_header(s, num, &old, &found)))
+        return rc;
+    char communes[SNE_MAX_SOUGHT_COMMUNES * SNE_COMMUNE_LEN];
+    sne_header h = arrived_header(d, &old, communes);
+    return merge_demand(s, &s->run, num, &old, found, d->items, d->n_items, &h, false, st);
+}
+
+/* The unit read `rd` as the merge sees it: a run of its entities, DRM window, number and date. */
+static void read_as_run(const sne_store_read *rd, sne_run *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->state = RUN_STARTED;
+    snprintf(r->numero, sizeof(r->numero), "%s", rd->numero);
+    snprintf(r->date_export, sizeof(r->date_export), "%s", rd->date_export);
+    r->date_ms = rd->date_ms;
+    r->entities = rd->entities;
+    r->profondeur_drm = rd->profondeur_drm;
+    r->derniere_periode_drm = rd->derniere_periode_drm;
+}
+
+sne_err sne_store_apply_read(sne_store *s, const sne_store_read *rd, sne_apply_stats *st)
+{
+    sne_header old;
+    bool found;
+    store_taken taken;
+    sne_run r;
+    if (!s->has_taken)
+        return sne_error_set(&s->err, SNE_ERR_USAGE, 0, "store %s: opened read-only", s->dir);
+    sne_err rc = store_begin_batch(s);
+    if (!rc)
+        rc = store_taken_get(s, s->txn, rd->num, &taken);
+    if (rc)
+        return rc;
+    st->demands++;
+    if (taken.found && taken.ms > rd->date_ms) { /* a newer read is already applied */
+        st->demands_newer_held++;
+        return SNE_OK;
+    }
+    if ((rc = load_old_header(s, rd->num, &old, &found)))
+        return rc;
+    read_as_run(rd, &r);
+    bool left = rd->demand == NULL;
+    char communes[SNE_MAX_SOUGHT_COMMUNES * SNE_COMMUNE_LEN];
+    sne_header h = left ? old : arrived_header(rd->demand, &old, communes);
+    if (left)
+        st->demands_swept += found;
+    if (left && found && old.n_items == 0)
+        rc = delete_key(s, s->db_demand, rd->num, "cannot delete a demand header");
+    else if (!left || found)
+        rc = merge_demand(s, &r, rd->num, &old, found, left ? NULL : rd->demand->items,
+                          left ? 0 : rd->demand->n_items, &h, left, st);
+    return rc ? rc : store_taken_put(s, rd->num, rd->date_ms, left);
+}
+
+
 
 /* Scans headers after `from` (from the first when !*started) and collects absent, in-scope
  * demands. Sets *done when the scan reached the end; `from` becomes the last key examined. */
@@ -415,6 +483,11 @@ static sne_err collect_absent(sne_store *s, char from[SNE_NUM_UNIQUE_LEN], bool 
         MDB_val seen;
         if (mdb_get(s->txn, s->db_seen, &k, &seen) == 0)
             continue;
+        store_taken taken;
+        if ((rc = store_taken_get(s, s->txn, from, &taken)))
+            break;
+        if (taken.found && taken.ms > s->run.date_ms)
+            continue; /* newer data wins: read after the export, it stays as read */
         sne_header h;
         if ((rc = sne_header_decode(v.mv_data, v.mv_size, &s->old_scratch, &h))) {
             sne_error_set(&s->err, rc, 0, "store %s: a demand header is damaged", s->dir);
@@ -442,7 +515,7 @@ static sne_err sweep_demand(sne_store *s, const char *num, sne_apply_stats *st)
     st->demands_swept++;
     if (old.n_items == 0) /* nothing held for it: only its header goes */
         return delete_key(s, s->db_demand, num, "cannot delete a demand header");
-    return merge_demand(s, num, &old, found, NULL, 0, &h, true, st);
+    return merge_demand(s, &s->run, num, &old, found, NULL, 0, &h, true, st);
 }
 
 sne_err sne_store_sweep(sne_store *s, sne_apply_stats *st)

@@ -377,7 +377,13 @@ static sne_err open_named_databases(sne_store *s, MDB_txn *txn, bool create)
         rc = mdb_dbi_open(txn, dbs[i].name, create ? MDB_CREATE : 0, dbs[i].dbi);
     if (rc == MDB_NOTFOUND)
         return sne_error_set(&s->err, SNE_ERR_NOTFOUND, rc, "%s is not a snesync store", s->dir);
-    return rc ? store_fail(s, rc, "cannot open its databases") : SNE_OK;
+    if (rc)
+        return store_fail(s, rc, "cannot open its databases");
+    /* Added after format 2 without changing it: a writer adds it to an older store, a reader of
+     * one finds no instant (taken.c). */
+    rc = mdb_dbi_open(txn, "taken", s->writable ? MDB_CREATE : 0, &s->db_taken);
+    s->has_taken = rc == 0;
+    return rc && rc != MDB_NOTFOUND ? store_fail(s, rc, "cannot open its databases") : SNE_OK;
 }
 
 /* Checks the store's format (recording it in a new store) and loads its dictionary. */
@@ -821,7 +827,9 @@ sne_err sne_store_run_begin(sne_store *s, const sne_export_header *h, bool force
 
 sne_err sne_store_run_finish(sne_store *s)
 {
-    sne_err rc = store_begin_batch(s);
+    sne_err rc = store_taken_sweep(s, s->run.date_ms);
+    if (!rc)
+        rc = store_begin_batch(s);
     if (rc)
         return rc;
     const sne_run *r = &s->run;

@@ -65,7 +65,9 @@ typedef struct sne_apply_stats {
     uint64_t demands;
     uint64_t items_unchanged;
     uint64_t creates, updates, deletes;
-    uint64_t demands_swept; /* absent demands of the scope whose items were deleted */
+    uint64_t demands_swept; /* absent demands of the scope whose items were deleted (for a read:
+                               a demand held that left the scope) */
+    uint64_t demands_newer_held; /* left as they are: a unit read took them after this data */
 } sne_apply_stats;
 
 /* Starts (or resumes, when the same export was left unfinished) the run of export `h`.
@@ -74,8 +76,33 @@ typedef struct sne_apply_stats {
 sne_err sne_store_run_begin(sne_store *s, const sne_export_header *h, bool force, bool *resumed);
 /* Applies one demand of the running export inside the current batch: its items of the requested
  * entities replace the stored ones, except the stored DRM months outside what the export proves
- * gone (its window, and those older than the register keeps: contract README §5), which stay. */
+ * gone (its window, and those older than the register keeps: contract README §5), which stay.
+ * A demand a unit read took after the export's dateExport is left as it is (newer data wins,
+ * sne_store_apply_read). */
 sne_err sne_store_apply(sne_store *s, const sne_demand *d, sne_apply_stats *st);
+
+/* A unit read (contract sections 7 and 8): one demand as the register held it at `date_ms`. */
+typedef struct sne_store_read {
+    const char *num;          /* the demand read (NUL-terminated numUnique) */
+    const sne_demand *demand; /* as read, or NULL: it left the scope (radiated while the store
+                                 mirrors ACTIVE demands, moved away, unknown: 404) */
+    sne_entity_set entities;  /* the entities asked for: the only ones that change */
+    const char *numero;       /* the document's numeroExport ("D" + num), for the change log */
+    const char *date_export;  /* its dateExport as written, for the change log */
+    int64_t date_ms;          /* the same instant */
+    unsigned profondeur_drm;  /* the document's DRM window (as sne_export_header) */
+    uint32_t derniere_periode_drm;
+} sne_store_read;
+
+/* Applies a unit read inside the current batch, whatever run is recorded: the read's entities
+ * of the demand become what it brought (an absent block: none of it; DRM months as an export of
+ * the same window would leave them), or, for a demand that left the scope, are deleted, with
+ * their changes logged under the read's number and date. Newer data wins: a demand already
+ * taken by a read newer than this one is left as it is. Records the read's instant for the
+ * demand (a tombstone when it left the scope), which an older export then respects
+ * (sne_store_apply leaves the demand, the sweep keeps it) until a complete export newer than it
+ * is finished. */
+sne_err sne_store_apply_read(sne_store *s, const sne_store_read *rd, sne_apply_stats *st);
 /* Commits the current batch, if any. */
 sne_err sne_store_commit(sne_store *s);
 /* Bytes of pages the open batch has dirtied (an estimate, see store_count_write): they live in
@@ -85,9 +112,12 @@ uint64_t sne_store_batch_dirty(const sne_store *s);
 /* Drops the current batch, if any: the store stays at its last commit. */
 void sne_store_abort(sne_store *s);
 /* Deletes the requested entities of every demand of the run's scope that the export did not
- * hold. Call only once the export is proven complete. Commits in batches; idempotent. */
+ * hold, except those a unit read took after the export's dateExport. Call only once the export
+ * is proven complete. Commits in batches; idempotent. */
 sne_err sne_store_sweep(sne_store *s, sne_apply_stats *st);
-/* Records the run's scope dates, forgets the seen set and marks the run done. Commits. */
+/* Forgets the instants of the reads older than the run's export (sne_store_apply_read: newer
+ * data wins), records the run's scope dates, forgets the seen set and marks the run done.
+ * Commits. */
 sne_err sne_store_run_finish(sne_store *s);
 
 /* A change as read back. Everything is borrowed until the callback returns; before and after

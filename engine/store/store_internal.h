@@ -55,6 +55,8 @@ typedef struct sne_run {
 struct sne_store {
     MDB_env *env;
     MDB_dbi db_demand, db_body[BODY_PARTS], db_change, db_seen, db_scope, db_meta;
+    MDB_dbi db_taken; /* taken.c; valid when has_taken (a reader of an older store has none) */
+    bool has_taken;
     MDB_txn *txn;    /* the open write batch, or NULL */
     MDB_txn *pinned; /* the read transaction of sne_store_read_begin(), or NULL */
     int lock_fd;     /* the writer lock, -1 for readers */
@@ -114,5 +116,25 @@ sne_err store_fail(sne_store *s, int mdb_rc, const char *what);
 sne_err store_sample_for_dictionary(sne_store *s, const sne_buf *content);
 /* True when a demand with this header is inside the running export's scope. */
 bool store_in_run_scope(const sne_store *s, const sne_header *h);
+
+/* A demand's entry in the database "taken" (taken.c): the instant a unit read took its data. */
+typedef struct store_taken {
+    bool found;
+    int64_t ms;     /* the read's dateExport, milliseconds since the epoch */
+    bool tombstone; /* the read deleted the demand (it had left the scope) */
+} store_taken;
+
+/* The entry of `num` in `txn` (found false when none). */
+sne_err store_taken_get(sne_store *s, MDB_txn *txn, const char *num, store_taken *t);
+/* Records, in the open batch, that a read at `ms` took `num`'s data (or deleted it). */
+sne_err store_taken_put(sne_store *s, const char *num, int64_t ms, bool tombstone);
+/* An export of instant `export_ms` meets `num`, whose entry is `t`: *newer_held says the entry is
+ * newer (the export must leave the demand as it is); otherwise the entry, if any, is deleted in
+ * the open batch (the export is at least as new). */
+sne_err store_taken_settle(sne_store *s, const char *num, const store_taken *t, int64_t export_ms,
+                           bool *newer_held);
+/* Deletes every entry older than `export_ms` (a complete export newer than them has been
+ * applied: they, tombstones included, can no longer protect anything). Commits in batches. */
+sne_err store_taken_sweep(sne_store *s, int64_t export_ms);
 
 #endif
