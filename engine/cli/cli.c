@@ -42,6 +42,8 @@ int cli_exit_status(sne_err rc)
         return EXIT_MISMATCH;
     case SNE_ERR_DATABASE:
         return EXIT_DATABASE;
+    case SNE_ERR_BEHIND:
+        return EXIT_BEHIND;
     default:
         return EXIT_FAILURE_OTHER;
     }

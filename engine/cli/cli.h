@@ -25,7 +25,8 @@ enum {
     EXIT_CURSOR = 8,        /* changes --since: before the first change held or past the last */
     EXIT_NOT_FOUND = 9,     /* show: the demand is not in the store */
     EXIT_MISMATCH = 10,     /* pg-apply: the database does not follow on from the store */
-    EXIT_DATABASE = 11      /* pg-apply: the database failed or could not be reached */
+    EXIT_DATABASE = 11,     /* pg-apply: the database failed or could not be reached */
+    EXIT_BEHIND = 12        /* follow: too far behind the movements, a full sync is needed */
 };
 
 int cli_exit_status(sne_err rc);
@@ -112,6 +113,15 @@ int cmd_show(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
 int cmd_drm_refresh(int argc, char **argv);
+int cmd_follow(int argc, char **argv);
+
+/* follow (cmd_follow.c), once cmd_sync.c has read the options it shares with sync: its usage,
+ * and the run. `so` holds the server, TLS, token, retries and scope; `overlap` and `parallel`
+ * are the settings' text (NULL: the defaults). Returns the exit status. */
+struct sne_sync_options;
+extern const char cli_follow_usage[];
+int cli_follow_run(const struct sne_sync_options *so, const char *overlap, const char *parallel,
+                   const cli_common *common);
 int cmd_pg_apply(int argc, char **argv);
 
 #endif

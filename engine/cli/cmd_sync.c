@@ -1,5 +1,6 @@
 /* snesync sync, snesync drm-refresh: the scheduled jobs, end to end against the export service
- * (engine/sync.h). Options come from the command line, then from a config file (--config). */
+ * (engine/sync.h); and the options snesync follow shares with them (cmd_follow.c runs it).
+ * Options come from the command line, then from a config file (--config). */
 #include "cli.h"
 #include "config.h"
 #include "sync.h"
@@ -87,13 +88,18 @@ enum {
     OPT_STALL_TIMEOUT,
     OPT_MIN_SPEED,
     OPT_PG_APPLY,
+    OPT_OVERLAP,
+    OPT_PARALLEL,
 };
+
+typedef enum job_kind { JOB_SYNC, JOB_DRM, JOB_FOLLOW } job_kind;
 
 /* Every setting, as text, from the command line or the config file (config.h). */
 typedef struct settings {
     const char *cli[CONF__COUNT]; /* borrowed from argv */
     cli_conf conf;
     const char *config;
+    job_kind kind;
     bool drm;
     bool pg_apply; /* --pg-apply: snesync pg-apply after a successful job */
 } settings;
@@ -130,7 +136,15 @@ static int on_option(void *ctx, int opt, const char *arg)
         s->config = arg;
         return 0;
     case OPT_PG_APPLY:
+        if (s->kind == JOB_FOLLOW)
+            break;
         s->pg_apply = true;
+        return 0;
+    case OPT_OVERLAP:
+    case OPT_PARALLEL:
+        if (s->kind != JOB_FOLLOW)
+            break;
+        s->cli[opt == OPT_OVERLAP ? CONF_OVERLAP : CONF_PARALLEL] = arg;
         return 0;
     case OPT_ENTITIES:
         if (s->drm)
@@ -358,8 +372,9 @@ static void print_summary(const char *job, const sne_sync_summary *s, bool json)
 /* --- the commands ------------------------------------------------------------------------------
  */
 
-static int run_job(int argc, char **argv, bool drm)
+static int run_job(int argc, char **argv, job_kind kind)
 {
+    bool drm = kind == JOB_DRM;
     static const struct option own[] = {
         {"server", required_argument, NULL, OPT_SERVER},
         {"entities", required_argument, NULL, OPT_ENTITIES},
@@ -379,10 +394,13 @@ static int run_job(int argc, char **argv, bool drm)
         {"stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT},
         {"min-speed", required_argument, NULL, OPT_MIN_SPEED},
         {"pg-apply", no_argument, NULL, OPT_PG_APPLY},
+        {"overlap", required_argument, NULL, OPT_OVERLAP},
+        {"parallel", required_argument, NULL, OPT_PARALLEL},
         {NULL, 0, NULL, 0},
     };
-    const char *name = drm ? "drm-refresh" : "sync";
-    settings set = {.drm = drm};
+    static const char *const names[] = {"sync", "drm-refresh", "follow"};
+    const char *name = names[kind];
+    settings set = {.kind = kind, .drm = drm};
     cli_common common;
     int status;
     char token[4096] = "";
@@ -393,8 +411,8 @@ static int run_job(int argc, char **argv, bool drm)
     progress_state ps = {.last_phase = -1};
     pthread_mutex_init(&ps.mu, NULL);
 
-    int first =
-        cli_parse(argc, argv, drm ? drm_usage : sync_usage, own, on_option, &set, &common, &status);
+    const char *usage = kind == JOB_FOLLOW ? cli_follow_usage : drm ? drm_usage : sync_usage;
+    int first = cli_parse(argc, argv, usage, own, on_option, &set, &common, &status);
     if (first < 0)
         goto out;
     status = EXIT_USAGE;
@@ -423,7 +441,7 @@ static int run_job(int argc, char **argv, bool drm)
     if (drm) {
         o.entities = 1u << SNE_ENTITY_DRM;
     } else if (!get(&set, CONF_ENTITIES)) {
-        fprintf(stderr, "snesync sync: --entities is needed (or 'entities' in --config)\n");
+        fprintf(stderr, "snesync %s: --entities is needed (or 'entities' in --config)\n", name);
         goto out;
     } else if (!parse_entities(get(&set, CONF_ENTITIES), &o.entities)) {
         goto out;
@@ -502,6 +520,11 @@ static int run_job(int argc, char **argv, bool drm)
         }
     }
 
+    if (kind == JOB_FOLLOW) {
+        status = cli_follow_run(&o, get(&set, CONF_OVERLAP), get(&set, CONF_PARALLEL), &common);
+        memset(token, 0, sizeof(token));
+        goto out;
+    }
     ps.tty = isatty(STDERR_FILENO);
     const char *hook = getenv("SNESYNC_TEST_KILL_AT");
     static char hook_phase[32];
@@ -552,10 +575,15 @@ out:
 
 int cmd_sync(int argc, char **argv)
 {
-    return run_job(argc, argv, false);
+    return run_job(argc, argv, JOB_SYNC);
 }
 
 int cmd_drm_refresh(int argc, char **argv)
 {
-    return run_job(argc, argv, true);
+    return run_job(argc, argv, JOB_DRM);
+}
+
+int cmd_follow(int argc, char **argv)
+{
+    return run_job(argc, argv, JOB_FOLLOW);
 }

@@ -25,6 +25,8 @@ typedef enum cli_conf_key {
     CONF_PG_DSN,
     CONF_PG_SCHEMA,
     CONF_PG_BATCH,
+    CONF_OVERLAP,
+    CONF_PARALLEL,
     CONF__COUNT
 } cli_conf_key;
 

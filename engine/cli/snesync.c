@@ -19,6 +19,7 @@ static const command commands[] = {
     {"validate", cmd_validate, "check an archive against the export XSD"},
     {"sync", cmd_sync, "request, download and ingest an export from the service"},
     {"drm-refresh", cmd_drm_refresh, "the monthly DRM-only export, ingested like sync"},
+    {"follow", cmd_follow, "read the demands that moved since the last window (incremental)"},
     {"pg-apply", cmd_pg_apply, "apply the changes to a PostgreSQL database, exactly once"},
 };
 

@@ -24,6 +24,7 @@ static const char *const messages[SNE_ERR__COUNT] = {
     [SNE_ERR_RANGE] = "change log cursor out of range",
     [SNE_ERR_MISMATCH] = "the database and the store disagree",
     [SNE_ERR_DATABASE] = "database error",
+    [SNE_ERR_BEHIND] = "too far behind to follow the movements",
 };
 
 const char *sne_strerror(sne_err code)

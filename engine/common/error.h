@@ -30,6 +30,7 @@ typedef enum sne_err {
     SNE_ERR_MISMATCH,   /* a database mirroring the store does not follow on from it (pruned
                            past, another store, ahead of it, a newer schema) */
     SNE_ERR_DATABASE,   /* a database failed or could not be reached (nothing half-applied) */
+    SNE_ERR_BEHIND,     /* a store too far behind to follow the movements: a full sync first */
     SNE_ERR__COUNT
 } sne_err;
 

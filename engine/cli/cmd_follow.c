@@ -1,0 +1,128 @@
+/* snesync follow: the incremental sync (engine/follow.h). Its options are read by cmd_sync.c,
+ * which it shares with sync and drm-refresh; this file runs the job and prints its summary. */
+#include "cli.h"
+#include "follow.h"
+#include "sync.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char cli_follow_usage[] =
+    "Usage: snesync follow --server URL --entities CODE,... [--etat ACTIVE|RADIEE]\n"
+    "                      [--departements 38,26 | --communes 38185,...] [--depth 1..3]\n"
+    "                      [--cert F --key F] [--cacert F] [--token-file F] [--config FILE]\n"
+    "                      [--overlap S] [--parallel 1..4] [--retries N] [--stall-timeout S]\n"
+    "                      [--min-speed B] [--store DIR] [--json]\n"
+    "\n"
+    "The incremental sync: lists the demands that moved (GDM) since the end of the last window\n"
+    "followed (the first time, since the newest full export applied for this scope), minus the\n"
+    "overlap, reads each of them and applies it to the store, in the same change log as sync.\n"
+    "The window's end is the server's instant; it is recorded once every read is committed, so\n"
+    "a run killed at any point is simply run again. One movements sequence an hour at most: a\n"
+    "run within the hour calls nothing and exits 0. A store more than 7 days behind (or that\n"
+    "never had a full export of this scope) exits 12: run `snesync sync` first.\n"
+    "\n"
+    "  --overlap S         the window starts S seconds before the last one ended (default\n"
+    "                      600): a movement on the edge is never lost\n"
+    "  --parallel N        demands read at once, 1..4 (default 4, the service's limit)\n"
+    "  other options       as for `snesync sync` (the scope must be the one synced)\n";
+
+/* SNESYNC_TEST_KILL_AT=reading:N (test hook): SIGKILL once N reads are committed. */
+typedef struct hook {
+    uint64_t kill_at;
+    bool armed;
+} hook;
+
+static void on_progress(void *ctx, uint64_t moved, uint64_t applied)
+{
+    hook *h = ctx;
+    (void)moved;
+    if (h->armed && applied >= h->kill_at) {
+        fflush(NULL);
+        raise(SIGKILL);
+    }
+}
+
+static void print_summary(const sne_follow_summary *s, bool json)
+{
+    const sne_apply_stats *st = &s->stats;
+    double rate = s->seconds_reading > 0 ? (double)s->demands_read / s->seconds_reading : 0;
+    if (json) {
+        printf("{\"job\":\"follow\",\"skipped\":%s,\"depuis\":\"%s\",\"jusque\":\"%s\","
+               "\"movements\":%" PRIu64 ",\"demandsRead\":%" PRIu64 ",\"leftScope\":%" PRIu64
+               ",\"creates\":%" PRIu64 ",\"updates\":%" PRIu64 ",\"deletes\":%" PRIu64
+               ",\"unchanged\":%" PRIu64 ",\"seconds\":%.3f,\"readsPerSecond\":%.1f}\n",
+               s->skipped ? "true" : "false", s->depuis, s->jusque, s->movements, s->demands_read,
+               s->left_scope, st->creates, st->updates, st->deletes, st->items_unchanged,
+               s->seconds, rate);
+        return;
+    }
+    if (s->skipped) {
+        printf("follow: the last movements sequence began %.0f s ago (one an hour at most): "
+               "nothing done\n",
+               s->since_last);
+        return;
+    }
+    printf("follow: movements from %s to %s: %" PRIu64 " movements, %" PRIu64
+           " demands read (%" PRIu64 " out of the scope), %" PRIu64 " creates, %" PRIu64
+           " updates, %" PRIu64 " deletes, %" PRIu64 " items unchanged; %.1f s (%.1f reads/s)\n",
+           s->depuis, s->jusque, s->movements, s->demands_read, s->left_scope, st->creates,
+           st->updates, st->deletes, st->items_unchanged, s->seconds, rate);
+}
+
+/* A number setting in [min, max], or the default when not given; false after a message. */
+static bool setting(const char *text, const char *what, uint64_t min, uint64_t max, uint64_t *v)
+{
+    if (!text)
+        return true;
+    if (cli_parse_u64(text, v) && *v >= min && *v <= max)
+        return true;
+    fprintf(stderr, "snesync follow: --%s takes %" PRIu64 "..%" PRIu64 "\n", what, min, max);
+    return false;
+}
+
+int cli_follow_run(const struct sne_sync_options *so, const char *overlap, const char *parallel,
+                   const cli_common *common)
+{
+    sne_follow_options o;
+    sne_follow_options_default(&o);
+    uint64_t ov = o.overlap, par = o.parallel, v;
+    if (!setting(overlap, "overlap", 0, 86400, &ov) || !setting(parallel, "parallel", 1, 4, &par))
+        return EXIT_USAGE;
+    o.fetch = so->fetch;
+    o.entities = so->entities;
+    o.radiees = so->radiees;
+    o.departements = so->departements;
+    o.communes = so->communes;
+    o.profondeur_drm = so->profondeur_drm > 0 ? (unsigned)so->profondeur_drm : 0;
+    o.overlap = (unsigned)ov;
+    o.parallel = (unsigned)par;
+    /* Test hooks (not for production): the hourly etiquette's interval, a kill after N reads. */
+    const char *interval = getenv("SNESYNC_TEST_FOLLOW_INTERVAL");
+    if (interval && cli_parse_u64(interval, &v))
+        o.min_interval = (double)v;
+    hook h = {0};
+    const char *kill_at = getenv("SNESYNC_TEST_KILL_AT");
+    if (kill_at && strncmp(kill_at, "reading:", 8) == 0 && cli_parse_u64(kill_at + 8, &h.kill_at))
+        h.armed = true;
+    const char *batch = getenv("SNESYNC_TEST_BATCH_DEMANDS");
+    if (batch && cli_parse_u64(batch, &v) && v > 0 && v < 1000000)
+        o.batch_reads = (size_t)v;
+    o.progress = on_progress;
+    o.progress_ctx = &h;
+
+    sne_store *store = NULL;
+    sne_error err = {0};
+    sne_follow_summary sum;
+    sne_err rc = cli_open_store(common, CLI_STORE_WRITE, &store, &err);
+    if (!rc)
+        rc = sne_follow_run(store, &o, &sum, &err);
+    sne_store_close(store);
+    if (rc)
+        return cli_fail(rc, &err);
+    print_summary(&sum, common->json);
+    return EXIT_OK;
+}
