@@ -201,16 +201,6 @@ static sne_err first_start(sne_store *s, const sne_follow_options *o, int64_t *s
     return SNE_OK;
 }
 
-/* An instant as "YYYY-MM-DDTHH:MM:SS.mmmZ" into out[48]. */
-static void format_utc(int64_t ms, char *out)
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    size_t n = strftime(out, 48, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 48 - n, ".%03dZ", (int)(ms % 1000));
-}
-
 /* --- the moved demands -------------------------------------------------------------------- */
 
 typedef struct moved {
@@ -382,7 +372,7 @@ static sne_err plan_window(sne_store *s, const sne_follow_options *o, const scop
     } else if ((rc = first_start(s, o, &start, err))) {
         return rc;
     }
-    format_utc(start - (int64_t)o->overlap * 1000, sum->depuis);
+    sne_isotime_format_utc(start - (int64_t)o->overlap * 1000, sum->depuis);
     nt->found = true;
     nt->started = (long long)now;
     return SNE_OK;

@@ -57,7 +57,8 @@ void sne_follow_options_default(sne_follow_options *o);
 typedef struct sne_follow_summary {
     bool skipped;               /* within min_interval of the last sequence: nothing called */
     double since_last;          /* seconds since the last sequence began (when skipped) */
-    char depuis[48], jusque[48]; /* the window asked and the server's end of it */
+    char depuis[48], jusque[48]; /* the window asked (SNE_ISOTIME_UTC_LEN used) and the
+                                    server's end of it */
     uint64_t movements;         /* listed, a demand moved twice counted twice */
     uint64_t demands_read;      /* distinct demands read */
     uint64_t left_scope;        /* of which out of the scope or unknown (404) */

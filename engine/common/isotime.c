@@ -2,6 +2,8 @@
 
 #include <ctype.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <time.h>
 
 /* Reads exactly `n` digits. */
 static bool digits(const char **p, int n, int *out)
@@ -84,4 +86,13 @@ bool sne_period_parse(const char *s, size_t n, uint32_t *month)
         return false;
     *month = (uint32_t)y * 12 + (uint32_t)mo;
     return true;
+}
+
+void sne_isotime_format_utc(int64_t epoch_ms, char out[SNE_ISOTIME_UTC_LEN])
+{
+    time_t t = (time_t)(epoch_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    size_t n = strftime(out, SNE_ISOTIME_UTC_LEN, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, SNE_ISOTIME_UTC_LEN - n, ".%03dZ", (int)(epoch_ms % 1000));
 }

@@ -11,6 +11,7 @@
 #include "serve_base.h"
 #include "serve_reply.h"
 #include "common/buffer.h"
+#include "common/isotime.h"
 #include "core/sim_geo.h"
 
 #define MAX_CODES    128
@@ -76,16 +77,6 @@ static int time_parse(const char *s, int64_t *epoch_ms)
     time_t t = timegm(&tm);
     *epoch_ms = ((int64_t)t - offset_s) * 1000 + ms;
     return 0;
-}
-
-/* An instant (ms since the epoch, 0001..9999) as "YYYY-MM-DDTHH:MM:SS.mmmZ" into out[40]. */
-static void time_format(int64_t epoch_ms, char out[40])
-{
-    time_t t = (time_t)(epoch_ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 40 - n, ".%03dZ", (int)(epoch_ms % 1000));
 }
 
 typedef struct codes {
@@ -446,8 +437,8 @@ static enum MHD_Result answer(const serve_gdm_config *cfg, serve_exchange *ex, c
     /* The window's end: the jusque asked for (or carried by the cursor), else the server's
      * instant, the register's newest date, which no movement listed can be after. */
     int64_t jusque = q->to != INT64_MAX ? q->to : now;
-    char stamp[40];
-    time_format(jusque, stamp);
+    char stamp[SNE_ISOTIME_UTC_LEN];
+    sne_isotime_format_utc(jusque, stamp);
     sne_err rc = pg->err;
     if (!rc)
         rc = sne_buf_printf(&pg->out, "],\"jusque\":\"%s\"", stamp);

@@ -129,7 +129,9 @@ static enum MHD_Result read_demande(const serve_route *s, serve_exchange *ex, co
         return method_not_allowed(ex, "GET, HEAD");
     unsigned busy = serve_demande_enter(s->demandes, r->guichet);
     if (busy != 0)
-        return serve_problem(ex, busy, 1, "too many reads at once for this guichet");
+        return serve_problem(ex, busy, 1,
+                             busy == 429 ? "too many reads at once for this guichet"
+                                         : "too many guichets reading at once");
     if (!arrival_fault(s, ex, SERVE_PT_DEMANDE, &ret))
         ret = serve_demande(s->demandes, ex, num);
     serve_demande_leave(s->demandes, r->guichet);
