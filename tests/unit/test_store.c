@@ -500,8 +500,9 @@ static void test_drm_refresh_and_sync_staleness(void)
     remove_store(dir);
 }
 
-/* Cuts the last `cut` bytes off the store's run record, behind the store's back. */
-static void cut_run_record(const char *dir, size_t cut)
+/* Rewrites the store's run record as a snesync of before the DRM window wrote it (version 0: no
+ * version byte, and not the 5 bytes of the window at its end), behind the store's back. */
+static void make_run_record_v0(const char *dir)
 {
     MDB_env *env = NULL;
     MDB_txn *txn = NULL;
@@ -519,11 +520,12 @@ static void cut_run_record(const char *dir, size_t cut)
         rc = mdb_dbi_open(txn, "meta", 0, &meta);
     if (!rc)
         rc = mdb_get(txn, meta, &k, &v);
-    if (!rc && (v.mv_size < cut || v.mv_size > sizeof(record)))
+    if (!rc && (v.mv_size < 1 + 5 || v.mv_size > sizeof(record) ||
+                ((const uint8_t *)v.mv_data)[0] != SNE_RUN_VERSION))
         rc = MDB_BAD_VALSIZE;
     if (!rc) {
         memcpy(record, v.mv_data, v.mv_size);
-        v = (MDB_val){v.mv_size - cut, record};
+        v = (MDB_val){v.mv_size - 1 - 5, record + 1};
         rc = mdb_put(txn, meta, &k, &v, 0);
     }
     if (!rc)
@@ -534,8 +536,8 @@ static void cut_run_record(const char *dir, size_t cut)
     mdb_env_close(env);
 }
 
-/* A run record written before the DRM window was kept (5 bytes shorter) still reads: the
- * unfinished run it describes resumes. */
+/* A run record written before the DRM window was kept (version 0) still reads: the unfinished run
+ * it describes resumes. */
 static void test_run_record_without_window(void)
 {
     char dir[] = "/tmp/snesync-test-run-XXXXXX";
@@ -553,7 +555,7 @@ static void test_run_record_without_window(void)
     bool resumed;
     CHECK_EQ_INT(sne_store_run_begin(s, &h, false, &resumed), SNE_OK);
     sne_store_close(s); /* killed */
-    cut_run_record(dir, 5);
+    make_run_record_v0(dir);
 
     s = NULL;
     CHECK_EQ_INT(sne_store_open(&s, dir, &o, &err), SNE_OK);
