@@ -66,13 +66,14 @@
  *     first byte, so they begin with the state (1 or 3, never 2); version 0 also lacks the last
  *     5 bytes (it was written before the DRM window was kept) and reads as an export without one.
  *   "note:<name>"  a note kept for the layers above the store (store.h). The sync job's note is
- *     text, one "key=value" line per field, values on one line each:
+ *     text, one "key=value\n" line per key, every key in every note, values on one line each:
  *
  *     version=1 | phase=requested|ready|ingested | server= | request= | numero= | taille=
  *     | sha256= | url= | dateExport=
  *
- *     A decoder skips the keys it does not know, so that a field can be added within a
- *     version. */
+ *     A note without one of these keys, or without the line break ending its last line, was cut
+ *     and is no note. A decoder skips the keys it does not know: a key that older builds may
+ *     ignore can be added without a new version. */
 #ifndef SNE_CODEC_H
 #define SNE_CODEC_H
 
@@ -337,8 +338,8 @@ typedef struct sne_sync_note {
  * holding a line break). */
 sne_err sne_sync_note_encode(const sne_sync_note *nt, sne_buf *out);
 /* Reads a note. SNE_ERR_CORRUPT, with `nt` cleared (phase SNE_NOTE_NONE), when `text` is no note
- * of a version this build reads or lacks what its phase needs; a value too long for its field
- * reads as absent. */
+ * of a version this build reads, was cut, or lacks what its phase needs; a value too long for its
+ * field reads as absent. */
 sne_err sne_sync_note_decode(sne_sync_note *nt, const void *text, size_t n);
 
 #endif

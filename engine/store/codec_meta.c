@@ -186,6 +186,23 @@ sne_err sne_scope_value_decode(const uint8_t *v, size_t n, sne_scope_value *sv)
 
 static const char *const phase_names[] = {"none", "requested", "ready", "ingested"};
 
+/* The keys of version 1, each written in every note of that version, in this order. */
+enum note_key {
+    K_VERSION,
+    K_PHASE,
+    K_SERVER,
+    K_REQUEST,
+    K_NUMERO,
+    K_TAILLE,
+    K_SHA256,
+    K_URL,
+    K_DATE,
+    K__COUNT
+};
+static const char *const note_keys[K__COUNT] = {
+    "version", "phase", "server", "request", "numero", "taille", "sha256", "url", "dateExport"};
+#define NOTE_KEYS_ALL ((1u << K__COUNT) - 1)
+
 /* What a note must hold to be one: its decoder's test, which its encoder applies too. */
 static bool note_complete(const sne_sync_note *nt)
 {
@@ -220,42 +237,63 @@ static void note_field(char *dst, size_t cap, const char *v, size_t n)
     dst[n] = '\0';
 }
 
-/* Reads the line "key=value" into `nt`; `version` receives the version line's value. */
-static void note_line(sne_sync_note *nt, const char *key, size_t kn, const char *v, size_t vn,
-                      char version[8])
+static int64_t note_taille(const char *v, size_t n)
 {
-#define KEY(k) (kn == sizeof(k) - 1 && memcmp(key, k, kn) == 0)
-    if (KEY("version")) {
+    char num[24], *end;
+    note_field(num, sizeof(num), v, n);
+    long long t = strtoll(num, &end, 10);
+    return num[0] && !*end && t >= 0 ? t : -1;
+}
+
+/* Reads the value `v` of key `key` into `nt` (`version` receives the version's); returns the
+ * key's bit in NOTE_KEYS_ALL, 0 for a key version 1 does not know. */
+static unsigned note_line(sne_sync_note *nt, const char *key, size_t kn, const char *v, size_t vn,
+                          char version[8])
+{
+    int k = 0;
+    while (k < K__COUNT && !(kn == strlen(note_keys[k]) && memcmp(key, note_keys[k], kn) == 0))
+        k++;
+    switch (k) {
+    case K_VERSION:
         note_field(version, 8, v, vn);
-    } else if (KEY("phase")) {
+        break;
+    case K_PHASE:
         for (int i = SNE_NOTE_REQUESTED; i <= SNE_NOTE_INGESTED; i++)
             if (vn == strlen(phase_names[i]) && memcmp(v, phase_names[i], vn) == 0)
                 nt->phase = (sne_sync_note_phase)i;
-    } else if (KEY("server")) {
+        break;
+    case K_SERVER:
         note_field(nt->server, sizeof(nt->server), v, vn);
-    } else if (KEY("request")) {
+        break;
+    case K_REQUEST:
         note_field(nt->request, sizeof(nt->request), v, vn);
-    } else if (KEY("numero")) {
+        break;
+    case K_NUMERO:
         note_field(nt->numero, sizeof(nt->numero), v, vn);
-    } else if (KEY("sha256")) {
+        break;
+    case K_TAILLE:
+        nt->taille = note_taille(v, vn);
+        break;
+    case K_SHA256:
         note_field(nt->sha256, sizeof(nt->sha256), v, vn);
-    } else if (KEY("url")) {
+        break;
+    case K_URL:
         note_field(nt->url, sizeof(nt->url), v, vn);
-    } else if (KEY("dateExport")) {
+        break;
+    case K_DATE:
         note_field(nt->date_export, sizeof(nt->date_export), v, vn);
-    } else if (KEY("taille")) {
-        char num[24], *end;
-        note_field(num, sizeof(num), v, vn);
-        long long t = strtoll(num, &end, 10);
-        nt->taille = num[0] && !*end && t >= 0 ? t : -1;
+        break;
+    default:
+        return 0;
     }
-#undef KEY
+    return 1u << k;
 }
 
 sne_err sne_sync_note_decode(sne_sync_note *nt, const void *text, size_t n)
 {
     const char *s = text, *end = s + n;
     char version[8] = "", known[8];
+    unsigned keys = 0;
     snprintf(known, sizeof(known), "%d", SNE_SYNC_NOTE_VERSION);
     memset(nt, 0, sizeof(*nt));
     nt->taille = -1;
@@ -264,10 +302,12 @@ sne_err sne_sync_note_decode(sne_sync_note *nt, const void *text, size_t n)
         const char *le = nl ? nl : end;
         const char *eq = memchr(s, '=', (size_t)(le - s));
         if (eq)
-            note_line(nt, s, (size_t)(eq - s), eq + 1, (size_t)(le - eq - 1), version);
+            keys |= note_line(nt, s, (size_t)(eq - s), eq + 1, (size_t)(le - eq - 1), version);
         s = nl ? nl + 1 : end;
     }
-    if (strcmp(version, known) != 0 || !note_complete(nt)) {
+    /* Every key, and the line break ending the last: a cut note is no note. */
+    if (keys != NOTE_KEYS_ALL || n == 0 || end[-1] != '\n' || strcmp(version, known) != 0 ||
+        !note_complete(nt)) {
         memset(nt, 0, sizeof(*nt));
         nt->taille = -1;
         return SNE_ERR_CORRUPT;
