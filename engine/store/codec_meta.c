@@ -4,6 +4,7 @@
 #include "codec_bytes.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,22 +187,20 @@ sne_err sne_scope_value_decode(const uint8_t *v, size_t n, sne_scope_value *sv)
 
 static const char *const phase_names[] = {"none", "requested", "ready", "ingested"};
 
-/* The keys of version 1, each written in every note of that version, in this order. */
-enum note_key {
-    K_VERSION,
-    K_PHASE,
-    K_SERVER,
-    K_REQUEST,
-    K_NUMERO,
-    K_TAILLE,
-    K_SHA256,
-    K_URL,
-    K_DATE,
-    K__COUNT
-};
-static const char *const note_keys[K__COUNT] = {
-    "version", "phase", "server", "request", "numero", "taille", "sha256", "url", "dateExport"};
-#define NOTE_KEYS_ALL ((1u << K__COUNT) - 1)
+/* The string fields of version 1, by key. Each key of version 1 (these, version, phase and taille)
+ * is written in every note. */
+#define NOTE_STRING(key, member)                                                                   \
+    {                                                                                              \
+        key, offsetof(sne_sync_note, member), sizeof(((sne_sync_note *)0)->member)                 \
+    }
+static const struct note_string {
+    const char *key;
+    size_t offset, size;
+} note_strings[] = {NOTE_STRING("server", server), NOTE_STRING("request", request),
+                    NOTE_STRING("numero", numero), NOTE_STRING("sha256", sha256),
+                    NOTE_STRING("url", url),       NOTE_STRING("dateExport", date_export)};
+#define NOTE_STRINGS  (sizeof(note_strings) / sizeof(note_strings[0]))
+#define NOTE_KEYS_ALL ((1u << (3 + NOTE_STRINGS)) - 1) /* version, phase, taille, strings */
 
 /* What a note must hold to be one: its decoder's test, which its encoder applies too. */
 static bool note_complete(const sne_sync_note *nt)
@@ -213,12 +212,10 @@ static bool note_complete(const sne_sync_note *nt)
 
 sne_err sne_sync_note_encode(const sne_sync_note *nt, sne_buf *out)
 {
-    const char *values[] = {nt->server, nt->request, nt->numero,
-                            nt->sha256, nt->url,     nt->date_export};
     if (!note_complete(nt))
         return SNE_ERR_INVALID;
-    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
-        if (strchr(values[i], '\n'))
+    for (size_t i = 0; i < NOTE_STRINGS; i++)
+        if (strchr((const char *)nt + note_strings[i].offset, '\n'))
             return SNE_ERR_INVALID;
     sne_buf_reset(out);
     return sne_buf_printf(out,
@@ -245,48 +242,37 @@ static int64_t note_taille(const char *v, size_t n)
     return num[0] && !*end && t >= 0 ? t : -1;
 }
 
+static bool is_key(const char *key, size_t n, const char *name)
+{
+    return n == strlen(name) && memcmp(key, name, n) == 0;
+}
+
 /* Reads the value `v` of key `key` into `nt` (`version` receives the version's); returns the
  * key's bit in NOTE_KEYS_ALL, 0 for a key version 1 does not know. */
 static unsigned note_line(sne_sync_note *nt, const char *key, size_t kn, const char *v, size_t vn,
                           char version[8])
 {
-    int k = 0;
-    while (k < K__COUNT && !(kn == strlen(note_keys[k]) && memcmp(key, note_keys[k], kn) == 0))
-        k++;
-    switch (k) {
-    case K_VERSION:
+    if (is_key(key, kn, "version")) {
         note_field(version, 8, v, vn);
-        break;
-    case K_PHASE:
-        for (int i = SNE_NOTE_REQUESTED; i <= SNE_NOTE_INGESTED; i++)
-            if (vn == strlen(phase_names[i]) && memcmp(v, phase_names[i], vn) == 0)
-                nt->phase = (sne_sync_note_phase)i;
-        break;
-    case K_SERVER:
-        note_field(nt->server, sizeof(nt->server), v, vn);
-        break;
-    case K_REQUEST:
-        note_field(nt->request, sizeof(nt->request), v, vn);
-        break;
-    case K_NUMERO:
-        note_field(nt->numero, sizeof(nt->numero), v, vn);
-        break;
-    case K_TAILLE:
-        nt->taille = note_taille(v, vn);
-        break;
-    case K_SHA256:
-        note_field(nt->sha256, sizeof(nt->sha256), v, vn);
-        break;
-    case K_URL:
-        note_field(nt->url, sizeof(nt->url), v, vn);
-        break;
-    case K_DATE:
-        note_field(nt->date_export, sizeof(nt->date_export), v, vn);
-        break;
-    default:
-        return 0;
+        return 1u << 0;
     }
-    return 1u << k;
+    if (is_key(key, kn, "phase")) {
+        for (int i = SNE_NOTE_REQUESTED; i <= SNE_NOTE_INGESTED; i++)
+            if (is_key(v, vn, phase_names[i]))
+                nt->phase = (sne_sync_note_phase)i;
+        return 1u << 1;
+    }
+    if (is_key(key, kn, "taille")) {
+        nt->taille = note_taille(v, vn);
+        return 1u << 2;
+    }
+    for (size_t i = 0; i < NOTE_STRINGS; i++) {
+        if (is_key(key, kn, note_strings[i].key)) {
+            note_field((char *)nt + note_strings[i].offset, note_strings[i].size, v, vn);
+            return 1u << (3 + i);
+        }
+    }
+    return 0;
 }
 
 sne_err sne_sync_note_decode(sne_sync_note *nt, const void *text, size_t n)

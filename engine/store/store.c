@@ -405,6 +405,25 @@ void store_end_read(sne_store *s, MDB_txn *txn)
         mdb_txn_abort(txn);
 }
 
+sne_err store_scan(sne_store *s, MDB_dbi db, const char *what, store_entry_fn fn, void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *c = NULL;
+    MDB_val k, v;
+    sne_err rc = store_begin_read(s, &txn);
+    if (rc)
+        return rc;
+    int mrc = mdb_cursor_open(txn, db, &c);
+    for (mrc = mrc ? mrc : mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
+         mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+        rc = fn(ctx, &k, &v);
+    if (!rc && mrc && mrc != MDB_NOTFOUND)
+        rc = store_fail(s, mrc, what);
+    mdb_cursor_close(c);
+    store_end_read(s, txn);
+    return rc;
+}
+
 sne_err sne_store_read_begin(sne_store *s)
 {
     if (s->pinned || s->txn)

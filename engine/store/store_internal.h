@@ -120,6 +120,11 @@ void store_count_write(sne_store *s, size_t value_len, bool append);
  * that store_end_read() aborts. What it reads is valid until store_end_read(). */
 sne_err store_begin_read(sne_store *s, MDB_txn **txn);
 void store_end_read(sne_store *s, MDB_txn *txn);
+/* An entry of a database met by store_scan(): `k` and `v` borrow from the read until it returns. */
+typedef sne_err (*store_entry_fn)(void *ctx, const MDB_val *k, const MDB_val *v);
+/* Calls fn for each entry of `db`, in key order, inside one read, until fn returns an error (which
+ * store_scan returns). An LMDB failure is reported as `what` ("cannot scan demands"). */
+sne_err store_scan(sne_store *s, MDB_dbi db, const char *what, store_entry_fn fn, void *ctx);
 
 /* ---- store_dir.c ---- */
 

@@ -48,24 +48,24 @@ sne_err sne_store_demand_header(sne_store *s, const char *num, sne_header_fn fn,
     return rc;
 }
 
+typedef struct header_scan {
+    sne_store *s;
+    sne_header_scratch scratch;
+    sne_header_fn fn;
+    void *ctx;
+} header_scan;
+
+static sne_err scan_header(void *ctx, const MDB_val *k, const MDB_val *v)
+{
+    header_scan *hs = ctx;
+    return deliver(hs->s, k, v, &hs->scratch, hs->fn, hs->ctx);
+}
+
 sne_err sne_store_demand_headers(sne_store *s, sne_header_fn fn, void *ctx)
 {
-    MDB_txn *txn;
-    MDB_cursor *c = NULL;
-    sne_err rc = store_begin_read(s, &txn);
-    if (rc)
-        return rc;
-    sne_header_scratch scratch = {0};
-    MDB_val k, v;
-    int mrc = mdb_cursor_open(txn, s->db_demand, &c);
-    for (mrc = mrc ? mrc : mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
-         mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-        rc = deliver(s, &k, &v, &scratch, fn, ctx);
-    if (!rc && mrc && mrc != MDB_NOTFOUND)
-        rc = store_fail(s, mrc, "cannot scan demands");
-    mdb_cursor_close(c);
-    sne_header_scratch_free(&scratch);
-    store_end_read(s, txn);
+    header_scan hs = {s, {0}, fn, ctx};
+    sne_err rc = store_scan(s, s->db_demand, "cannot scan demands", scan_header, &hs);
+    sne_header_scratch_free(&hs.scratch);
     return rc;
 }
 

@@ -43,27 +43,26 @@ sne_err sne_store_stats_get(sne_store *s, sne_store_stats *st)
     return SNE_OK;
 }
 
+typedef struct scope_scan {
+    sne_scope_fn fn;
+    void *ctx;
+} scope_scan;
+
+static sne_err scan_scope(void *ctx, const MDB_val *k, const MDB_val *v)
+{
+    const scope_scan *ss = ctx;
+    char scope[SNE_SCOPE_KEY_MAX + 1];
+    sne_scope_value sv;
+    if (k->mv_size > SNE_SCOPE_KEY_MAX ||
+        sne_scope_value_decode(v->mv_data, v->mv_size, &sv) != SNE_OK)
+        return SNE_OK; /* not a scope this build reads */
+    memcpy(scope, k->mv_data, k->mv_size);
+    scope[k->mv_size] = '\0';
+    return ss->fn(ss->ctx, scope, sv.numero, sv.date_export);
+}
+
 sne_err sne_store_scopes(sne_store *s, sne_scope_fn fn, void *ctx)
 {
-    MDB_txn *txn;
-    MDB_cursor *c = NULL;
-    sne_err rc = store_begin_read(s, &txn);
-    if (rc)
-        return rc;
-    MDB_val k, v;
-    int mrc = mdb_cursor_open(txn, s->db_scope, &c);
-    for (mrc = mrc ? mrc : mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
-         mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        char scope[SNE_SCOPE_KEY_MAX + 1];
-        sne_scope_value sv;
-        if (k.mv_size > SNE_SCOPE_KEY_MAX ||
-            sne_scope_value_decode(v.mv_data, v.mv_size, &sv) != SNE_OK)
-            continue; /* not a scope this build reads */
-        memcpy(scope, k.mv_data, k.mv_size);
-        scope[k.mv_size] = '\0';
-        rc = fn(ctx, scope, sv.numero, sv.date_export);
-    }
-    mdb_cursor_close(c);
-    store_end_read(s, txn);
-    return rc;
+    scope_scan ss = {fn, ctx};
+    return store_scan(s, s->db_scope, "cannot read scopes", scan_scope, &ss);
 }
