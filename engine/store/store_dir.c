@@ -97,9 +97,6 @@ static sne_err lock_creating(sne_store *s, const char *creating, bool *again)
     return SNE_OK;
 }
 
-/* Finds the directory to open the store in: DIR when it exists. When it does not and `create`,
- * DIR.creating, locked, named in `creating` (store_publish() renames it to DIR once its
- * databases are committed); `creating` is "" otherwise. */
 sne_err store_find_dir(sne_store *s, bool create, char *creating, size_t cap)
 {
     for (int attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {

@@ -4,6 +4,12 @@
 
 #define PRUNE_BATCH 10000 /* change groups deleted per transaction */
 
+static sne_err damaged_log(sne_store *s)
+{
+    return sne_error_set(&s->err, SNE_ERR_CORRUPT, 0, "store %s: the change log is damaged",
+                         s->dir);
+}
+
 /* Positions `c` on the group that holds change `seq`, or the first group after it. */
 static int seek_group(MDB_cursor *c, uint64_t seq, MDB_val *k, MDB_val *v)
 {
@@ -20,9 +26,9 @@ static int seek_group(MDB_cursor *c, uint64_t seq, MDB_val *k, MDB_val *v)
     return 0;
 }
 
-/* The change log's extent in `txn` (see sne_store_seq_range). The last seq is kept in meta; the
- * first held is the key of the first group, since a prune deletes from the start and keeps a
- * group it cuts through under the seq of its first remaining change. */
+/* The last seq is kept in meta; the first held is the key of the first group, since a prune
+ * deletes from the start and keeps a group it cuts through under the seq of its first remaining
+ * change. */
 sne_err store_seq_range(sne_store *s, MDB_txn *txn, uint64_t *first, uint64_t *last)
 {
     MDB_cursor *c;
@@ -39,8 +45,7 @@ sne_err store_seq_range(sne_store *s, MDB_txn *txn, uint64_t *first, uint64_t *l
     if (mrc)
         return store_fail(s, mrc, "cannot read the change log");
     if (k.mv_size != 8)
-        return sne_error_set(&s->err, SNE_ERR_CORRUPT, 0, "store %s: the change log is damaged",
-                             s->dir);
+        return damaged_log(s);
     *first = sne_get_u64be(k.mv_data);
     return SNE_OK;
 }
@@ -181,6 +186,10 @@ sne_err sne_store_prune(sne_store *s, uint64_t upto, uint64_t *pruned)
         bool more = true;
         while (!rc && !mrc && batch < PRUNE_BATCH &&
                (mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST)) == 0) {
+            if (k.mv_size != 8) {
+                rc = damaged_log(s);
+                break;
+            }
             uint64_t first = sne_get_u64be(k.mv_data);
             if (first > upto) {
                 more = false;
@@ -190,6 +199,10 @@ sne_err sne_store_prune(sne_store *s, uint64_t upto, uint64_t *pruned)
             int nrc = mdb_cursor_get(c, &nk, &nv, MDB_NEXT);
             if (nrc && nrc != MDB_NOTFOUND) {
                 mrc = nrc;
+                break;
+            }
+            if (nrc == 0 && nk.mv_size != 8) {
+                rc = damaged_log(s);
                 break;
             }
             uint64_t last = nrc == 0 ? sne_get_u64be(nk.mv_data) - 1 : s->seq;
@@ -206,8 +219,10 @@ sne_err sne_store_prune(sne_store *s, uint64_t upto, uint64_t *pruned)
             batch++;
         }
         mdb_cursor_close(c);
-        if (rc)
+        if (rc) {
+            sne_store_abort(s); /* what this batch pruned is pruned again by the next call */
             return rc;
+        }
         if (mrc == MDB_NOTFOUND) {
             mrc = 0;
             more = false;
