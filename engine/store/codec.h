@@ -281,7 +281,7 @@ sne_err sne_run_decode(const uint8_t *v, size_t n, sne_run *r);
 
 #define SNE_SCOPE_VERSION    1
 #define SNE_SCOPE_VALUE_SIZE (1 + 8 + SNE_STORED_NUMERO + SNE_STORED_DATE)
-#define SNE_SCOPE_KEY_MAX    63 /* bytes of a key: "R|" + entity code + "|" + unit */
+#define SNE_SCOPE_KEY_MAX    63 /* bytes of a key read: "R|", entity code, "|", unit are fewer */
 #define SNE_SCOPE_UNIT_MAX   (1 + SNE_LOCATION_CODE_MAX) /* bytes of a unit: "*", "D38", ... */
 
 /* A scope's key, decoded. */
@@ -329,8 +329,8 @@ typedef struct sne_sync_note {
     char numero[SNE_STORED_NUMERO];
     int64_t taille; /* the archive's size, -1 until ready */
     char sha256[65];
-    char url[512]; /* where to download it, "" for the default path */
-    char date_export[40];
+    char url[512];        /* where to download it, "" for the default path */
+    char date_export[40]; /* as the export's status gave it (status_json.h) */
 } sne_sync_note;
 
 /* Replaces `out` with the text of `nt`. SNE_ERR_INVALID when the note is not one the decoder would

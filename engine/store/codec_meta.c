@@ -61,6 +61,8 @@ bool sne_counts_decode(const uint8_t *v, size_t n, uint64_t counts[SNE_ENTITY__C
 /* ---- run record ---- */
 
 #define RUN_WINDOW_SIZE 5 /* u8 profondeurDrm | u32 dernierePeriodeDrm: absent from version 0 */
+_Static_assert(SNE_RUN_VERSION != SNE_RUN_STARTED && SNE_RUN_VERSION != SNE_RUN_DONE,
+               "a versioned run record is told from an older one by its first byte");
 
 sne_err sne_run_encode(const sne_run *r, sne_buf *out)
 {
