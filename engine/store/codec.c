@@ -1,3 +1,5 @@
+/* codec.c: the values of the demand and change log databases (codec.h): demand headers, bodies,
+ * change groups, and the zstd frames around bodies and groups. */
 #include "codec.h"
 #include "codec_bytes.h"
 
