@@ -8,8 +8,10 @@
  * Versions. A value that may change shape carries a version of its own (demand header, run
  * record, scope value, sync note), and its decoder reads every version ever written: stores
  * exist in the field. The rest (bodies, change groups, the change key, meta's scalars, seen) is
- * the layout of store format SNE_STORE_FORMAT (meta "format"): changing it changes the format,
- * which a store of the old format refuses to open.
+ * the layout of store format SNE_STORE_FORMAT (meta "format"): changing it changes the format.
+ * A store of a format from SNE_STORE_FORMAT_OLDEST on is read; a writer marks it current, so
+ * that an older snesync, which cannot read the versions it then writes, refuses the store by its
+ * format; older and newer formats are refused, saying which.
  *
  * database "demand", key numUnique -> demand header: what a resync needs to decide, without
  * decompressing anything, whether anything changed and whether the demand is in an export's
@@ -85,7 +87,10 @@
 #include <stdint.h>
 #include <zstd.h>
 
-#define SNE_STORE_FORMAT   2 /* 2: DRM items in a body of their own */
+#define SNE_STORE_FORMAT   3 /* 2: DRM items in a body of their own; 3: the run record and the
+                                 scope values carry a version byte */
+#define SNE_STORE_FORMAT_OLDEST 2 /* read as it is (its records are their older versions) and
+                                     marked SNE_STORE_FORMAT at its first writable open */
 #define SNE_HEADER_VERSION 1
 
 /* Widths of the fixed string fields (NUL-padded, so one byte more than the longest value). They

@@ -164,19 +164,32 @@ static sne_err open_named_databases(sne_store *s, MDB_txn *txn, bool create)
     return rc ? store_fail(s, rc, "cannot open its databases") : SNE_OK;
 }
 
-/* Checks the store's format (recording it in a new store) and loads its dictionary. */
+/* Checks the store's format and loads its dictionary. A new store is given the current format; an
+ * older one still read is marked current by a writer, since what the writer adds (records of the
+ * current versions) is more than an older snesync can read: that older snesync then refuses the
+ * store by its format instead of calling a record damaged. */
 static sne_err check_format(sne_store *s, MDB_txn *txn)
 {
     uint64_t format = store_meta_u64(s, txn, SNE_META_FORMAT);
-    if (format == 0 && s->writable) {
+    if (format > SNE_STORE_FORMAT)
+        return sne_error_set(&s->err, SNE_ERR_CORRUPT, 0,
+                             "store %s has format %llu, newer than this snesync reads (%d to %d): "
+                             "use the snesync that wrote it, or a newer one",
+                             s->dir, (unsigned long long)format, SNE_STORE_FORMAT_OLDEST,
+                             SNE_STORE_FORMAT);
+    if (format != 0 && format < SNE_STORE_FORMAT_OLDEST)
+        return sne_error_set(&s->err, SNE_ERR_CORRUPT, 0,
+                             "store %s has format %llu, older than this snesync reads (%d to %d): "
+                             "initialise a new store from a full export",
+                             s->dir, (unsigned long long)format, SNE_STORE_FORMAT_OLDEST,
+                             SNE_STORE_FORMAT);
+    if (format == 0 && !s->writable)
+        return sne_error_set(&s->err, SNE_ERR_CORRUPT, 0, "store %s has no format recorded",
+                             s->dir);
+    if (format != SNE_STORE_FORMAT && s->writable) {
         int rc = put_meta_u64(s, txn, SNE_META_FORMAT, SNE_STORE_FORMAT);
         if (rc)
-            return store_fail(s, rc, "cannot initialise");
-    } else if (format != SNE_STORE_FORMAT) {
-        return sne_error_set(&s->err, SNE_ERR_CORRUPT, 0,
-                             "store %s has format %llu, this snesync reads format %d: "
-                             "initialise a new store from a full export",
-                             s->dir, (unsigned long long)format, SNE_STORE_FORMAT);
+            return store_fail(s, rc, "cannot record its format");
     }
     return store_dict_load(s, txn);
 }

@@ -828,6 +828,75 @@ static void test_identity(void)
     remove_store(b);
 }
 
+/* Sets or reads the store's format number (meta "format", a u64) behind the store's back. */
+static uint64_t store_format_at(const char *dir, uint64_t set)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi meta;
+    MDB_val k = {strlen("format"), "format"}, v = {sizeof(set), &set};
+    uint64_t format = 0;
+    int rc = mdb_env_create(&env);
+    if (!rc)
+        rc = mdb_env_set_maxdbs(env, 8);
+    if (!rc)
+        rc = mdb_env_open(env, dir, 0, 0600);
+    if (!rc)
+        rc = mdb_txn_begin(env, NULL, 0, &txn);
+    if (!rc)
+        rc = mdb_dbi_open(txn, "meta", 0, &meta);
+    if (!rc && set)
+        rc = mdb_put(txn, meta, &k, &v, 0);
+    if (!rc)
+        rc = mdb_get(txn, meta, &k, &v);
+    if (!rc && v.mv_size == sizeof(format))
+        memcpy(&format, v.mv_data, sizeof(format));
+    if (!rc)
+        rc = mdb_txn_commit(txn);
+    else if (txn)
+        mdb_txn_abort(txn);
+    CHECK_EQ_INT(rc, 0);
+    mdb_env_close(env);
+    return format;
+}
+
+/* A store of the oldest format still read opens as it is for reading and is marked current by a
+ * writer (so that an older snesync refuses it by its format); a newer format is refused, saying
+ * so. */
+static void test_format(void)
+{
+    char dir[] = "/tmp/snesync-test-format-XXXXXX";
+    if (!new_store_path(dir))
+        return;
+    sne_store *s = NULL;
+    sne_error err = {0};
+    sne_store_options w = {.writable = true, .create = true, .map_size = 64u << 20};
+    sne_store_options ro = {.writable = false};
+    CHECK_EQ_INT(sne_store_open(&s, dir, &w, &err), SNE_OK);
+    sne_store_close(s);
+    CHECK_EQ_INT((int)store_format_at(dir, 0), SNE_STORE_FORMAT);
+
+    CHECK_EQ_INT((int)store_format_at(dir, SNE_STORE_FORMAT_OLDEST), SNE_STORE_FORMAT_OLDEST);
+    CHECK_EQ_INT(sne_store_open(&s, dir, &ro, &err), SNE_OK);
+    sne_store_close(s);
+    CHECK_EQ_INT((int)store_format_at(dir, 0), SNE_STORE_FORMAT_OLDEST);
+    w.create = false;
+    CHECK_EQ_INT(sne_store_open(&s, dir, &w, &err), SNE_OK);
+    sne_store_close(s);
+    CHECK_EQ_INT((int)store_format_at(dir, 0), SNE_STORE_FORMAT);
+
+    store_format_at(dir, SNE_STORE_FORMAT + 1);
+    CHECK_EQ_INT(sne_store_open(&s, dir, &w, &err), SNE_ERR_CORRUPT);
+    CHECK(strstr(err.message, "newer than this snesync") != NULL);
+    CHECK_EQ_INT(sne_store_open(&s, dir, &ro, &err), SNE_ERR_CORRUPT);
+    CHECK_EQ_INT((int)store_format_at(dir, 0), SNE_STORE_FORMAT + 1);
+
+    store_format_at(dir, SNE_STORE_FORMAT_OLDEST - 1);
+    CHECK_EQ_INT(sne_store_open(&s, dir, &w, &err), SNE_ERR_CORRUPT);
+    CHECK(strstr(err.message, "initialise a new store") != NULL);
+    remove_store(dir);
+}
+
 typedef struct headers_seen {
     int calls, held;
     char date[SNE_DATE_MAX + 1];
@@ -938,6 +1007,7 @@ int main(void)
     test_creation_is_atomic();
     test_open_without_create();
     test_identity();
+    test_format();
     test_pinned_read();
     remove_store(store_dir);
     return TEST_SUMMARY();
