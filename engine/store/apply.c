@@ -409,7 +409,7 @@ sne_err sne_store_apply(sne_store *s, const sne_demand *d, sne_apply_stats *st)
 static void read_as_run(const sne_store_read *rd, sne_run *r)
 {
     memset(r, 0, sizeof(*r));
-    r->state = RUN_STARTED;
+    r->state = SNE_RUN_STARTED;
     snprintf(r->numero, sizeof(r->numero), "%s", rd->numero);
     snprintf(r->date_export, sizeof(r->date_export), "%s", rd->date_export);
     r->date_ms = rd->date_ms;

@@ -1,21 +1,17 @@
-/* taken.c: the instant a demand's data was last taken from the register by a unit read, and the
- * tombstone of a demand a read deleted (contract section 8: newer data wins, per demand).
+/* store_taken.c: the instant a demand's data was last taken from the register by a unit read,
+ * and the tombstone of a demand a read deleted (contract section 8: newer data wins, per demand).
  *
- * Database "taken": numUnique -> 8 bytes, the read's dateExport in milliseconds (little-endian,
- * signed), then 1 byte of flags (TAKEN_TOMBSTONE: the read found the demand out of the scope, and
- * deleted what was held). Only demands read since the last complete export have an entry: an
- * export's own instant is its scope's (store.c), so a demand it brings needs none, and the entry
+ * Database "taken": numUnique -> the read's dateExport and whether it found the demand out of
+ * the scope and deleted what was held (a tombstone), laid out by codec.h (sne_taken_encode).
+ * Only demands read since the last complete export have an entry: an export's own instant is
+ * its scope's (store_runs.c), so a demand it brings needs none, and the entry
  * goes when an export at least as new applies (store_taken_settle) or when a complete export
  * newer than it finishes (store_taken_sweep). A store made before this database gets it from its
  * next writer; a reader of such a store finds no entry. */
 #include "store_internal.h"
 
-#include "../common/isotime.h"
-
 #include <string.h>
 
-#define TAKEN_VALUE_LEN 9
-#define TAKEN_TOMBSTONE 0x01
 #define TAKEN_SWEEP_BATCH 4096 /* entries deleted per transaction by store_taken_sweep */
 
 sne_err store_taken_get(sne_store *s, MDB_txn *txn, const char *num, store_taken *t)
@@ -29,20 +25,17 @@ sne_err store_taken_get(sne_store *s, MDB_txn *txn, const char *num, store_taken
         return SNE_OK;
     if (mrc)
         return store_fail(s, mrc, "cannot read a demand's instant");
-    if (v.mv_size != TAKEN_VALUE_LEN)
+    if (!sne_taken_decode(v.mv_data, v.mv_size, &t->ms, &t->tombstone))
         return sne_error_set(&s->err, SNE_ERR_CORRUPT, 0, "store %s: a demand's instant is damaged",
                              s->dir);
     t->found = true;
-    t->ms = (int64_t)sne_get_u64le(v.mv_data);
-    t->tombstone = (((const uint8_t *)v.mv_data)[8] & TAKEN_TOMBSTONE) != 0;
     return SNE_OK;
 }
 
 sne_err store_taken_put(sne_store *s, const char *num, int64_t ms, bool tombstone)
 {
-    uint8_t value[TAKEN_VALUE_LEN];
-    sne_put_u64le(value, (uint64_t)ms);
-    value[8] = tombstone ? TAKEN_TOMBSTONE : 0;
+    uint8_t value[SNE_TAKEN_SIZE];
+    sne_taken_encode(ms, tombstone, value);
     MDB_val k = {SNE_NUM_UNIQUE_LEN, (void *)num}, v = {sizeof(value), value};
     int mrc = mdb_put(s->txn, s->db_taken, &k, &v, 0);
     store_count_write(s, v.mv_size, false);
@@ -77,7 +70,9 @@ sne_err store_taken_sweep(sne_store *s, int64_t export_ms)
             return store_fail(s, mrc, "cannot scan the demands' instants");
         for (mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && deleted < TAKEN_SWEEP_BATCH;
              mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-            if (v.mv_size != TAKEN_VALUE_LEN || (int64_t)sne_get_u64le(v.mv_data) >= export_ms)
+            int64_t ms;
+            bool tombstone;
+            if (!sne_taken_decode(v.mv_data, v.mv_size, &ms, &tombstone) || ms >= export_ms)
                 continue;
             if ((mrc = mdb_cursor_del(c, 0)) != 0)
                 break;
