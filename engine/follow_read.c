@@ -3,6 +3,7 @@
 #include "follow_read.h"
 
 #include "common/buffer.h"
+#include "fetch/gdm.h"
 #include "parse/parser.h"
 
 #include <pthread.h>
@@ -41,7 +42,7 @@ struct follow_reader {
     size_t next_read;  /* the next number a worker takes */
     size_t next_given; /* the next number follow_reader_next() hands back */
     bool stopping;
-    char query[256];
+    char query[SNE_GDM_READ_QUERY_MAX];
     slot slots[FOLLOW_READ_AHEAD];
     unsigned n_workers;
     worker workers[SNE_FOLLOW_MAX_PARALLEL];
@@ -146,7 +147,7 @@ sne_err follow_reader_start(follow_reader **out, const sne_fetch_options *fo, un
                             sne_error *err)
 {
     *out = NULL;
-    if (parallel < 1 || parallel > SNE_FOLLOW_MAX_PARALLEL || strlen(query) >= 256)
+    if (parallel < 1 || parallel > SNE_FOLLOW_MAX_PARALLEL || strlen(query) >= SNE_GDM_READ_QUERY_MAX)
         return sne_error_set(err, SNE_ERR_USAGE, 0, "reads at once: 1..%d",
                              SNE_FOLLOW_MAX_PARALLEL);
     follow_reader *r = calloc(1, sizeof(*r));

@@ -2,6 +2,7 @@
 #include "gdm.h"
 
 #include "../common/buffer.h"
+#include "../common/isotime.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -77,6 +78,12 @@ sne_err sne_gdm_list(sne_fetch *f, const sne_gdm_window *w, sne_movement_fn fn, 
             (rc = sne_fetch_get_movements(f, (const char *)q.data, &body, err)) ||
             (rc = sne_movements_parse((const char *)body.data, body.len, fn, ctx, &page, err)))
             goto out;
+        int64_t ms;
+        if (!sne_isotime_parse(page.jusque, &ms)) {
+            rc = sne_error_set(err, SNE_ERR_INVALID, 0,
+                               "movements: page %u: jusque is not an xs:dateTime", pages + 1);
+            goto out;
+        }
         if (jusque[0] && strcmp(jusque, page.jusque) != 0) {
             rc = sne_error_set(err, SNE_ERR_INVALID, 0,
                                "movements: page %u ends its window at another instant than the "

@@ -40,8 +40,8 @@ typedef struct sne_gdm_window {
 
 /* Lists the movements of window `w`, page after page, calling fn for each (see sne_movement_fn;
  * a demand may come more than once). On success `jusque` (SNE_DATE_MAX + 1 bytes) holds the end
- * of the window the server echoed, the same on every page (a page that says otherwise is
- * SNE_ERR_INVALID). Errors: fetch's (SNE_ERR_HTTP 400 for a depuis too far back), the parser's,
+ * of the window the server echoed, an xs:dateTime, the same on every page (a page that says
+ * otherwise is SNE_ERR_INVALID). Errors: fetch's (SNE_ERR_HTTP 400 for a depuis too far back), the parser's,
  * fn's, SNE_ERR_LIMIT past SNE_GDM_MAX_PAGES or a query over SNE_GDM_QUERY_MAX. */
 sne_err sne_gdm_list(sne_fetch *f, const sne_gdm_window *w, sne_movement_fn fn, void *ctx,
                      char *jusque, sne_error *err);
