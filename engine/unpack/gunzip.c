@@ -100,10 +100,10 @@ static int collect(sne_gunzip *g, const uint8_t **in, size_t *in_len, size_t siz
  * header is not gzip; after a member, bytes without the magic are trailing data. */
 static sne_gunzip_status check_fixed(sne_gunzip *g)
 {
-    int magic_ok =
-        (g->have < 1 || g->field[0] == GZ_MAGIC0) && (g->have < 2 || g->field[1] == GZ_MAGIC1);
-    int method_ok =
-        (g->have < 3 || g->field[2] == GZ_DEFLATE) && (g->have < 4 || !(g->field[3] & F_RESERVED));
+    int magic_ok = (g->have < 1 || g->field[0] == GZ_MAGIC0) &&
+                   (g->have < 2 || g->field[1] == GZ_MAGIC1);
+    int method_ok = (g->have < 3 || g->field[2] == GZ_DEFLATE) &&
+                    (g->have < 4 || !(g->field[3] & F_RESERVED));
     if (g->members == 0 && !(magic_ok && method_ok))
         return stop(g, SNE_GUNZIP_NOT_GZIP, "");
     if (!magic_ok)

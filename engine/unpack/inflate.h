@@ -17,8 +17,8 @@
 typedef struct sne_inflate sne_inflate;
 
 typedef enum sne_inflate_status {
-    SNE_INFLATE_MORE,     /* all input used or the output full: call again with more of either */
-    SNE_INFLATE_END,      /* the body is complete and its trailer matches; *in points after it */
+    SNE_INFLATE_MORE,    /* all input used or the output full: call again with more of either */
+    SNE_INFLATE_END,     /* the body is complete and its trailer matches; *in points after it */
     SNE_INFLATE_BAD,      /* the data is not valid deflate */
     SNE_INFLATE_MISMATCH, /* the trailer's CRC-32 or length does not match the decoded bytes */
     SNE_INFLATE_NOMEM     /* the library could not allocate its window */

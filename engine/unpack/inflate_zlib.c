@@ -93,7 +93,7 @@ sne_inflate_status sne_inflate_run(sne_inflate *z, const uint8_t **in, size_t *i
             return st;
         z->body_done = 1;
     }
-    while (*in_len > 0 && z->trailer_len < TRAILER_SIZE) {
+    while (z->trailer_len < TRAILER_SIZE && *in_len > 0) {
         z->trailer[z->trailer_len++] = **in;
         (*in)++;
         (*in_len)--;

@@ -28,7 +28,7 @@
 
 #define BLOCK_SIZE   (128u * 1024u) /* raw bytes asked of the source at a time */
 #define OUT_SIZE     (256u * 1024u) /* decompressed bytes handed to the tar reader at a time */
-#define NAME_SHOWN   160            /* bytes of a member name quoted in a message */
+#define NAME_SHOWN   160               /* bytes of a member name quoted in a message */
 #define GIB          (1024ull * 1024ull * 1024ull)
 #define DEF_MEMBER   (8ull * GIB)
 #define DEF_TOTAL    (256ull * GIB)
@@ -245,7 +245,8 @@ static int gz_pull(sne_unpack *u, const void **p, size_t *n)
             if (got > u->max_total - u->stream_bytes) {
                 char lim[32];
                 size_text(lim, sizeof(lim), u->max_total);
-                cb_fail(u, SNE_ERR_LIMIT, 0, "more than %s of decompressed data (the limit)", lim);
+                cb_fail(u, SNE_ERR_LIMIT, 0, "more than %s of decompressed data (the limit)",
+                        lim);
                 return -1;
             }
             u->stream_bytes += got;

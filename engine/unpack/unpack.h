@@ -1,27 +1,25 @@
 /* unpack.h: an export archive (gzip-compressed tar, contract README §2) in, its members out.
  *
  * Streaming with bounded memory whatever the archive size: raw bytes are pulled from a read
- * function into one reused block, hashed (sha256) as they pass, gunzipped (gunzip.h: ISA-L's
- * igzip, or zlib in a build without libisal), untarred by libarchive, and handed out member by
- * member. Nothing is written to disk and no member is ever
+ * function into one reused block, hashed (sha256) as they pass, gunzipped and untarred by
+ * libarchive, and handed out member by member. Nothing is written to disk and no member is ever
  * held whole in memory. Only a gzip-compressed tar (ustar, pax or GNU) is accepted: a plain tar, a
  * zip, an HTML error page, an empty input or a gzip of something else is refused at open.
  *
  * Hostile input (DESIGN-NOTES §7): decompressed bytes are capped per member and in total, and the
  * number of entries is capped (sne_unpack_limits), so a gzip bomb stops at the cap. Error messages
  * name the member and what happened (truncated, CRC error, over a limit), carry the libarchive
- * errno (its format codes EINVAL and -1 for the gzip layer's errors too, or the source's errno) in
- * lib_code, and never hold data bytes. Member names are not
+ * errno (or the source's errno) in lib_code, and never hold data bytes. Member names are not
  * interpreted as paths (nothing is extracted): "../x" is just a name.
  *
  * Integrity: the gzip stream is decompressed to its very end (its trailer included) before the
  * end of the archive is reported, so a truncated archive always ends in an error, never in a clean
- * SNE_ERR_NOTFOUND. The CRC-32 and length of every gzip member are checked against its trailer as
- * it ends: one member is what tar, pigz and Java's GZIPOutputStream write; several (cat a.gz b.gz,
- * pigz -i) are one stream; bytes after the last member that do not begin another are trailing
- * data, ignored but hashed. The sha256 (sne_unpack_digest, compared with the announced one) proves
- * the whole. So: data handed out is not verified until sne_unpack_next has returned
- * SNE_ERR_NOTFOUND; a caller must not draw conclusions (deletions) before that (DESIGN-NOTES §2).
+ * SNE_ERR_NOTFOUND. The gzip CRC32 and length are checked at that point for a single-member gzip
+ * (what tar, pigz and Java's GZIPOutputStream write; libarchive itself does not check them); for a
+ * multi-member gzip only truncation is detected, and the sha256 (sne_unpack_digest, compared with
+ * the announced one) is the proof of integrity. So: data handed out is not verified until
+ * sne_unpack_next has returned SNE_ERR_NOTFOUND; a caller must not draw conclusions (deletions)
+ * before that (DESIGN-NOTES §2).
  *
  * Errors are sticky: after any error but SNE_ERR_USAGE, every call fails the same way.
  * One handle is used by one thread at a time.

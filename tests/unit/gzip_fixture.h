@@ -1,6 +1,5 @@
-/* gzip_fixture.h: data to compress, and gzip streams made of it with zlib, for the tests of the
- * archive stage (test_gunzip.c, test_unpack.c): members with or without the optional header
- * fields, concatenated. */
+/* gzip_fixture.h: gzip streams made with zlib for the tests of the gzip layer (test_gunzip.c,
+ * test_unpack.c): members with or without the optional header fields, concatenated. */
 #ifndef SNE_GZIP_FIXTURE_H
 #define SNE_GZIP_FIXTURE_H
 
@@ -9,20 +8,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* A pseudo-random printable payload (xorshift), so that it compresses only partly. */
-static uint8_t *payload(size_t n, uint32_t seed)
-{
-    uint8_t *p = malloc(n ? n : 1);
-    uint32_t x = seed ? seed : 1;
-    for (size_t i = 0; i < n; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        p[i] = (uint8_t)("<abcdefghij klmnop/>\n0123456789"[x % 31]);
-    }
-    return p;
-}
 
 typedef struct gz_bytes {
     uint8_t *p;
@@ -68,7 +53,8 @@ static int gz_append_member(gz_bytes *b, const void *data, size_t n, int fields)
 }
 
 /* data[0..n) as gzip members cut at cuts[0..count) (increasing offsets into data). */
-static gz_bytes gz_members(const void *data, size_t n, const size_t *cuts, size_t count, int fields)
+static gz_bytes gz_members(const void *data, size_t n, const size_t *cuts, size_t count,
+                           int fields)
 {
     gz_bytes b = {NULL, 0};
     size_t from = 0;

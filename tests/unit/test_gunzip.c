@@ -10,6 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A pseudo-random printable payload (xorshift), so that it compresses only partly. */
+static uint8_t *payload(size_t n, uint32_t seed)
+{
+    uint8_t *p = malloc(n ? n : 1);
+    uint32_t x = seed ? seed : 1;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        p[i] = (uint8_t)("<abcdefghij klmnop/>\n0123456789"[x % 31]);
+    }
+    return p;
+}
+
 typedef struct decoded {
     sne_gunzip_status status; /* the final one */
     uint8_t *out;             /* everything decoded (owned) */
@@ -106,8 +120,8 @@ static void test_every_cut(const uint8_t *data)
         else if (len >= first.len && len <= first.len + 1)
             want = SNE_GUNZIP_END; /* the first member, then nothing or a lone magic byte */
         if (d.status != want && wrong++ < 5)
-            fprintf(stderr, "cut at %zu of %zu: status %d, wanted %d\n", len, gz.len, (int)d.status,
-                    (int)want);
+            fprintf(stderr, "cut at %zu of %zu: status %d, wanted %d\n", len, gz.len,
+                    (int)d.status, (int)want);
         CHECK_EQ_INT(d.status, want);
         if (d.status == SNE_GUNZIP_CORRUPT)
             CHECK(strstr(d.message, "truncated") != NULL);

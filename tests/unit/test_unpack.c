@@ -60,6 +60,20 @@ static void write_file(const char *path, const void *p, size_t n)
     }
 }
 
+/* A pseudo-random printable payload (xorshift), so that it compresses only partly. */
+static uint8_t *payload(size_t n, uint32_t seed)
+{
+    uint8_t *p = malloc(n ? n : 1);
+    uint32_t x = seed ? seed : 1;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        p[i] = (uint8_t)("<abcdefghij klmnop/>\n0123456789"[x % 31]);
+    }
+    return p;
+}
+
 enum { KIND_FILE, KIND_DIR, KIND_SYMLINK };
 
 typedef struct member {
