@@ -1,23 +1,22 @@
-/* unpack.c: gzip tar member streaming, with sha256 of the raw bytes.
+/* unpack.c: gzip tar member streaming on libarchive, with sha256 of the raw bytes.
  *
- * The gzip layer is ours (gunzip.h, on ISA-L or zlib), the tar layer is libarchive's tar reader
- * pulling the decompressed stream through a callback, all state in one struct:
+ * Two libarchive readers are chained, both pulling through callbacks, all state in one struct
+ * (so decompression can later move to a read-ahead thread behind the same API, DESIGN-NOTES §5):
  *
- *   source --raw_pull (sha256)--> gunzip (members, CRC-32 and length of each)
- *          --gz_pull (total cap)--> `tar`: libarchive, tar format, no filter --> members
+ *   source --raw_pull (sha256, tail ring)--> `gz`: gzip filter + raw format
+ *          --gz_pull (CRC32, total cap)-->   `tar`: tar format, no filter --> members
  *
- * Why not libarchive's gzip filter under its tar reader: a single reader stops decompressing at
+ * Why two and not one reader with gzip filter + tar format: a single reader stops decompressing at
  * the tar end-of-archive blocks, so a file cut inside the gzip trailer or the tar padding would
- * look complete, and libarchive 3.6 does not check the gzip CRC. Here the gzip stream is drained
- * to its end after the tar end, which proves it whole and checks every member's trailer; and
- * ISA-L's inflate is about three times faster than zlib's. */
+ * look complete. With the gzip stage on its own, it is drained to the end of its stream after the
+ * tar end, which proves the gzip stream whole; and every decompressed byte passes here, so its
+ * CRC32 can be checked against the trailer (libarchive 3.6 does not check it). */
 #include "unpack.h"
-
-#include "gunzip.h"
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <openssl/evp.h>
+#include <zlib.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -26,8 +25,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define BLOCK_SIZE   (128u * 1024u) /* raw bytes asked of the source at a time */
-#define OUT_SIZE     (256u * 1024u) /* decompressed bytes handed to the tar reader at a time */
+#define BLOCK_SIZE   (128u * 1024u)    /* raw bytes asked of the source at a time */
+#define TAIL_SIZE    (3u * BLOCK_SIZE) /* last raw bytes kept, to find the gzip trailer */
 #define NAME_SHOWN   160               /* bytes of a member name quoted in a message */
 #define GIB          (1024ull * 1024ull * 1024ull)
 #define DEF_MEMBER   (8ull * GIB)
@@ -53,22 +52,22 @@ struct sne_unpack {
     uint64_t max_member, max_total;
     uint32_t max_members;
 
-    sne_gunzip *gz;      /* the gzip layer over the source */
+    struct archive *gz;  /* gzip filter + raw format over the source */
     struct archive *tar; /* tar format over gz's output */
     enum state state;
 
     /* raw side */
-    uint8_t *block;    /* BLOCK_SIZE, reused for every source read */
-    const uint8_t *in; /* the bytes of block not yet decompressed */
-    size_t in_len;
+    uint8_t *block; /* BLOCK_SIZE, reused for every source read */
+    uint8_t *tail;  /* TAIL_SIZE ring of the last raw bytes; raw byte at offset x is tail[x %
+                       TAIL_SIZE] */
     uint64_t raw_size;
     int raw_eof;
     EVP_MD_CTX *md;
     uint8_t digest[32];
 
     /* decompressed side */
-    uint8_t *out;          /* OUT_SIZE: the block lent to the tar reader until its next pull */
     uint64_t stream_bytes; /* decompressed bytes pulled out of gz */
+    uint32_t crc;          /* CRC32 of those bytes (zlib's crc32_z, the gzip one) */
     int gz_eof;
 
     /* members */
@@ -179,6 +178,19 @@ static ptrdiff_t fd_read(void *ctx, void *buf, size_t n)
     return r;
 }
 
+static void tail_add(sne_unpack *u, const uint8_t *p, size_t n)
+{
+    uint64_t end = u->raw_size + n; /* offset after these bytes */
+    if (n > TAIL_SIZE) {
+        p += n - TAIL_SIZE;
+        n = TAIL_SIZE;
+    }
+    size_t at = (size_t)((end - n) % TAIL_SIZE);
+    size_t first = TAIL_SIZE - at < n ? TAIL_SIZE - at : n;
+    memcpy(u->tail + at, p, first);
+    memcpy(u->tail, p + first, n - first);
+}
+
 /* Reads one block of the source into u->block, hashing it: bytes read, 0 at EOF, -1 (recorded). */
 static ptrdiff_t raw_pull(sne_unpack *u)
 {
@@ -203,63 +215,55 @@ static ptrdiff_t raw_pull(sne_unpack *u)
         cb_fail(u, SNE_ERR_NOMEM, 0, "sha256 update failed");
         return -1;
     }
+    tail_add(u, u->block, (size_t)r);
     u->raw_size += (uint64_t)r;
     return r;
 }
 
-/* ---- decompressed side ---- */
-
-/* Records why the gzip layer stopped (`st`, neither MORE nor END): -1. */
-static int gz_failed(sne_unpack *u, sne_gunzip_status st)
+static la_ssize_t gz_read_cb(struct archive *a, void *ud, const void **buf)
 {
-    if (st == SNE_GUNZIP_NOT_GZIP)
-        cb_fail(u, SNE_ERR_ARCHIVE, ERRNO_FORMAT, NOT_GZIP_TAR "%s",
-                u->raw_size == 0 ? " (the input is empty)" : "");
-    else if (st == SNE_GUNZIP_NOMEM)
-        cb_fail(u, SNE_ERR_NOMEM, ENOMEM, "%s", sne_gunzip_message(u->gz));
-    else
-        cb_fail(u, SNE_ERR_ARCHIVE, ERRNO_MISC, "%s", sne_gunzip_message(u->gz));
-    return -1;
+    sne_unpack *u = ud;
+    ptrdiff_t r = raw_pull(u);
+    if (r < 0) {
+        archive_set_error(a, u->cb_lib ? u->cb_lib : EIO, "%s", u->cb_msg);
+        return -1;
+    }
+    *buf = u->block;
+    return (la_ssize_t)r;
 }
 
-/* Next decompressed block out of gz, in u->out: 1 with *p and *n set, 0 at the end of the gzip
- * stream, -1 on error (recorded). A status that comes with bytes is seen again at the next call
- * (the gzip layer's statuses are sticky). */
+/* ---- decompressed side ---- */
+
+/* Next decompressed block out of gz: 1 with *p and *n set, 0 at the end of the gzip stream, -1 on
+ * error (recorded). */
 static int gz_pull(sne_unpack *u, const void **p, size_t *n)
 {
     if (u->gz_eof)
         return 0;
     for (;;) {
-        if (u->in_len == 0 && !u->raw_eof) {
-            ptrdiff_t r = raw_pull(u);
-            if (r < 0)
-                return -1;
-            u->in = u->block;
-            u->in_len = (size_t)r;
-        }
-        size_t got = 0;
-        sne_gunzip_status st =
-            u->in_len == 0 ? sne_gunzip_end_of_input(u->gz)
-                           : sne_gunzip_step(u->gz, &u->in, &u->in_len, u->out, OUT_SIZE, &got);
-        if (got > 0) {
-            if (got > u->max_total - u->stream_bytes) {
-                char lim[32];
-                size_text(lim, sizeof(lim), u->max_total);
-                cb_fail(u, SNE_ERR_LIMIT, 0, "more than %s of decompressed data (the limit)",
-                        lim);
-                return -1;
-            }
-            u->stream_bytes += got;
-            *p = u->out;
-            *n = got;
-            return 1;
-        }
-        if (st == SNE_GUNZIP_END) {
+        la_int64_t off;
+        int r = archive_read_data_block(u->gz, p, n, &off);
+        if (r == ARCHIVE_EOF) {
             u->gz_eof = 1;
             return 0;
         }
-        if (st != SNE_GUNZIP_MORE)
-            return gz_failed(u, st);
+        if (r != ARCHIVE_OK) {
+            const char *m = archive_error_string(u->gz);
+            cb_fail(u, SNE_ERR_ARCHIVE, archive_errno(u->gz), "%s",
+                    m && *m ? m : "truncated or corrupt gzip stream");
+            return -1;
+        }
+        if (*n == 0)
+            continue;
+        if (*n > u->max_total - u->stream_bytes) {
+            char lim[32];
+            size_text(lim, sizeof(lim), u->max_total);
+            cb_fail(u, SNE_ERR_LIMIT, 0, "more than %s of decompressed data (the limit)", lim);
+            return -1;
+        }
+        u->stream_bytes += *n;
+        u->crc = (uint32_t)crc32_z(u->crc, *p, *n);
+        return 1;
     }
 }
 
@@ -293,18 +297,20 @@ static sne_err alloc_handle(sne_unpack **out, sne_unpack_read_fn read, void *ctx
     u->max_members = lim && lim->max_members ? lim->max_members : DEF_MEMBERS;
 
     u->block = malloc(BLOCK_SIZE);
-    u->out = malloc(OUT_SIZE);
+    u->tail = malloc(TAIL_SIZE);
     u->md = EVP_MD_CTX_new();
-    u->gz = sne_gunzip_new();
+    u->gz = archive_read_new();
     u->tar = archive_read_new();
-    if (!u->block || !u->out || !u->md || !u->gz || !u->tar ||
+    if (!u->block || !u->tail || !u->md || !u->gz || !u->tar ||
         EVP_DigestInit_ex(u->md, EVP_sha256(), NULL) != 1) {
         rc = sne_error_set(err, SNE_ERR_NOMEM, ENOMEM, "archive: out of memory");
         goto out;
     }
-    if (archive_read_support_format_tar(u->tar) != ARCHIVE_OK) {
-        rc = sne_error_set(err, SNE_ERR_ARCHIVE, archive_errno(u->tar),
-                           "archive: libarchive lacks tar support");
+    if (archive_read_support_filter_gzip(u->gz) < ARCHIVE_WARN ||
+        archive_read_support_format_raw(u->gz) != ARCHIVE_OK ||
+        archive_read_support_format_tar(u->tar) != ARCHIVE_OK) {
+        rc = sne_error_set(err, SNE_ERR_ARCHIVE, archive_errno(u->gz),
+                           "archive: libarchive lacks gzip or tar support");
         goto out;
     }
     *out = u;
@@ -314,11 +320,29 @@ out:
     return rc;
 }
 
-/* Second half of opening, once read/ctx are final: opening the tar reader makes it choose its
- * format, which reads the first bytes through the gzip layer, so a source that is not a gzip, or
- * a gzip of something else than a tar, is refused here. */
+/* Second half of opening, once read/ctx are final: detects gzip and starts both readers. */
 static sne_err start(sne_unpack *u, sne_error *err)
 {
+    struct archive_entry *e;
+    /* Opening chooses the filter and the format, so reads the first bytes of the source. */
+    if (archive_read_open(u->gz, u, NULL, gz_read_cb, NULL) != ARCHIVE_OK) {
+        if (u->cb_code == SNE_OK && u->raw_eof && u->raw_size == 0)
+            fail(u, SNE_ERR_ARCHIVE, ERRNO_FORMAT, NOT_GZIP_TAR " (the input is empty)");
+        else
+            fail_archive(u, u->gz);
+        goto out;
+    }
+    /* Only the gzip filter is registered, but libarchive falls back to reading the bytes as they
+     * are (filter "none"): refuse that, and a gzip inside a gzip. */
+    if (archive_filter_count(u->gz) != 2 || archive_filter_code(u->gz, 0) != ARCHIVE_FILTER_GZIP) {
+        fail(u, SNE_ERR_ARCHIVE, ERRNO_FORMAT, NOT_GZIP_TAR "%s",
+             u->raw_eof && u->raw_size == 0 ? " (the input is empty)" : "");
+        goto out;
+    }
+    if (archive_read_next_header(u->gz, &e) != ARCHIVE_OK) {
+        fail_archive(u, u->gz);
+        goto out;
+    }
     if (archive_read_open(u->tar, u, NULL, tar_read_cb, NULL) != ARCHIVE_OK) {
         if (u->cb_code == SNE_OK)
             fail(u, SNE_ERR_ARCHIVE, archive_errno(u->tar),
@@ -385,17 +409,18 @@ void sne_unpack_free(sne_unpack *u)
         return;
     if (u->tar)
         archive_read_free(u->tar);
-    sne_gunzip_free(u->gz);
+    if (u->gz)
+        archive_read_free(u->gz);
     EVP_MD_CTX_free(u->md);
     free(u->block);
-    free(u->out);
+    free(u->tail);
     free(u);
 }
 
 /* ---- members ---- */
 
-/* After the tar end: decompress the gzip stream to its end (proves it is not truncated and checks
- * the trailer of every member), read the source to EOF and finish the sha256. */
+/* After the tar end: decompress the gzip stream to its end (proves it is not truncated), check
+ * its trailer, read the source to EOF and finish the sha256. */
 static sne_err finish(sne_unpack *u)
 {
     const void *p;
@@ -405,6 +430,23 @@ static sne_err finish(sne_unpack *u)
         ;
     if (r < 0)
         return fail(u, u->cb_code, u->cb_lib, "after the tar end: %s", u->cb_msg);
+
+    /* Raw bytes the gzip filter consumed: the last gzip member's 8-byte trailer ends there. */
+    la_int64_t end = archive_filter_bytes(u->gz, -1);
+    if (end >= 18 && (uint64_t)end <= u->raw_size && u->raw_size - (uint64_t)end + 8 <= TAIL_SIZE) {
+        uint8_t t[8];
+        for (int i = 0; i < 8; i++)
+            t[i] = u->tail[((uint64_t)end - 8 + (uint64_t)i) % TAIL_SIZE];
+        uint32_t crc =
+            (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
+        uint32_t isize =
+            (uint32_t)t[4] | (uint32_t)t[5] << 8 | (uint32_t)t[6] << 16 | (uint32_t)t[7] << 24;
+        /* A length that matches says the gzip has one member (or the trailer would describe the
+         * last member only): then its CRC must match too. */
+        if (isize == (uint32_t)u->stream_bytes && crc != u->crc)
+            return fail(u, SNE_ERR_ARCHIVE, ERRNO_MISC,
+                        "CRC error: the gzip checksum does not match the decompressed data");
+    }
 
     ptrdiff_t got;
     while ((got = raw_pull(u)) > 0)
