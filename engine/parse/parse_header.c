@@ -54,31 +54,48 @@ static const xmlChar *attribute(const xmlChar **attrs, int n, const char *name, 
     return NULL;
 }
 
+/* The text fields among an element's children, by name. */
+typedef struct named_field {
+    const char *name;
+    field f;
+} named_field;
+
+static const named_field entete_fields[] = {{"numeroExport", F_NUMERO},
+                                            {"dateExport", F_DATE_EXPORT},
+                                            {"partie", F_PARTIE},
+                                            {"nombreParties", F_NOMBRE_PARTIES}};
+static const named_field perimetre_fields[] = {{"etatDemande", F_ETAT_PERIMETRE},
+                                               {"profondeurDrm", F_PROFONDEUR},
+                                               {"dernierePeriodeDrm", F_DERNIERE_PERIODE}};
+
+/* Begins the field `name` is in `table` (n entries); false when it is none of them. */
+static bool begin_named_field(sne_parser *p, const xmlChar *name, const named_field *table,
+                              size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (sne_parse_named(name, table[i].name)) {
+            sne_parse_begin_field(p, table[i].f);
+            return true;
+        }
+    return false;
+}
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
 /* entete's own children (depth 3). */
 static void start_entete_child(sne_parser *p, const xmlChar *name)
 {
-    if (sne_parse_named(name, "numeroExport"))
-        sne_parse_begin_field(p, F_NUMERO);
-    else if (sne_parse_named(name, "dateExport"))
-        sne_parse_begin_field(p, F_DATE_EXPORT);
-    else if (sne_parse_named(name, "partie"))
-        sne_parse_begin_field(p, F_PARTIE);
-    else if (sne_parse_named(name, "nombreParties"))
-        sne_parse_begin_field(p, F_NOMBRE_PARTIES);
-    else if (!sne_parse_named(name, "perimetre"))
+    if (!begin_named_field(p, name, entete_fields, COUNT(entete_fields)) &&
+        !sne_parse_named(name, "perimetre"))
         sne_parse_skip_subtree(p);
 }
 
 /* perimetre's children (depth 4). */
 static void start_perimetre_child(sne_parser *p, const xmlChar *name)
 {
-    if (sne_parse_named(name, "etatDemande"))
-        sne_parse_begin_field(p, F_ETAT_PERIMETRE);
-    else if (sne_parse_named(name, "profondeurDrm"))
-        sne_parse_begin_field(p, F_PROFONDEUR);
-    else if (sne_parse_named(name, "dernierePeriodeDrm"))
-        sne_parse_begin_field(p, F_DERNIERE_PERIODE);
-    else if (sne_parse_named(name, "listeDepartement"))
+    if (begin_named_field(p, name, perimetre_fields, COUNT(perimetre_fields)))
+        return;
+    if (sne_parse_named(name, "listeDepartement"))
         p->hdr.location = SNE_LOCATION_DEPARTEMENTS;
     else if (sne_parse_named(name, "listeCommune"))
         p->hdr.location = SNE_LOCATION_COMMUNES;
