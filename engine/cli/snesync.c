@@ -59,7 +59,7 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (strcmp(name, "--version") == 0) {
-        puts("snesync " SNESYNC_VERSION);
+        printf("snesync %s\n", snesync_version());
         return EXIT_OK;
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

@@ -1160,7 +1160,7 @@ static sne_err read_body(sne_store *s, MDB_txn *txn, const char *num, const sne_
         const sne_item_ref *ref = &h->items[i];
         sne_stored_item it = {ref->entity, ref->key, ref->key_len, items[i - first],
                               lens[i - first]};
-        rc = fn(ctx, h, &it);
+        rc = fn(ctx, &it);
     }
     free(items);
     free(lens);
@@ -1184,8 +1184,6 @@ sne_err sne_store_read_demand(sne_store *s, const char *num, sne_item_fn fn, voi
         rc = store_fail(s, mrc, "cannot read a demand");
     else if ((rc = sne_header_decode(v.mv_data, v.mv_size, &s->old_scratch, &h)))
         sne_error_set(&s->err, rc, 0, "store %s: demand %s has a damaged header", s->dir, num);
-    else if (h.n_items == 0)
-        rc = fn(ctx, &h, NULL);
     for (int part = 0; !rc && part < BODY_PARTS; part++)
         rc = read_body(s, txn, num, &h, (body_part)part, fn, ctx);
     store_end_read(s, txn);
