@@ -21,16 +21,18 @@
  *
  * Conventions that hold for every declaration below unless its comment says otherwise:
  *   - Errors: a function that can fail returns an sne_err, SNE_OK (0) being success. The detail
- *     is in the sne_error the caller passed (`err`, which may be NULL) or, for functions that take
- *     none, in the handle's last error (sne_store_error()). Messages name places (member, line,
+ *     is in the sne_error the caller passes (`err`: not NULL) or, for functions that take none,
+ *     in the handle's last error (sne_store_error()). Messages name places (member, line,
  *     demand number, database) and never the personal data being processed.
  *   - Ownership: strings and structs passed in are borrowed for the call only; options structs
  *     are copied. Pointers handed to a callback are borrowed until the callback returns: copy
  *     what must outlive it. A handle made by _new/_open is the caller's, freed by the matching
  *     _free/_close, which accept NULL.
  *   - Threads: a handle is used by one thread at a time; distinct handles may be used by
- *     distinct threads at once (several processes and handles may read one store while one
- *     writes it). Functions without a handle keep no state and may be called from any thread.
+ *     distinct threads at once, but a process opens a given store once at a time (LMDB's rule: a
+ *     second environment on the same files in one process breaks its locks). Several processes
+ *     may read a store while one writes it. Functions without a handle may be called from any
+ *     thread on distinct arguments.
  *   - Callbacks run on the calling thread unless said otherwise; a callback that returns
  *     non-zero stops the walk, and the function returns that code.
  *
@@ -356,7 +358,8 @@ SNESYNC_API sne_err sne_render_changed_paths(const uint8_t *before, size_t blen,
 
 /* Raw source of archive bytes: returns bytes read (>0, at most n), 0 at end, -1 on error (errno
  * set). It may return fewer bytes than asked at any time. Never called again once it returned 0.
- * It is called from a thread of the engine's own (one at a time), not the caller's. */
+ * sne_ingest() calls it from the calling thread at first, then from a thread of its own: never
+ * two calls at once, all of them before sne_ingest() returns. */
 typedef ptrdiff_t (*sne_unpack_read_fn)(void *ctx, void *buf, size_t n);
 
 /* Caps on what an archive may unpack to: a gzip bomb stops at the cap with SNE_ERR_LIMIT. */
