@@ -25,7 +25,8 @@ static const char stats_usage[] =
 
 typedef struct demand_printer {
     sne_buf out;
-    int entity; /* entity of the open JSON member, or -1 */
+    int entity;     /* entity of the open JSON member, or -1 */
+    sne_err failed; /* why print_item stopped the store's walk (the output's, not the store's) */
 } demand_printer;
 
 static sne_err close_member(demand_printer *dp)
@@ -64,7 +65,9 @@ static sne_err print_item(void *ctx, const sne_stored_item *it)
     } else {
         rc = sne_buf_append_byte(b, ',');
     }
-    return rc ? rc : sne_render_json(it->canon, it->canon_len, b);
+    if (!rc)
+        rc = sne_render_json(it->canon, it->canon_len, b);
+    return dp->failed = rc;
 }
 
 /* Appends demand `num` to dp->out, its state and its items read from one snapshot whatever a
@@ -80,7 +83,7 @@ static sne_err print_demand(sne_store *store, const char *num, demand_printer *d
     if ((rc = sne_store_demand_state(store, num, &state)))
         *err = *sne_store_error(store);
     else if (!(rc = print_state(dp, num, &state)) &&
-             (rc = sne_store_read_demand(store, num, print_item, dp)))
+             (rc = sne_store_read_demand(store, num, print_item, dp)) && !dp->failed)
         *err = *sne_store_error(store);
     sne_store_read_end(store);
     return rc;
