@@ -6,6 +6,7 @@
 #include "fetch/gdm.h"
 #include "follow_read.h"
 #include "model/geo.h"
+#include "store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,8 +55,7 @@ static sne_err parse_locations(scope *sc, const sne_follow_options *o, sne_error
         if (!ok || sc->n == SNE_MAX_LOCATIONS)
             return sne_error_set(err, SNE_ERR_USAGE, 0, "'%.*s' is not a %s code (or too many)",
                                  (int)(n > 8 ? 8 : n), p,
-                                 sc->kind == SNE_LOCATION_DEPARTEMENTS ? "department"
-                                                                       : "commune");
+                                 sc->kind == SNE_LOCATION_DEPARTEMENTS ? "department" : "commune");
         memcpy(sc->codes[sc->n], p, n);
         sc->codes[sc->n++][n] = '\0';
         p += n + (p[n] == ',');
@@ -76,8 +76,8 @@ static sne_err make_key(scope *sc, const sne_follow_options *o, sne_error *err)
 {
     sne_buf b;
     sne_buf_init(&b, sizeof(sc->key) - 1);
-    sne_err rc = sne_buf_printf(&b, "%c|%x|%c", o->radiees ? 'R' : 'A', o->entities,
-                                "*DC"[sc->kind]);
+    sne_err rc =
+        sne_buf_printf(&b, "%c|%x|%c", o->radiees ? 'R' : 'A', o->entities, "*DC"[sc->kind]);
     for (size_t i = 0; !rc && i < sc->n; i++)
         rc = sne_buf_printf(&b, "%s%s", i ? "," : "", sc->codes[i]);
     if (!rc) {
@@ -91,9 +91,9 @@ static sne_err make_key(scope *sc, const sne_follow_options *o, sne_error *err)
 /* --- the note: the last window followed -------------------------------------------------- */
 
 typedef struct follow_note {
-    bool found;              /* a note for this scope */
-    char jusque[48];         /* the end of the last window followed, "" before the first */
-    long long started;       /* when the last sequence began (wall clock, seconds) */
+    bool found;        /* a note for this scope */
+    char jusque[48];   /* the end of the last window followed, "" before the first */
+    long long started; /* when the last sequence began (wall clock, seconds) */
 } follow_note;
 
 /* The value of `name=` in the note text, into out[cap] ("" when absent or too long). */
@@ -251,7 +251,7 @@ static sne_err list_movements(const sne_follow_options *o, const scope *sc, cons
     sne_gdm_window w = {.depuis = depuis,
                         .location = sc->kind,
                         .n_locations = sc->n,
-                        .locations = (const char(*)[SNE_LOCATION_CODE_MAX + 1])sc->codes};
+                        .locations = (const char(*)[SNE_LOCATION_CODE_MAX + 1]) sc->codes};
     sne_err rc = sne_fetch_new(&f, &o->fetch, err);
     if (!rc)
         rc = sne_gdm_list(f, &w, on_movement, m, jusque, err);
@@ -316,15 +316,15 @@ static sne_err apply_one(sne_store *s, const sne_follow_options *o, const scope 
     return rc;
 }
 
-static sne_err read_all(sne_store *s, const sne_follow_options *o, const scope *sc,
-                        const moved *m, sne_follow_summary *sum, sne_error *err)
+static sne_err read_all(sne_store *s, const sne_follow_options *o, const scope *sc, const moved *m,
+                        sne_follow_summary *sum, sne_error *err)
 {
     follow_reader *r = NULL;
     char query[SNE_GDM_READ_QUERY_MAX];
     sne_gdm_read_query(o->entities | (1u << SNE_ENTITY_CERFA), o->profondeur_drm, query,
                        sizeof(query));
-    sne_err rc = m->n ? follow_reader_start(&r, &o->fetch, o->parallel, m->nums, m->n, query, err)
-                      : SNE_OK;
+    sne_err rc =
+        m->n ? follow_reader_start(&r, &o->fetch, o->parallel, m->nums, m->n, query, err) : SNE_OK;
     for (size_t i = 0; !rc && i < m->n; i++) {
         follow_result *res;
         rc = follow_reader_next(r, &res, err);
@@ -391,8 +391,9 @@ sne_err sne_follow_run(sne_store *s, const sne_follow_options *o, sne_follow_sum
     sne_err rc = o->entities && o->parallel >= 1 && o->parallel <= SNE_FOLLOW_MAX_PARALLEL &&
                          o->batch_reads > 0
                      ? SNE_OK
-                     : sne_error_set(err, SNE_ERR_USAGE, 0, "follow: no entity, or reads at once "
-                                                            "not 1..4");
+                     : sne_error_set(err, SNE_ERR_USAGE, 0,
+                                     "follow: no entity, or reads at once "
+                                     "not 1..4");
     if (!rc)
         rc = parse_locations(sc, o, err);
     if (!rc)

@@ -19,57 +19,12 @@
  * refuses it: 400), or that holds no complete export of the scope, gets SNE_ERR_BEHIND: a full
  * sync is needed, it is never resynchronised here.
  *
- *     sne_follow_options o;
- *     sne_follow_options_default(&o);
- *     o.fetch.server = url; o.entities = ...; o.departements = "38,26";
- *     sne_follow_run(store, &o, &summary, &err);
- */
+ * Its options, summary and entry point are public (snesync.h); this is how it works. */
 #ifndef SNE_FOLLOW_H
 #define SNE_FOLLOW_H
 
-#include "fetch/fetch.h"
-#include "store/store.h"
-
-#include <stdbool.h>
-#include <stdint.h>
+#include "snesync.h"
 
 #define SNE_FOLLOW_MAX_MOVED (4u * 1000 * 1000) /* distinct demands in one window */
-
-typedef struct sne_follow_options {
-    sne_fetch_options fetch;  /* server, TLS, token, retries (each reading thread its own) */
-    sne_entity_set entities;  /* the scope: at least one entity */
-    bool radiees;             /* the scope mirrors RADIEE demands rather than ACTIVE ones */
-    const char *departements; /* comma-separated codes, or NULL (exclusive with communes) */
-    const char *communes;     /* comma-separated INSEE codes, or NULL */
-    unsigned profondeur_drm;  /* 1..3, 0: the server's default (3) */
-    unsigned overlap;         /* seconds the window starts before the last one ended; 600 */
-    unsigned parallel;        /* reads at once, 1..4; 4 */
-    double min_interval;      /* seconds between two movement sequences; 3600 */
-    size_t batch_reads;       /* reads per transaction; 256 */
-    /* Called after each batch committed with the reads applied so far (tests kill there);
-     * may be NULL. */
-    void (*progress)(void *ctx, uint64_t moved, uint64_t applied);
-    void *progress_ctx;
-} sne_follow_options;
-
-void sne_follow_options_default(sne_follow_options *o);
-
-typedef struct sne_follow_summary {
-    bool skipped;               /* within min_interval of the last sequence: nothing called */
-    double since_last;          /* seconds since the last sequence began (when skipped) */
-    char depuis[48], jusque[48]; /* the window asked (SNE_ISOTIME_UTC_LEN used) and the
-                                    server's end of it */
-    uint64_t movements;         /* listed, a demand moved twice counted twice */
-    uint64_t demands_read;      /* distinct demands read */
-    uint64_t left_scope;        /* of which out of the scope or unknown (404) */
-    sne_apply_stats stats;      /* creates, updates, deletes, unchanged items */
-    double seconds, seconds_reading;
-} sne_follow_summary;
-
-/* Follows the movements into the writable store `s`. Errors: SNE_ERR_BEHIND (a full sync is
- * needed), SNE_ERR_USAGE (bad scope), fetch's (SNE_ERR_HTTP, SNE_ERR_NETWORK), a document that
- * is not a valid read (SNE_ERR_INVALID...), the store's. */
-sne_err sne_follow_run(sne_store *s, const sne_follow_options *o, sne_follow_summary *sum,
-                       sne_error *err);
 
 #endif

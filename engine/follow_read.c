@@ -55,8 +55,7 @@ static sne_err on_header(void *ctx, const sne_export_header *h, sne_error *err)
     snprintf(want, sizeof(want), "D%s", w->num);
     if (strcmp(h->numero, want) != 0 || h->nombre_parties != 1)
         return sne_error_set(err, SNE_ERR_INVALID, 0,
-                             "the read of %s is not its document (numeroExport, one part)",
-                             w->num);
+                             "the read of %s is not its document (numeroExport, one part)", w->num);
     w->current->res.header = *h;
     w->current->res.header.locations = NULL; /* the parser's: not kept */
     w->current->res.header.n_locations = 0;
@@ -90,8 +89,7 @@ static sne_err parse_document(worker *w, slot *sl)
     if (!rc)
         rc = sne_parser_end(w->parser);
     if (!rc && !sl->res.record)
-        rc = sne_error_set(&sl->err, SNE_ERR_INVALID, 0, "the read of %s holds no demand",
-                           w->num);
+        rc = sne_error_set(&sl->err, SNE_ERR_INVALID, 0, "the read of %s holds no demand", w->num);
     else if (rc)
         sl->err = *sne_parser_error(w->parser);
     return rc;
@@ -101,7 +99,7 @@ static sne_err parse_document(worker *w, slot *sl)
 static void read_one(worker *w, size_t i, slot *sl)
 {
     w->num = w->r->nums[i];
-    sl->rc = sne_fetch_read_demand(w->fetch, w->num, w->r->query, &w->body, &sl->err);
+    sl->rc = sne_gdm_read_demand(w->fetch, w->num, w->r->query, &w->body, &sl->err);
     if (sl->rc == SNE_ERR_HTTP && sl->err.lib_code == 404) {
         sl->rc = SNE_OK;
         sl->res.not_found = true;
@@ -147,7 +145,8 @@ sne_err follow_reader_start(follow_reader **out, const sne_fetch_options *fo, un
                             sne_error *err)
 {
     *out = NULL;
-    if (parallel < 1 || parallel > SNE_FOLLOW_MAX_PARALLEL || strlen(query) >= SNE_GDM_READ_QUERY_MAX)
+    if (parallel < 1 || parallel > SNE_FOLLOW_MAX_PARALLEL ||
+        strlen(query) >= SNE_GDM_READ_QUERY_MAX)
         return sne_error_set(err, SNE_ERR_USAGE, 0, "reads at once: 1..%d",
                              SNE_FOLLOW_MAX_PARALLEL);
     follow_reader *r = calloc(1, sizeof(*r));
@@ -163,7 +162,7 @@ sne_err follow_reader_start(follow_reader **out, const sne_fetch_options *fo, un
     for (unsigned k = 0; !rc && k < parallel; k++) {
         worker *w = &r->workers[k];
         w->r = r;
-        sne_buf_init(&w->body, SNE_FETCH_DOCUMENT_MAX);
+        sne_buf_init(&w->body, SNE_GDM_DOCUMENT_MAX);
         r->n_workers = k + 1;
         if ((rc = sne_fetch_new(&w->fetch, fo, err)))
             break;

@@ -25,14 +25,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define SNE_FOLLOW_MAX_PARALLEL 4 /* the contract's reads at once per guichet */
+#define SNE_FOLLOW_MAX_PARALLEL 4  /* the contract's reads at once per guichet */
 #define FOLLOW_READ_AHEAD       64 /* documents read ahead of the caller at most */
 
 /* One read, as the caller gets it. */
 typedef struct follow_result {
-    bool not_found;             /* 404: the register no longer knows the number */
-    sne_export_header header;   /* the document's entete (locations none: a read has none) */
-    sne_record *record;         /* the demand read, sealed; NULL when not_found */
+    bool not_found;           /* 404: the register no longer knows the number */
+    sne_export_header header; /* the document's entete (locations none: a read has none) */
+    sne_record *record;       /* the demand read, sealed; NULL when not_found */
 } follow_result;
 
 typedef struct follow_reader follow_reader;

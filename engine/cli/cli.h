@@ -118,9 +118,8 @@ int cmd_follow(int argc, char **argv);
 /* follow (cmd_follow.c), once cmd_sync.c has read the options it shares with sync: its usage,
  * and the run. `so` holds the server, TLS, token, retries and scope; `overlap` and `parallel`
  * are the settings' text (NULL: the defaults). Returns the exit status. */
-struct sne_sync_options;
 extern const char cli_follow_usage[];
-int cli_follow_run(const struct sne_sync_options *so, const char *overlap, const char *parallel,
+int cli_follow_run(const sne_sync_options *so, const char *overlap, const char *parallel,
                    const cli_common *common);
 int cmd_pg_apply(int argc, char **argv);
 

@@ -1,8 +1,7 @@
-/* snesync follow: the incremental sync (engine/follow.h). Its options are read by cmd_sync.c,
- * which it shares with sync and drm-refresh; this file runs the job and prints its summary. */
+/* snesync follow: the incremental sync (snesync.h, sne_follow_run). Its options are read by
+ * cmd_sync.c, which it shares with sync and drm-refresh; this file runs the job and prints its
+ * summary. */
 #include "cli.h"
-#include "follow.h"
-#include "sync.h"
 
 #include <inttypes.h>
 #include <signal.h>
@@ -84,7 +83,7 @@ static bool setting(const char *text, const char *what, uint64_t min, uint64_t m
     return false;
 }
 
-int cli_follow_run(const struct sne_sync_options *so, const char *overlap, const char *parallel,
+int cli_follow_run(const sne_sync_options *so, const char *overlap, const char *parallel,
                    const cli_common *common)
 {
     sne_follow_options o;

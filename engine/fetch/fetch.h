@@ -31,8 +31,9 @@
  *     sne_fetch_options_default(&o);
  *     o.server = "https://sne.example:443"; o.token = token;
  *     if (sne_fetch_new(&f, &o, &err)) ...;
- *     sne_fetch_post_export(f, "{\"entites\":[\"CERFA\"],\"etatDemande\":\"ACTIVE\"}", &st, &ra,
- * &err); sne_fetch_status(f, st.numero, &st, &ra, &err);      // until st.statut is final
+ *     sne_fetch_post_export(f, "{\"entites\":[\"CERFA\"],\"etatDemande\":\"ACTIVE\"}",
+ *                           &st, &ra, &err);
+ *     sne_fetch_status(f, st.numero, &st, &ra, &err);  // until st.statut is final
  *     sne_fetch_download(f, st.numero, NULL, offset, st.taille, st.sha256, sink, ctx, &err);
  *     sne_fetch_delete(f, st.numero, &err);
  *     sne_fetch_free(f);
@@ -42,6 +43,7 @@
 
 #include "../common/buffer.h"
 #include "../common/error.h"
+#include "snesync.h" /* sne_fetch_options, sne_fetch_check_options */
 #include "status_json.h"
 
 #include <stdbool.h>
@@ -50,45 +52,11 @@
 
 typedef struct sne_fetch sne_fetch;
 
-/* Time and randomness, injectable for tests. NULL members (or a NULL clock) use the real ones:
- * CLOCK_MONOTONIC, an interruptible sleep, a random source seeded from the clock and pid. */
-typedef struct sne_fetch_clock {
-    double (*now)(void *ctx);                 /* monotonic seconds */
-    void (*sleep)(void *ctx, double seconds); /* wait that long (the real one stops on cancel) */
-    uint64_t (*random)(void *ctx);            /* uniform 64-bit values, for the jitter */
-    void *ctx;
-} sne_fetch_clock;
-
-typedef struct sne_fetch_options {
-    const char *server;     /* http(s)://host[:port][/prefix]; "/v1.0" is appended unless present */
-    const char *cert;       /* client certificate (PEM), or NULL */
-    const char *key;        /* its private key (PEM), or NULL */
-    const char *cacert;     /* CA bundle that signs the server (PEM), or NULL for the system's */
-    const char *token;      /* bearer token, or NULL; borrowed, never copied into a message */
-    long connect_timeout;   /* seconds; 0: 30 */
-    long low_speed_time;    /* abort a transfer slower than low_speed_limit for this long; 0: 60 */
-    long low_speed_limit;   /* bytes per second; 0: 1024 */
-    long request_timeout;   /* whole-request cap for the small JSON calls, seconds; 0: 120 */
-    unsigned max_attempts;  /* per call, the first included; 0: 8 */
-    double backoff_base;    /* seconds before the first retry (then doubled); 0: 1 */
-    double backoff_cap;     /* the longest wait between two attempts, Retry-After aside; 0: 60 */
-    double max_retry_after; /* a longer Retry-After is an error rather than a wait; 0: 3600 */
-    const sne_fetch_clock *clock; /* NULL: the real clock; borrowed for the handle's life */
-} sne_fetch_options;
-
-void sne_fetch_options_default(sne_fetch_options *o);
-
 /* Creates a handle (curl is initialised once per process, by this or the next function). `o` is
  * copied, its strings borrowed: they must outlive the handle. SNE_ERR_USAGE when
- * sne_fetch_check_options() refuses `o`. */
+ * sne_fetch_check_options() (public: snesync.h) refuses `o`. */
 sne_err sne_fetch_new(sne_fetch **out, const sne_fetch_options *o, sne_error *err);
 
-/* The checks of sne_fetch_new(), without creating anything (for a caller that wants to refuse
- * bad options before it does anything else): SNE_ERR_USAGE, with why, for a server URL that is
- * not http(s), a token that holds a control character, a key without its certificate, or a
- * token to be sent over plain http to another machine than this one (localhost, 127.0.0.0/8,
- * ::1): it would cross the network in clear. */
-sne_err sne_fetch_check_options(const sne_fetch_options *o, sne_error *err);
 void sne_fetch_free(sne_fetch *f); /* accepts NULL */
 
 /* Thread-safe: the running call (or its next wait) stops with SNE_ERR_NETWORK. Sticky until
@@ -144,25 +112,6 @@ typedef sne_err (*sne_fetch_sink_fn)(void *ctx, const void *data, size_t n);
 sne_err sne_fetch_download(sne_fetch *f, const char *numero, const char *path, uint64_t offset,
                            uint64_t size, const char *etag_sha256, sne_fetch_sink_fn sink,
                            void *sink_ctx, sne_error *err);
-
-/* Bounds of the bodies kept by the GDM calls: a page of movements (a thousand movements take
- * about 80 KB), and one demand's export document (the parser takes at most 32 MiB of items). */
-#define SNE_FETCH_PAGE_MAX     SNE_GDM_PAGE_MAX_INPUT
-#define SNE_FETCH_DOCUMENT_MAX (64u * 1024 * 1024)
-
-/* GET /demandes/mouvements?`query` (depuis, jusque, curseur, departements or communes, already
- * percent-encoded): one page of movements (status_json.h sne_movements_parse) into `body`, which
- * the caller owns (initialised or empty; replaced). A page over SNE_FETCH_PAGE_MAX bytes, or not
- * JSON after the retries, is an error; 400 (depuis too far back) is SNE_ERR_HTTP 400 with the
- * server's detail. */
-sne_err sne_fetch_get_movements(sne_fetch *f, const char *query, sne_buf *body, sne_error *err);
-
-/* GET /demandes/{num}`query` (query "?entites=CERFA&entites=EVT...", percent-encoded): the unit
- * read, an export document of that one demand, into `body` as for sne_fetch_get_movements(),
- * at most SNE_FETCH_DOCUMENT_MAX bytes. A demand the register no longer knows is SNE_ERR_HTTP
- * with lib_code 404. Retries as every call (429 and 503 with Retry-After, timeouts, cuts). */
-sne_err sne_fetch_read_demand(sne_fetch *f, const char *num, const char *query, sne_buf *body,
-                              sne_error *err);
 
 /* The wait before attempt `attempt` (1 = the first retry): min(cap, base * 2^(attempt-1)), of
  * which a random half is dropped ("equal jitter"): in [d/2, d]. `rnd` is a uniform 64-bit value. */

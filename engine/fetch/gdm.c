@@ -1,5 +1,8 @@
-/* gdm.c: the movements of a window, page by page; the unit read's query. See gdm.h. */
+/* gdm.c: the calls of the movements API (gdm.h): the movements of a window, page by page, and
+ * the unit read with its query. Each runs through the retries of fetch_retry.c. */
 #include "gdm.h"
+
+#include "fetch_internal.h"
 
 #include "../common/buffer.h"
 #include "../common/isotime.h"
@@ -34,6 +37,28 @@ static sne_err append_param(sne_buf *q, const char *name, const char *value)
     return rc ? rc : append_encoded(q, value);
 }
 
+/* GET f->api followed by `path` and `query`, answered with `answer` of at most `max` bytes, into
+ * *body (replaced). `what` names the call in messages: never the query. */
+static sne_err gdm_get(sne_fetch *f, const char *what, sne_fetch_answer answer, size_t max,
+                       const char *path, const char *query, sne_buf *body, sne_error *err)
+{
+    sne_fetch_call c = {.method = "GET", .answer = answer, .body_max = max};
+    snprintf(c.what, sizeof(c.what), "%s", what);
+    sne_err rc = sne_fetch_call_url(&c, err, f->api, path, query, "");
+    return rc ? rc : sne_fetch_call_run(f, &c, body, err);
+}
+
+sne_err sne_gdm_read_demand(sne_fetch *f, const char *num, const char *query, sne_buf *body,
+                            sne_error *err)
+{
+    char what[SNE_FETCH_WHAT_MAX], path[SNE_NUM_UNIQUE_LEN + 16];
+    if (!sne_num_unique_valid(num))
+        return sne_error_set(err, SNE_ERR_USAGE, 0, "bad demand number");
+    snprintf(what, sizeof(what), "GET /demandes/%s", num);
+    snprintf(path, sizeof(path), "/demandes/%s", num); /* fits: the number is valid */
+    return gdm_get(f, what, SNE_FETCH_ANSWER_XML, SNE_GDM_DOCUMENT_MAX, path, query, body, err);
+}
+
 /* The query of one page (NUL-terminated in q); `curseur` NULL on the first page. */
 static sne_err page_query(const sne_gdm_window *w, const char *jusque, const char *curseur,
                           sne_buf *q, sne_error *err)
@@ -63,19 +88,20 @@ sne_err sne_gdm_list(sne_fetch *f, const sne_gdm_window *w, sne_movement_fn fn, 
     char curseur[SNE_GDM_CURSOR_MAX + 1] = "";
     sne_err rc = SNE_OK;
     sne_buf_init(&q, SNE_GDM_QUERY_MAX);
-    sne_buf_init(&body, SNE_FETCH_PAGE_MAX);
+    sne_buf_init(&body, SNE_GDM_PAGE_MAX);
     jusque[0] = '\0';
     for (unsigned pages = 0;; pages++) {
         if (pages == SNE_GDM_MAX_PAGES) {
-            rc = sne_error_set(err, SNE_ERR_LIMIT, 0, "movements: over %d pages",
-                               SNE_GDM_MAX_PAGES);
+            rc =
+                sne_error_set(err, SNE_ERR_LIMIT, 0, "movements: over %d pages", SNE_GDM_MAX_PAGES);
             goto out;
         }
         /* The first page fixes the window's end; the next ones ask for it explicitly, so the
          * window cannot move even on a server whose cursor does not carry it. */
         if ((rc = page_query(w, jusque[0] ? jusque : w->jusque, curseur[0] ? curseur : NULL, &q,
                              err)) ||
-            (rc = sne_fetch_get_movements(f, (const char *)q.data, &body, err)) ||
+            (rc = gdm_get(f, "GET /demandes/mouvements", SNE_FETCH_ANSWER_JSON, SNE_GDM_PAGE_MAX,
+                          "/demandes/mouvements?", (const char *)q.data, &body, err)) ||
             (rc = sne_movements_parse((const char *)body.data, body.len, fn, ctx, &page, err)))
             goto out;
         int64_t ms;
@@ -110,8 +136,9 @@ void sne_gdm_read_query(sne_entity_set entities, unsigned depth, char *out, size
     out[0] = '\0';
     for (int e = 0; e < SNE_ENTITY__COUNT; e++)
         if (entities & (1u << e)) {
-            int k = snprintf(out + n, cap - n, "%s%s", n ? "&entites=" : "?entites=",
-                             sne_entity_info_of((sne_entity)e)->code);
+            int k =
+                snprintf(out + n, cap - n, "%s%s",
+                         n ? "&entites=" : "?entites=", sne_entity_info_of((sne_entity)e)->code);
             if (k < 0 || (size_t)k >= cap - n)
                 return;
             n += (size_t)k;

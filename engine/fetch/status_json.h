@@ -19,6 +19,7 @@
 
 #include "../common/error.h"
 #include "../model/model.h"
+#include "snesync.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -27,17 +28,7 @@
 #define SNE_JSON_MAX_INPUT (64 * 1024)
 #define SNE_JSON_MAX_DEPTH 16
 
-typedef enum sne_statut {
-    SNE_STATUT_UNKNOWN = 0, /* absent, or a value this version does not know */
-    SNE_STATUT_EN_ATTENTE,
-    SNE_STATUT_EN_COURS,
-    SNE_STATUT_TERMINE,
-    SNE_STATUT_ECHEC,
-    SNE_STATUT_EXPIRE,
-} sne_statut;
-
-/* "EN_ATTENTE"...; "?" for SNE_STATUT_UNKNOWN. */
-const char *sne_statut_name(sne_statut s);
+/* sne_statut and sne_statut_name are public (snesync.h). */
 
 /* EtatExport. Fields absent from the document are left empty (strings "", numbers -1). */
 typedef struct sne_export_status {
@@ -71,14 +62,14 @@ typedef struct sne_problem {
 /* Parses a problem+json body. Every member is optional. */
 sne_err sne_problem_parse(const char *json, size_t n, sne_problem *out, sne_error *err);
 
-/* A page of movements (GDM): at most SNE_GDM_PAGE_MAX_INPUT bytes (SNE_FETCH_PAGE_MAX). */
+/* A page of movements (GDM): at most SNE_GDM_PAGE_MAX_INPUT bytes (gdm.h SNE_GDM_PAGE_MAX). */
 #define SNE_GDM_PAGE_MAX_INPUT (4u * 1024 * 1024)
 #define SNE_GDM_CURSOR_MAX     512
 
 typedef struct sne_movements_page {
-    char jusque[SNE_DATE_MAX + 1];         /* the end of the sequence's window (required) */
-    char curseur[SNE_GDM_CURSOR_MAX + 1];  /* prochainCurseur; "" on the last page */
-    size_t count;                          /* movements on the page */
+    char jusque[SNE_DATE_MAX + 1];        /* the end of the sequence's window (required) */
+    char curseur[SNE_GDM_CURSOR_MAX + 1]; /* prochainCurseur; "" on the last page */
+    size_t count;                         /* movements on the page */
 } sne_movements_page;
 
 /* Called for each movement of a page, oldest first: `num` a valid numUnique, `date` its

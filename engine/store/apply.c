@@ -452,8 +452,6 @@ sne_err sne_store_apply_read(sne_store *s, const sne_store_read *rd, sne_apply_s
     return rc ? rc : store_taken_put(s, rd->num, rd->date_ms, left);
 }
 
-
-
 /* Scans headers after `from` (from the first when !*started) and collects absent, in-scope
  * demands. Sets *done when the scan reached the end; `from` becomes the last key examined. */
 static sne_err collect_absent(sne_store *s, char from[SNE_NUM_UNIQUE_LEN], bool *started,

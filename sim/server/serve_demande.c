@@ -30,7 +30,7 @@ struct serve_demandes {
     pthread_mutex_t mu; /* guards everything below */
     int opened;         /* 1: r and by_num are ready; -1: the register cannot be opened */
     sim_register r;
-    entry *by_num;    /* owned: r's demands sorted by numUnique, r.n of them */
+    entry *by_num; /* owned: r's demands sorted by numUnique, r.n of them */
     slot slots[SERVE_DEMANDE_GUICHETS];
 };
 

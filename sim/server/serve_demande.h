@@ -22,7 +22,7 @@
 
 #include "serve_reply.h"
 
-#define SERVE_DEMANDE_PER_GUICHET 4 /* concurrent unit reads of one guichet (contract) */
+#define SERVE_DEMANDE_PER_GUICHET 4  /* concurrent unit reads of one guichet (contract) */
 #define SERVE_DEMANDE_GUICHETS    64 /* guichets tracked at once; past it, reads get 503 */
 
 typedef struct serve_demandes serve_demandes;
