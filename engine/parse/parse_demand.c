@@ -7,16 +7,6 @@
 #include <libxml/SAX2.h>
 #include <xxhash.h>
 
-static bool valid_num_unique(const char *s, size_t n)
-{
-    if (n != SNE_NUM_UNIQUE_LEN)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'Z')))
-            return false;
-    return true;
-}
-
 void sne_parse_demand_begin(sne_parser *p)
 {
     sne_record_begin(p->rec, p->member, p->lim.max_demand);
@@ -210,7 +200,7 @@ void sne_parse_demand_field(sne_parser *p, field f, const char *s, size_t n)
     sne_demand *d = &p->rec->demand;
     switch (f) {
     case F_NUM_UNIQUE:
-        if (!valid_num_unique(s, n)) {
+        if (!sne_num_unique_valid(s)) { /* s is NUL-terminated at n */
             sne_parse_fail(p, SNE_ERR_INVALID, 0,
                            "invalid numUnique (18 characters [0-9A-Z] expected)");
             return;
