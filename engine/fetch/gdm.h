@@ -4,7 +4,7 @@
  * What flows: a window (depuis, the scope's location filter) in; each moved demand's number out
  * through a callback, oldest first, and the window's end (`jusque`, the server's instant, never
  * this machine's clock) once the last page has been read. The calls run on fetch's retries
- * (fetch_internal.h); the pages are parsed by status_json.h. Nothing here knows the store.
+ * (fetch_internal.h); the pages are parsed by movements_json.h. Nothing here knows the store.
  *
  *     sne_gdm_window w = {.depuis = "2026-11-01T02:00:00.000+01:00", .location = ...};
  *     char jusque[SNE_DATE_MAX + 1];
@@ -19,7 +19,7 @@
 #include "../common/error.h"
 #include "../model/model.h"
 #include "fetch.h"
-#include "status_json.h"
+#include "movements_json.h"
 
 #include <stddef.h>
 

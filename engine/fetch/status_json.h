@@ -1,9 +1,10 @@
-/* status_json.h: the JSON documents the export service answers with, parsed strictly and with
- * fixed bounds: EtatExport (the status of an export, exports-api.yaml), problem+json (RFC 7807,
- * the body of every error), and a page of movements (GDM, /demandes/mouvements).
+/* status_json.h: the JSON documents the export service answers with about exports, parsed
+ * strictly and with fixed bounds: EtatExport (the status of an export, exports-api.yaml) and
+ * problem+json (RFC 7807, the body of every error). movements_json.h reads the movements' pages
+ * the same way.
  *
  * The input comes from a server we do not control (DESIGN-NOTES §7): the parser never allocates,
- * reads at most SNE_JSON_MAX_INPUT bytes, nests at most SNE_JSON_MAX_DEPTH deep, copies only the
+ * reads at most SNE_JSON_MAX_INPUT bytes, nests at most 16 deep (json_reader.h), copies only the
  * fields it knows into fixed-size fields (a longer value is an error, except free text that is
  * cut), skips every other member whatever its type, and refuses anything that is not one JSON
  * object (trailing garbage, bad escapes, control characters, numbers out of range). Strings are
@@ -26,7 +27,6 @@
 #include <stdint.h>
 
 #define SNE_JSON_MAX_INPUT (64 * 1024)
-#define SNE_JSON_MAX_DEPTH 16
 
 /* sne_statut and sne_statut_name are public (snesync.h). */
 
@@ -61,26 +61,5 @@ typedef struct sne_problem {
 
 /* Parses a problem+json body. Every member is optional. */
 sne_err sne_problem_parse(const char *json, size_t n, sne_problem *out, sne_error *err);
-
-/* A page of movements (GDM): at most SNE_GDM_PAGE_MAX_INPUT bytes (gdm.h SNE_GDM_PAGE_MAX). */
-#define SNE_GDM_PAGE_MAX_INPUT (4u * 1024 * 1024)
-#define SNE_GDM_CURSOR_MAX     512
-
-typedef struct sne_movements_page {
-    char jusque[SNE_DATE_MAX + 1];        /* the end of the sequence's window (required) */
-    char curseur[SNE_GDM_CURSOR_MAX + 1]; /* prochainCurseur; "" on the last page */
-    size_t count;                         /* movements on the page */
-} sne_movements_page;
-
-/* Called for each movement of a page, oldest first: `num` a valid numUnique, `date` its
- * dateMouvement as the server wrote it (at most SNE_DATE_MAX bytes); both valid during the call.
- * A non-zero return stops the parse with that code (the callback sets `err`). */
-typedef sne_err (*sne_movement_fn)(void *ctx, const char *num, const char *date, sne_error *err);
-
-/* Parses one page of movements, handing each to fn. SNE_ERR_INVALID when it is not one (a
- * movement without a valid numUnique or date, no jusque, a cursor with a control character or
- * over SNE_GDM_CURSOR_MAX bytes), SNE_ERR_LIMIT over a bound. */
-sne_err sne_movements_parse(const char *json, size_t n, sne_movement_fn fn, void *ctx,
-                            sne_movements_page *out, sne_error *err);
 
 #endif

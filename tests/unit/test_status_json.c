@@ -1,6 +1,7 @@
 /* Unit tests of the EtatExport / problem+json reader: the contract's shapes, strictness, bounds,
  * string decoding, and a seeded mutation run (the seed is printed; SNESYNC_TEST_SEED replays it)
  * that must never crash, over-read (run it under ASan) or leave a field unterminated. */
+#include "fetch/movements_json.h"
 #include "fetch/status_json.h"
 #include "testlib.h"
 
