@@ -2,6 +2,7 @@
  * request with a canned reply (or cuts it), and the client's clock is injected, so every wait
  * (Retry-After, backoff with jitter) is checked exactly and nothing sleeps. */
 #include "fetch/fetch.h"
+#include "fetch/gdm.h"
 #include "testlib.h"
 
 #include <arpa/inet.h>
@@ -734,6 +735,40 @@ static void test_json_not_json(void)
     fixture_close(&x);
 }
 
+/* A unit read is answered with XML: anything else is a proxy's page, retried; a bad number is
+ * never sent. A body over the call's bound is a final error, never read cut. */
+static void test_answer_types_and_bounds(void)
+{
+    static const char doc[] = "<?xml version=\"1.0\"?><export/>";
+    fixture x;
+    fixture_open(&x, 3);
+    add(&x, (reply){JSON_HEAD("200 OK"), status_json, 0, 0});
+    add(&x, (reply){"HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\n", doc, 0, 0});
+    sne_buf body = {0};
+    sne_error err = {0};
+    CHECK_EQ_INT(sne_gdm_read_demand(x.f, "0380000000001G1226", "?entites=CERFA", &body, &err),
+                 SNE_OK);
+    CHECK_EQ_INT(sne_fetch_last_stats(x.f)->attempts, 2);
+    CHECK(body.len == strlen(doc) && memcmp(body.data, doc, body.len) == 0);
+    CHECK_EQ_INT(sne_gdm_read_demand(x.f, "0380000000001g1226", "", &body, &err), SNE_ERR_USAGE);
+    fixture_close(&x);
+    CHECK(strncmp(x.srv.requests[1],
+                  "GET /v1.0/demandes/0380000000001G1226?entites=CERFA HTTP/1.1\r\n", 60) == 0);
+    CHECK_EQ_INT((int)x.srv.nreq, 2);
+
+    static char big[SNE_JSON_MAX_INPUT + 2];
+    memset(big, ' ', sizeof(big) - 1);
+    memcpy(big, status_json, strlen(status_json));
+    fixture_open(&x, 3);
+    add(&x, (reply){JSON_HEAD("200 OK"), big, 0, 0});
+    sne_export_status st;
+    CHECK_EQ_INT(sne_fetch_status(x.f, "X1", &st, NULL, &err), SNE_ERR_HTTP);
+    CHECK(strstr(err.message, "over 65536 bytes") != NULL);
+    CHECK_EQ_INT(sne_fetch_last_stats(x.f)->attempts, 1);
+    fixture_close(&x);
+    sne_buf_free(&body);
+}
+
 /* A Content-Length larger than the file: every announced byte came, then the connection closed.
  * That is the whole archive (the caller checks its size and sha256): no second request. */
 static void test_download_longer_length(void)
@@ -840,6 +875,7 @@ int main(void)
     test_download_not_archive();
     test_download_inconsistent();
     test_json_not_json();
+    test_answer_types_and_bounds();
     test_download_longer_length();
     test_download_trickle();
     test_url_too_long();
