@@ -16,7 +16,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define NOTE_MAX      (64 * 1024)
 #define LOCATIONS_MAX 2000
 
 const char *sne_sync_phase_name(sne_sync_phase p)
@@ -129,87 +128,18 @@ sne_err sne_sync_request_json(const sne_sync_options *o, sne_buf *out, sne_error
     return rc ? sne_error_set(err, rc, 0, "request too large") : SNE_OK;
 }
 
-/* --- the note: the job's pending export ------------------------------------------------------ */
+/* --- the note: the job's pending export (its layout: sne_sync_note, store/codec.h) ----------- */
 
-typedef enum note_phase { PH_NONE, PH_REQUESTED, PH_READY, PH_INGESTED } note_phase;
-static const char *const phase_names[] = {"none", "requested", "ready", "ingested"};
-
-typedef struct note {
-    note_phase phase;
-    char server[1024];
-    char request[NOTE_MAX / 2];
-    char numero[SNE_NUMERO_MAX + 1];
-    int64_t taille;
-    char sha256[65];
-    char url[512];
-    char date_export[40];
-} note;
-
-static void note_line(char *dst, size_t cap, const char *v, size_t n)
-{
-    if (n >= cap)
-        n = 0; /* too long to be ours: read as absent */
-    memcpy(dst, v, n);
-    dst[n] = '\0';
-}
-
-static void note_decode(note *nt, const char *s, size_t len)
-{
-    memset(nt, 0, sizeof(*nt));
-    nt->taille = -1;
-    const char *end = s + len;
-    while (s < end) {
-        const char *nl = memchr(s, '\n', (size_t)(end - s));
-        const char *le = nl ? nl : end;
-        const char *eq = memchr(s, '=', (size_t)(le - s));
-        if (eq) {
-            size_t kn = (size_t)(eq - s), vn = (size_t)(le - eq - 1);
-            const char *v = eq + 1;
-#define KEY(k) (kn == sizeof(k) - 1 && memcmp(s, k, kn) == 0)
-            if (KEY("phase")) {
-                for (int i = 1; i < 4; i++)
-                    if (vn == strlen(phase_names[i]) && memcmp(v, phase_names[i], vn) == 0)
-                        nt->phase = (note_phase)i;
-            } else if (KEY("server")) {
-                note_line(nt->server, sizeof(nt->server), v, vn);
-            } else if (KEY("request")) {
-                note_line(nt->request, sizeof(nt->request), v, vn);
-            } else if (KEY("numero")) {
-                note_line(nt->numero, sizeof(nt->numero), v, vn);
-            } else if (KEY("sha256")) {
-                note_line(nt->sha256, sizeof(nt->sha256), v, vn);
-            } else if (KEY("url")) {
-                note_line(nt->url, sizeof(nt->url), v, vn);
-            } else if (KEY("dateExport")) {
-                note_line(nt->date_export, sizeof(nt->date_export), v, vn);
-            } else if (KEY("taille")) {
-                char num[24];
-                note_line(num, sizeof(num), v, vn);
-                char *e;
-                long long t = strtoll(num, &e, 10);
-                nt->taille = num[0] && !*e && t >= 0 ? t : -1;
-            }
-#undef KEY
-        }
-        s = nl ? nl + 1 : end;
-    }
-    /* A note that does not hold what its phase needs is no note. */
-    if (!nt->numero[0] || (nt->phase >= PH_READY && (nt->taille < 0 || strlen(nt->sha256) != 64)))
-        nt->phase = PH_NONE;
-}
-
-static sne_err note_save(sne_store *s, const char *job, const note *nt, sne_error *err)
+static sne_err note_save(sne_store *s, const char *job, const sne_sync_note *nt, sne_error *err)
 {
     sne_buf b;
-    sne_buf_init(&b, NOTE_MAX);
-    sne_err rc = sne_buf_printf(&b,
-                                "version=1\nphase=%s\nserver=%s\nrequest=%s\nnumero=%s\n"
-                                "taille=%lld\nsha256=%s\nurl=%s\ndateExport=%s\n",
-                                phase_names[nt->phase], nt->server, nt->request, nt->numero,
-                                (long long)nt->taille, nt->sha256, nt->url, nt->date_export);
-    if (!rc)
-        rc = sne_store_note_put(s, job, b.data, b.len);
+    sne_buf_init(&b, SNE_NOTE_MAX);
+    sne_err rc = sne_sync_note_encode(nt, &b);
     if (rc)
+        sne_error_set(err, rc, 0, "cannot note export %s: %s", nt->numero,
+                      rc == SNE_ERR_INVALID ? "incomplete, or a value on several lines"
+                                            : "too large");
+    else if ((rc = sne_store_note_put(s, job, b.data, b.len)))
         *err = *sne_store_error(s);
     sne_buf_free(&b);
     return rc;
@@ -239,9 +169,9 @@ typedef struct job {
     const sne_sync_options *o;
     sne_sync_summary *sum;
     sne_fetch *f;
-    note nt;
+    sne_sync_note nt;
     char dir[1024]; /* WORK/JOB */
-    char request[NOTE_MAX / 2];
+    char request[SNE_SYNC_REQUEST_MAX];
     char replaced[512]; /* why the last export was dropped for a new one (ECHEC: the server's
                            erreur.code and message, at most 63 + 255 bytes, printable) */
     sne_error *err;
@@ -567,7 +497,7 @@ static sne_err post_export(job *j)
         return rc;
     j->sum->exports_requested++;
     memset(&j->nt, 0, sizeof(j->nt));
-    j->nt.phase = PH_REQUESTED;
+    j->nt.phase = SNE_NOTE_REQUESTED;
     j->nt.taille = -1;
     snprintf(j->nt.server, sizeof(j->nt.server), "%s", j->o->fetch.server);
     snprintf(j->nt.request, sizeof(j->nt.request), "%s", j->request);
@@ -619,7 +549,7 @@ static poll_verdict poll_export(job *j, sne_err *out_rc)
         case SNE_STATUT_TERMINE:
             if (st.url[0] && !one_line(st.url))
                 st.url[0] = '\0';
-            j->nt.phase = PH_READY;
+            j->nt.phase = SNE_NOTE_READY;
             j->nt.taille = st.taille;
             snprintf(j->nt.sha256, sizeof(j->nt.sha256), "%s", st.sha256);
             if (!sne_format(j->nt.url, sizeof(j->nt.url), "%s", st.url))
@@ -698,7 +628,7 @@ sne_err sne_sync_run(sne_store *s, const sne_sync_options *o, sne_sync_summary *
     job j = {.store = s, .o = o, .sum = sum, .err = err};
     sne_buf req, raw;
     sne_buf_init(&req, sizeof(j.request) - 1);
-    sne_buf_init(&raw, NOTE_MAX);
+    sne_buf_init(&raw, SNE_NOTE_MAX);
     memset(sum, 0, sizeof(*sum));
     sne_err rc;
     if (!o->job || !valid_job_name(o->job)) {
@@ -725,8 +655,8 @@ sne_err sne_sync_run(sne_store *s, const sne_sync_options *o, sne_sync_summary *
 
     rc = sne_store_note_get(s, o->job, &raw);
     if (rc == SNE_OK) {
-        note_decode(&j.nt, (const char *)raw.data, raw.len);
-        if (j.nt.phase != PH_NONE &&
+        sne_sync_note_decode(&j.nt, raw.data, raw.len); /* a note it cannot read: phase none */
+        if (j.nt.phase != SNE_NOTE_NONE &&
             (strcmp(j.nt.server, o->fetch.server) != 0 || strcmp(j.nt.request, j.request) != 0)) {
             /* Another request's export: release it, then start afresh. */
             warn(&j, "pending export %s was for another request; released", j.nt.numero);
@@ -734,7 +664,7 @@ sne_err sne_sync_run(sne_store *s, const sne_sync_options *o, sne_sync_summary *
                 release(&j, j.nt.numero);
             if ((rc = drop_pending(&j, false)))
                 goto out;
-        } else if (j.nt.phase == PH_NONE) {
+        } else if (j.nt.phase == SNE_NOTE_NONE) {
             if ((rc = note_clear(s, o->job, err)))
                 goto out;
         } else {
@@ -749,9 +679,9 @@ sne_err sne_sync_run(sne_store *s, const sne_sync_options *o, sne_sync_summary *
     }
 
     for (;;) {
-        if (j.nt.phase == PH_NONE && (rc = post_export(&j)))
+        if (j.nt.phase == SNE_NOTE_NONE && (rc = post_export(&j)))
             goto out;
-        if (j.nt.phase == PH_REQUESTED) {
+        if (j.nt.phase == SNE_NOTE_REQUESTED) {
             poll_verdict pv = poll_export(&j, &rc);
             if (pv == POLL_ERROR)
                 goto out;
@@ -761,7 +691,7 @@ sne_err sne_sync_run(sne_store *s, const sne_sync_options *o, sne_sync_summary *
                 continue;
             }
         }
-        if (j.nt.phase == PH_READY) {
+        if (j.nt.phase == SNE_NOTE_READY) {
             snprintf(sum->numero, sizeof(sum->numero), "%s", j.nt.numero);
             double t_ready = sne_fetch_now(j.f);
             sum->seconds_waiting = t_ready - t0;
@@ -789,11 +719,11 @@ sne_err sne_sync_run(sne_store *s, const sne_sync_options *o, sne_sync_summary *
             }
             if (dv == DL_FAILED)
                 goto out;
-            j.nt.phase = PH_INGESTED;
+            j.nt.phase = SNE_NOTE_INGESTED;
             if ((rc = note_save(s, o->job, &j.nt, err)))
                 goto out;
         }
-        if (j.nt.phase == PH_INGESTED) {
+        if (j.nt.phase == SNE_NOTE_INGESTED) {
             snprintf(sum->numero, sizeof(sum->numero), "%s", j.nt.numero);
             rc = finish(&j);
             break;

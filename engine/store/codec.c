@@ -1,4 +1,7 @@
+/* codec.c: the values of the demand and change log databases (codec.h): demand headers, bodies,
+ * change groups, and the zstd frames around bodies and groups. */
 #include "codec.h"
+#include "codec_bytes.h"
 
 #include "../canon/canon.h"
 
@@ -6,43 +9,6 @@
 #include <string.h>
 
 enum { CODEC_RAW = 0, CODEC_ZSTD = 1, CODEC_ZSTD_DICT = 2 };
-
-/* A bounds-checked reader over one value. */
-typedef struct reader {
-    const uint8_t *p;
-    const uint8_t *end;
-    bool bad;
-} reader;
-
-static const uint8_t *take(reader *r, size_t n)
-{
-    if (r->bad || (size_t)(r->end - r->p) < n) {
-        r->bad = true;
-        return NULL;
-    }
-    const uint8_t *at = r->p;
-    r->p += n;
-    return at;
-}
-
-static uint8_t take_u8(reader *r)
-{
-    const uint8_t *p = take(r, 1);
-    return p ? *p : 0;
-}
-
-static uint32_t take_u32(reader *r)
-{
-    const uint8_t *p = take(r, 4);
-    return p ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24
-             : 0;
-}
-
-static sne_err put_u32(sne_buf *b, uint32_t v)
-{
-    uint8_t le[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-    return sne_buf_append(b, le, 4);
-}
 
 /* u8 length then bytes; the length must fit. */
 static sne_err put_short(sne_buf *b, const void *s, size_t n)
@@ -163,8 +129,7 @@ static size_t group_count_offset(const sne_buf *group)
 
 uint32_t sne_group_count(const sne_buf *group)
 {
-    const uint8_t *p = group->data + group_count_offset(group);
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    return sne_get_u32le(group->data + group_count_offset(group));
 }
 
 sne_err sne_group_add(sne_buf *out, const sne_change_entry *e)
@@ -183,10 +148,7 @@ sne_err sne_group_add(sne_buf *out, const sne_change_entry *e)
         rc = sne_buf_append(out, e->after, e->after_len);
     if (rc)
         return rc;
-    uint32_t count = sne_group_count(out) + 1;
-    uint8_t *p = out->data + group_count_offset(out);
-    p[0] = (uint8_t)count, p[1] = (uint8_t)(count >> 8), p[2] = (uint8_t)(count >> 16),
-    p[3] = (uint8_t)(count >> 24);
+    sne_put_u32le(out->data + group_count_offset(out), sne_group_count(out) + 1);
     return SNE_OK;
 }
 

@@ -1,11 +1,26 @@
-/* store_internal.h: the state shared by store.c (environment, transactions, runs, reads) and
- * apply.c (applying demands and sweeping absent ones). Not for use outside engine/store/. */
+/* store_internal.h: the state the files of engine/store/ share, and the functions one offers the
+ * others. Not for use outside engine/store/.
+ *
+ *   store.c        the environment: open, close, databases, format, map growth, transactions
+ *   store_dir.c    the store's directory: writer lock, creation in DIR.creating, publication
+ *   store_dict.c   the zstd dictionary: samples, training, loading
+ *   store_runs.c   runs and scopes: the run record, staleness, scope dates
+ *   apply.c        applying demands, sweeping absent ones
+ *   store_log.c    the change log: extent, reading since a cursor, pruning
+ *   store_read.c   reading demands: items and headers
+ *   store_notes.c  notes
+ *   store_stats.c  counters, extent and scopes, for reports
+ *   codec*.c       the stored bytes (codec.h)
+ *
+ * Errors: a function that fails sets s->err (once, where the failure happens) and returns its
+ * code; one that fails inside a write batch through store_fail() has aborted the batch. */
 #ifndef SNE_STORE_INTERNAL_H
 #define SNE_STORE_INTERNAL_H
 
 #include "store.h"
 
 #include <lmdb.h>
+#include <string.h>
 
 struct planned_change;
 
@@ -34,23 +49,14 @@ static inline void body_part_range(const sne_item_ref *items, size_t n, body_par
     *end = part == BODY_MAIN ? drm : n;
 }
 
-typedef enum run_state { RUN_NONE = 0, RUN_STARTED = 1, RUN_DONE = 3 } run_state;
+#define STORE_CREATING_SUFFIX   ".creating" /* a new store DIR is built as DIR.creating */
+#define STORE_DICT_SAMPLE_BYTES (8u << 20)  /* cap of the dictionary's samples (store_dict.c) */
 
-/* The export being ingested, as recorded in meta "run". */
-typedef struct sne_run {
-    run_state state;
-    uint64_t attempt; /* incremented each time an ingest (re)starts: the seen set's mark */
-    char numero[SNE_NUMERO_MAX + 1];
-    char date_export[SNE_DATE_MAX + 1];
-    int64_t date_ms;
-    sne_entity_set entities;
-    bool radiees;
-    sne_location_kind location;
-    size_t n_locations;
-    char (*locations)[SNE_LOCATION_CODE_MAX + 1]; /* owned, SNE_MAX_LOCATIONS */
-    unsigned profondeur_drm; /* the export's DRM window (apply.c), as in its header */
-    uint32_t derniere_periode_drm;
-} sne_run;
+/* The meta database's key `key` (a C string, static: the value borrows it). */
+static inline MDB_val store_meta_key(const char *key)
+{
+    return (MDB_val){strlen(key), (void *)key};
+}
 
 struct sne_store {
     MDB_env *env;
@@ -70,7 +76,7 @@ struct sne_store {
     uint64_t seq;
     uint64_t counts[SNE_ENTITY__COUNT];
 
-    sne_run run;
+    sne_run run; /* its locations: owned, room for SNE_MAX_LOCATIONS codes */
 
     /* Scratch reused across demands. */
     sne_header_scratch old_scratch;
@@ -85,7 +91,7 @@ struct sne_store {
     int *merged_source;             /* per merged item: arrived index j >= 0, or -1 - old index */
     struct planned_change *planned; /* the merge's changes (apply.c) */
     size_t merged_alloc;            /* capacity of merged, merged_source and planned */
-    /* Bodies gathered to train the store's zstd dictionary, until it exists. */
+    /* Bodies gathered to train the store's zstd dictionary, until it exists (store_dict.c). */
     sne_buf dict_samples;
     size_t *sample_sizes;
     size_t n_samples;
@@ -96,23 +102,67 @@ struct sne_store {
     size_t old_alloc;
 };
 
+/* ---- store.c ---- */
+
+/* Records an LMDB failure in s->err, aborts the open batch, returns SNE_ERR_STORE. */
+sne_err store_fail(sne_store *s, int mdb_rc, const char *what);
+/* The u64 meta value `key` in `txn`, 0 when it is absent or not 8 bytes. */
+uint64_t store_meta_u64(const sne_store *s, MDB_txn *txn, const char *key);
+/* Opens the write batch if none is open: s->txn, with s->seq and s->counts loaded from meta
+ * (sne_store_commit() writes them back). SNE_ERR_USAGE on a read-only store. */
+sne_err store_begin_batch(sne_store *s);
 /* Adds to s->batch_dirty what one write of a `value_len`-byte value costs in dirty pages. LMDB
  * does not tell, so it is estimated: a random key dirties a leaf page of its own (keys arrive in
  * no particular order, so a batch rarely writes two into one leaf of a large tree), an appended
  * key shares the last leaf, and a value too large to share a leaf gets pages of its own. */
 void store_count_write(sne_store *s, size_t value_len, bool append);
 /* A read transaction: the pinned one (sne_store_read_begin) when there is one, else a new one
- * that store_end_read() aborts. */
+ * that store_end_read() aborts. What it reads is valid until store_end_read(). */
 sne_err store_begin_read(sne_store *s, MDB_txn **txn);
 void store_end_read(sne_store *s, MDB_txn *txn);
-/* Opens the write batch if none is open. */
-sne_err store_begin_batch(sne_store *s);
-/* Records an LMDB failure, aborts the open batch, returns SNE_ERR_STORE (or _BUSY/_LIMIT). */
-sne_err store_fail(sne_store *s, int mdb_rc, const char *what);
-/* Offers a body's content as a sample for the store's dictionary; trains and records it (in the
- * open batch) once enough samples are in. */
+/* An entry of a database met by store_scan(): `k` and `v` borrow from the read until it returns. */
+typedef sne_err (*store_entry_fn)(void *ctx, const MDB_val *k, const MDB_val *v);
+/* Calls fn for each entry of `db`, in key order, inside one read, until fn returns an error (which
+ * store_scan returns). An LMDB failure is reported as `what` ("cannot scan demands"). */
+sne_err store_scan(sne_store *s, MDB_dbi db, const char *what, store_entry_fn fn, void *ctx);
+
+/* ---- store_dir.c ---- */
+
+/* Keeps `dir` in s->dir without its trailing slashes. SNE_ERR_USAGE when empty or too long. */
+sne_err store_set_dir(sne_store *s, const char *dir);
+/* Finds the directory to open the store in: s->dir when it exists. When it does not and
+ * `create`, DIR.creating, locked (s->lock_fd), named in `creating` (store_publish() renames it
+ * to DIR once its databases are committed); `creating` is "" otherwise. */
+sne_err store_find_dir(sne_store *s, bool create, char *creating, size_t cap);
+/* SNE_ERR_NOTFOUND when an existing s->dir holds no data file (an empty directory is no store). */
+sne_err store_check_data_file(sne_store *s);
+/* Takes the writer lock of directory `dir` into s->lock_fd (closed by sne_store_close):
+ * SNE_ERR_BUSY when another process holds it. */
+sne_err store_lock_writer(sne_store *s, const char *dir);
+/* Makes the store built in `creating` durable, then renames it to s->dir. */
+sne_err store_publish(sne_store *s, const char *creating);
+
+/* ---- store_dict.c ---- */
+
+/* Loads the dictionary recorded in `txn`, if any, into s->codec. */
+sne_err store_dict_load(sne_store *s, MDB_txn *txn);
+/* Offers a body's content (copied) as a sample for the store's dictionary; trains and records it
+ * in the open batch once enough samples are in. */
 sne_err store_sample_for_dictionary(sne_store *s, const sne_buf *content);
+/* Frees the samples gathered so far. */
+void store_dict_forget_samples(sne_store *s);
+
+/* ---- store_runs.c ---- */
+
+/* Reads meta "run" from `txn` into `r` (whose locations receive the codes); state SNE_RUN_NONE
+ * when there is none. */
+sne_err store_load_run(sne_store *s, MDB_txn *txn, sne_run *r);
 /* True when a demand with this header is inside the running export's scope. */
 bool store_in_run_scope(const sne_store *s, const sne_header *h);
+
+/* ---- store_log.c ---- */
+
+/* The change log's extent in `txn`, as sne_store_seq_range(). */
+sne_err store_seq_range(sne_store *s, MDB_txn *txn, uint64_t *first, uint64_t *last);
 
 #endif

@@ -500,8 +500,9 @@ static void test_drm_refresh_and_sync_staleness(void)
     remove_store(dir);
 }
 
-/* Cuts the last `cut` bytes off the store's run record, behind the store's back. */
-static void cut_run_record(const char *dir, size_t cut)
+/* Rewrites the store's run record as a snesync of before the DRM window wrote it (version 0: no
+ * version byte, and not the 5 bytes of the window at its end), behind the store's back. */
+static void make_run_record_v0(const char *dir)
 {
     MDB_env *env = NULL;
     MDB_txn *txn = NULL;
@@ -519,11 +520,12 @@ static void cut_run_record(const char *dir, size_t cut)
         rc = mdb_dbi_open(txn, "meta", 0, &meta);
     if (!rc)
         rc = mdb_get(txn, meta, &k, &v);
-    if (!rc && (v.mv_size < cut || v.mv_size > sizeof(record)))
+    if (!rc && (v.mv_size < 1 + 5 || v.mv_size > sizeof(record) ||
+                ((const uint8_t *)v.mv_data)[0] != SNE_RUN_VERSION))
         rc = MDB_BAD_VALSIZE;
     if (!rc) {
         memcpy(record, v.mv_data, v.mv_size);
-        v = (MDB_val){v.mv_size - cut, record};
+        v = (MDB_val){v.mv_size - 1 - 5, record + 1};
         rc = mdb_put(txn, meta, &k, &v, 0);
     }
     if (!rc)
@@ -534,8 +536,8 @@ static void cut_run_record(const char *dir, size_t cut)
     mdb_env_close(env);
 }
 
-/* A run record written before the DRM window was kept (5 bytes shorter) still reads: the
- * unfinished run it describes resumes. */
+/* A run record written before the DRM window was kept (version 0) still reads: the unfinished run
+ * it describes resumes. */
 static void test_run_record_without_window(void)
 {
     char dir[] = "/tmp/snesync-test-run-XXXXXX";
@@ -553,7 +555,7 @@ static void test_run_record_without_window(void)
     bool resumed;
     CHECK_EQ_INT(sne_store_run_begin(s, &h, false, &resumed), SNE_OK);
     sne_store_close(s); /* killed */
-    cut_run_record(dir, 5);
+    make_run_record_v0(dir);
 
     s = NULL;
     CHECK_EQ_INT(sne_store_open(&s, dir, &o, &err), SNE_OK);
@@ -826,6 +828,75 @@ static void test_identity(void)
     remove_store(b);
 }
 
+/* Sets or reads the store's format number (meta "format", a u64) behind the store's back. */
+static uint64_t store_format_at(const char *dir, uint64_t set)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi meta;
+    MDB_val k = {strlen("format"), "format"}, v = {sizeof(set), &set};
+    uint64_t format = 0;
+    int rc = mdb_env_create(&env);
+    if (!rc)
+        rc = mdb_env_set_maxdbs(env, 8);
+    if (!rc)
+        rc = mdb_env_open(env, dir, 0, 0600);
+    if (!rc)
+        rc = mdb_txn_begin(env, NULL, 0, &txn);
+    if (!rc)
+        rc = mdb_dbi_open(txn, "meta", 0, &meta);
+    if (!rc && set)
+        rc = mdb_put(txn, meta, &k, &v, 0);
+    if (!rc)
+        rc = mdb_get(txn, meta, &k, &v);
+    if (!rc && v.mv_size == sizeof(format))
+        memcpy(&format, v.mv_data, sizeof(format));
+    if (!rc)
+        rc = mdb_txn_commit(txn);
+    else if (txn)
+        mdb_txn_abort(txn);
+    CHECK_EQ_INT(rc, 0);
+    mdb_env_close(env);
+    return format;
+}
+
+/* A store of the oldest format still read opens as it is for reading and is marked current by a
+ * writer (so that an older snesync refuses it by its format); a newer format is refused, saying
+ * so. */
+static void test_format(void)
+{
+    char dir[] = "/tmp/snesync-test-format-XXXXXX";
+    if (!new_store_path(dir))
+        return;
+    sne_store *s = NULL;
+    sne_error err = {0};
+    sne_store_options w = {.writable = true, .create = true, .map_size = 64u << 20};
+    sne_store_options ro = {.writable = false};
+    CHECK_EQ_INT(sne_store_open(&s, dir, &w, &err), SNE_OK);
+    sne_store_close(s);
+    CHECK_EQ_INT((int)store_format_at(dir, 0), SNE_STORE_FORMAT);
+
+    CHECK_EQ_INT((int)store_format_at(dir, SNE_STORE_FORMAT_OLDEST), SNE_STORE_FORMAT_OLDEST);
+    CHECK_EQ_INT(sne_store_open(&s, dir, &ro, &err), SNE_OK);
+    sne_store_close(s);
+    CHECK_EQ_INT((int)store_format_at(dir, 0), SNE_STORE_FORMAT_OLDEST);
+    w.create = false;
+    CHECK_EQ_INT(sne_store_open(&s, dir, &w, &err), SNE_OK);
+    sne_store_close(s);
+    CHECK_EQ_INT((int)store_format_at(dir, 0), SNE_STORE_FORMAT);
+
+    store_format_at(dir, SNE_STORE_FORMAT + 1);
+    CHECK_EQ_INT(sne_store_open(&s, dir, &w, &err), SNE_ERR_CORRUPT);
+    CHECK(strstr(err.message, "newer than this snesync") != NULL);
+    CHECK_EQ_INT(sne_store_open(&s, dir, &ro, &err), SNE_ERR_CORRUPT);
+    CHECK_EQ_INT((int)store_format_at(dir, 0), SNE_STORE_FORMAT + 1);
+
+    store_format_at(dir, SNE_STORE_FORMAT_OLDEST - 1);
+    CHECK_EQ_INT(sne_store_open(&s, dir, &w, &err), SNE_ERR_CORRUPT);
+    CHECK(strstr(err.message, "initialise a new store") != NULL);
+    remove_store(dir);
+}
+
 typedef struct headers_seen {
     int calls, held;
     char date[SNE_DATE_MAX + 1];
@@ -936,6 +1007,7 @@ int main(void)
     test_creation_is_atomic();
     test_open_without_create();
     test_identity();
+    test_format();
     test_pinned_read();
     remove_store(store_dir);
     return TEST_SUMMARY();
