@@ -61,11 +61,7 @@ def cut_at(env, store_b, phase, start, ref):
 
 def body(env):
     a, b = pgtest.two_months(env, 400, 51)
-    start = pgtest.last_seq(env, a)[0]
-    env.snesync("pg-apply", "--store", a, "--schema", "ref")
-    env.snesync("pg-apply", "--store", b, "--schema", "ref")
-    pgtest.check_equal(env, b, schema="ref", what="reference")
-    ref = pgtest.db_dump(env, "ref")
+    start, ref = pgtest.reference(env, a, b)
     for phase in ("pg-copied", "pg-merged"):
         cut_at(env, b, phase, start, ref)
 

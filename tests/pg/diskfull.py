@@ -72,11 +72,7 @@ def body(env):
 
 def run_full(env, mnt):
     a, b = pgtest.two_months(env, 300, 61)
-    start = pgtest.last_seq(env, a)[0]
-    env.snesync("pg-apply", "--store", a, "--schema", "ref")
-    env.snesync("pg-apply", "--store", b, "--schema", "ref")
-    pgtest.check_equal(env, b, schema="ref", what="reference")
-    ref = pgtest.db_dump(env, "ref")
+    start, ref = pgtest.reference(env, a, b)
 
     os.makedirs(os.path.join(mnt, "ts"))
     os.chown(os.path.join(mnt, "ts"), *postgres_ids())

@@ -251,6 +251,15 @@ def two_months(env, demands, seed):
     return a, b
 
 
+def reference(env, a, b, schema="ref"):
+    """Schema `schema` loaded from store A then brought to B by one uninterrupted run, checked
+    equal to B: what a run that fails midway must end in. Returns A's last seq and the dump."""
+    env.snesync("pg-apply", "--store", a, "--schema", schema)
+    env.snesync("pg-apply", "--store", b, "--schema", schema)
+    check_equal(env, b, schema=schema, what="reference")
+    return last_seq(env, a)[0], db_dump(env, schema)
+
+
 def last_seq(env, store):
     p = env.snesync("stats", "--store", store, "--json")
     st = json.loads(p.stdout)
