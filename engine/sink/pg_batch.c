@@ -189,6 +189,9 @@ static sne_err stage(batch_ctx *b, const sne_pg_options *o, const pg_state *st, 
     return rc;
 }
 
+#define ITEM_COLUMNS_LIST "entity, num_unique, item_key, item"
+#define ITEM_COLUMNS      "(" ITEM_COLUMNS_LIST ")"
+
 typedef enum merge_kind { MERGE_DELETE, MERGE_INSERT, MERGE_UPDATE, MERGE_UPSERT } merge_kind;
 
 /* Applies to table t the staged changes of op `op` (0: every create and update), taken in key
@@ -199,7 +202,7 @@ static sne_err merge_op(batch_ctx *b, const char *t, merge_kind kind, int op, ui
     char sql[SQL_MAX], staged[160];
     const char *schema = b->l->schema;
     snprintf(staged, sizeof(staged),
-             "(SELECT entity, num_unique, item_key, item FROM snesync_stage_%s WHERE op %s %d "
+             "(SELECT " ITEM_COLUMNS_LIST " FROM snesync_stage_%s WHERE op %s %d "
              "ORDER BY num_unique, item_key)",
              t, op ? "=" : "<>", op ? op : SNE_OP_DELETE);
     if (kind == MERGE_DELETE)
@@ -211,11 +214,13 @@ static sne_err merge_op(batch_ctx *b, const char *t, merge_kind kind, int op, ui
         snprintf(sql, sizeof(sql),
                  "WITH a AS MATERIALIZED %s, u AS (UPDATE \"%s\".%s x SET item = a.item FROM a "
                  "WHERE x.num_unique = a.num_unique AND x.item_key = a.item_key RETURNING "
-                 "x.num_unique, x.item_key) INSERT INTO \"%s\".%s SELECT * FROM a WHERE NOT EXISTS "
+                 "x.num_unique, x.item_key) INSERT INTO \"%s\".%s " ITEM_COLUMNS " SELECT * FROM a "
+                 "WHERE NOT EXISTS "
                  "(SELECT 1 FROM u WHERE u.num_unique = a.num_unique AND u.item_key = a.item_key)",
                  staged, schema, t, schema, t);
     else
-        snprintf(sql, sizeof(sql), "INSERT INTO \"%s\".%s SELECT * FROM %s a%s", schema, t, staged,
+        snprintf(sql, sizeof(sql), "INSERT INTO \"%s\".%s " ITEM_COLUMNS " SELECT * FROM %s a%s",
+                 schema, t, staged,
                  kind == MERGE_UPSERT ? " ON CONFLICT (num_unique, item_key) DO UPDATE SET "
                                         "item = EXCLUDED.item"
                                       : "");
@@ -250,7 +255,7 @@ static sne_err merge_entity(batch_ctx *b, sne_entity e, sne_pg_summary *sum)
     if (!rc && !repeated && n[SNE_OP_CREATE])
         rc = merge_op(b, t, MERGE_INSERT, SNE_OP_CREATE, &created);
     if (!rc && !repeated && n[SNE_OP_UPDATE])
-        rc = merge_op(b, t, MERGE_UPDATE, SNE_OP_UPDATE, &updated);
+        rc = merge_op(b, t, MERGE_UPDATE, SNE_OP_UPDATE, NULL);
     sum->items_deleted += deleted;
     sum->items_written += created + (repeated ? updated : n[SNE_OP_UPDATE]);
     return rc;
@@ -284,7 +289,8 @@ static sne_err merge_demande(pg_link *l, bool full, sne_pg_summary *sum)
     if (!rc)
         rc = pg_command(l, sql, &changed, "cannot apply the batch to demande");
     snprintf(sql, sizeof(sql),
-             "INSERT INTO \"%s\".demande SELECT * FROM snesync_stage_demande s WHERE "
+             "INSERT INTO \"%s\".demande (num_unique, etat_demande, date_derniere_modification) "
+             "SELECT * FROM snesync_stage_demande s WHERE "
              "s.etat_demande IS NOT NULL AND NOT EXISTS (SELECT 1 FROM \"%s\".demande d WHERE "
              "d.num_unique = s.num_unique)",
              l->schema, l->schema);

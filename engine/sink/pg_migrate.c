@@ -4,12 +4,12 @@
  * version with its old data, and the next run migrates it again.
  *
  * A step is SQL that takes a schema of version N to version N + 1, naming the schema's tables
- * unqualified: the steps run with the schema alone on the search path. A step must work on any schema of version N that
- * snesync made, also one in which others added indexes or grants, and must not need the store:
- * what needs the store's state is a rebuild, not a migration. A new layout adds its step at the
- * end of `steps` and raises SNE_PG_SCHEMA_VERSION by one; pg_schema_create makes the new layout
- * directly. A schema of a version newer than SNE_PG_SCHEMA_VERSION is refused before any of this
- * (pg_apply.c, check_layout). */
+ * unqualified: the steps run with the schema alone on the search path. A step must work on any
+ * schema of version N that snesync made, also one in which others added indexes or grants, and must
+ * not need the store: what needs the store's state is a rebuild, not a migration. A new layout adds
+ * its step at the end of `steps` and raises SNE_PG_SCHEMA_VERSION by one; pg_schema_create makes
+ * the new layout directly. A schema of a version newer than SNE_PG_SCHEMA_VERSION is refused before
+ * any of this (pg_apply.c, check_layout). */
 #include "pg_internal.h"
 
 #include <stdio.h>
