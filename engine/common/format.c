@@ -23,6 +23,17 @@ void sne_format_hex(char *out, const uint8_t *b, size_t n)
     out[2 * n] = '\0';
 }
 
+int sne_hex_digit_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 void sne_format_mark_cut(char *dst, size_t cap)
 {
     if (cap < 4)

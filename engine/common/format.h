@@ -1,4 +1,4 @@
-/* format.h: snprintf that says whether everything fitted, and bytes as hex. */
+/* format.h: snprintf that says whether everything fitted, and bytes as hex and back. */
 #ifndef SNE_FORMAT_H
 #define SNE_FORMAT_H
 
@@ -15,5 +15,7 @@ bool sne_format(char *dst, size_t cap, const char *fmt, ...)
 void sne_format_mark_cut(char *dst, size_t cap);
 /* Writes the n bytes of b as 2n lower-case hex digits and a NUL: out holds 2n + 1 chars. */
 void sne_format_hex(char *out, const uint8_t *b, size_t n);
+/* The value of the hex digit c (either case), or -1 when c is not one. */
+int sne_hex_digit_value(char c);
 
 #endif

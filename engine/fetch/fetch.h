@@ -31,8 +31,9 @@
  *     sne_fetch_options_default(&o);
  *     o.server = "https://sne.example:443"; o.token = token;
  *     if (sne_fetch_new(&f, &o, &err)) ...;
- *     sne_fetch_post_export(f, "{\"entites\":[\"CERFA\"],\"etatDemande\":\"ACTIVE\"}", &st, &ra,
- * &err); sne_fetch_status(f, st.numero, &st, &ra, &err);      // until st.statut is final
+ *     sne_fetch_post_export(f, "{\"entites\":[\"CERFA\"],\"etatDemande\":\"ACTIVE\"}",
+ *                           &st, &ra, &err);
+ *     sne_fetch_status(f, st.numero, &st, &ra, &err);  // until st.statut is final
  *     sne_fetch_download(f, st.numero, NULL, offset, st.taille, st.sha256, sink, ctx, &err);
  *     sne_fetch_delete(f, st.numero, &err);
  *     sne_fetch_free(f);

@@ -1,6 +1,8 @@
 /* status_json.c: a bounded recursive-descent JSON reader for EtatExport and problem+json. */
 #include "status_json.h"
 
+#include "../common/format.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -22,24 +24,13 @@ static void ws(jcur *c)
         c->p++;
 }
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 static int read_hex4(jcur *c, unsigned *out)
 {
     if (c->end - c->p < 4)
         return -1;
     unsigned v = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hexval(c->p[i]);
+        int h = sne_hex_digit_value(c->p[i]);
         if (h < 0)
             return -1;
         v = v * 16 + (unsigned)h;

@@ -1,11 +1,11 @@
 /* tls_watch.h: what the TLS handshake of a request showed that libcurl does not report: whether
  * the server asked for a client certificate, and the alert it closed the connection with.
  *
- * fetch.c needs both to tell a refused handshake (final: the client certificate is missing or
- * refused, no common TLS version) from a server that dropped the connection (transient). A
- * server that requires a client certificate and gets none may close the connection without a
- * word (libcurl then says "Empty reply from server", as for an overloaded server); only the
- * handshake shows that it asked for one.
+ * fetch_failure.c needs both to tell a refused handshake (final: the client certificate is
+ * missing or refused, no common TLS version) from a server that dropped the connection
+ * (transient). A server that requires a client certificate and gets none may close the
+ * connection without a word (libcurl then says "Empty reply from server", as for an overloaded
+ * server); only the handshake shows that it asked for one.
  *
  * They are read by OpenSSL's message callback, which CURLOPT_SSL_CTX_FUNCTION installs on each
  * new connection's SSL_CTX. That is done only when libcurl's TLS backend is OpenSSL of the major

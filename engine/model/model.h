@@ -42,7 +42,6 @@ typedef struct sne_export_header {
     char numero[SNE_NUMERO_MAX + 1];
     char date_export[SNE_DATE_MAX + 1];
     int64_t date_export_ms;
-    char guichet[8];
     unsigned partie;
     unsigned nombre_parties;
     sne_entity_set entities;

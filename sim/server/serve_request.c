@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/sim_geo.h"
+#include "common/format.h"
 
 typedef struct cur {
     const char *p, *end;
@@ -42,17 +43,6 @@ static int expect(cur *c, char ch)
     return 0;
 }
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* The character of the escape after a backslash (c->p is past the backslash). A \\u escape of
  * a non-ASCII character gives '?'. */
 static int escape(cur *c, unsigned char *ch)
@@ -70,7 +60,7 @@ static int escape(cur *c, unsigned char *ch)
         return fail(c, "malformed JSON: bad escape");
     unsigned v = 0;
     for (int i = 0; i < 4; i++) {
-        int h = c->p < c->end ? hexval(*c->p++) : -1;
+        int h = c->p < c->end ? sne_hex_digit_value(*c->p++) : -1;
         if (h < 0)
             return fail(c, "malformed JSON: bad \\u escape");
         v = v * 16 + (unsigned)h;

@@ -791,6 +791,38 @@ static void test_download_trickle(void)
     server_stop(&srv);
 }
 
+/* A URL that would not fit is refused before any request, never sent cut: a server URL too long
+ * to leave room for the API's paths, and a fichier.url that would pass the limit after a long
+ * origin. No network is needed: the refusal comes before libcurl. */
+static void test_url_too_long(void)
+{
+    static char long_url[5001], path[501];
+    fake_clock fc = {.rnd = 0};
+    sne_fetch_clock clock = {fc_now, fc_sleep, fc_random, &fc};
+    sne_fetch_options o;
+    sne_fetch_options_default(&o);
+    o.clock = &clock;
+    sne_fetch *f = NULL;
+    sne_error err = {0};
+
+    memcpy(long_url, "http://", 7);
+    memset(long_url + 7, 'a', sizeof(long_url) - 8);
+    o.server = long_url;
+    CHECK_EQ_INT(sne_fetch_new(&f, &o, &err), SNE_ERR_USAGE);
+    CHECK(f == NULL);
+    CHECK(strstr(err.message, "server URL is longer than") != NULL);
+
+    long_url[7 + 1900] = '\0'; /* fits, but its origin leaves no room for a long path */
+    CHECK_EQ_INT(sne_fetch_new(&f, &o, &err), SNE_OK);
+    path[0] = '/';
+    memset(path + 1, 'f', sizeof(path) - 2);
+    CHECK_EQ_INT(sne_fetch_download(f, "X1", path, 0, 10, SHA, sink, NULL, &err), SNE_ERR_USAGE);
+    CHECK(strstr(err.message, "GET /exports/X1/fichier would be longer than 2047 bytes") != NULL);
+    CHECK_EQ_INT(sne_fetch_last_stats(f)->attempts, 0);
+    CHECK_EQ_INT(fc.nwaits, 0);
+    sne_fetch_free(f);
+}
+
 int main(void)
 {
     test_post_and_headers();
@@ -810,5 +842,6 @@ int main(void)
     test_json_not_json();
     test_download_longer_length();
     test_download_trickle();
+    test_url_too_long();
     return TEST_SUMMARY();
 }
