@@ -27,6 +27,20 @@ sne_err sne_buf_append(sne_buf *b, const void *p, size_t n);
 sne_err sne_buf_append_byte(sne_buf *b, uint8_t c);
 sne_err sne_buf_append_str(sne_buf *b, const char *s);
 sne_err sne_buf_printf(sne_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends n bytes (one byte) for which a successful sne_buf_reserve() made room: no check, no
+ * failure. Several puts may follow one reserve as long as their sum stays within it. */
+static inline void sne_buf_put(sne_buf *b, const void *p, size_t n)
+{
+    __builtin_memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+static inline void sne_buf_put_byte(sne_buf *b, uint8_t c)
+{
+    b->data[b->len++] = c;
+    b->data[b->len] = '\0';
+}
 /* Cuts the buffer back to `len` bytes (len <= b->len). */
 void sne_buf_truncate(sne_buf *b, size_t len);
 /* Appends `s` as a JSON string literal, quotes included. Invalid UTF-8 is replaced by U+FFFD. */
