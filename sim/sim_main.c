@@ -6,6 +6,7 @@
 
 #include "register/sim_commands.h"
 #include "server/serve.h"
+#include "snesync.h" /* snesync_version */
 
 static const char *prog = "snesync-sim";
 
@@ -22,9 +23,10 @@ static void usage_main(FILE *f)
             "  export     write one export archive (gzip tar of XML parts) from a register\n"
             "  serve      serve a register over the HTTP export API\n"
             "\n"
-            "Run '%s <command> --help' for the options of a command.\n"
+            "Run '%s <command> --help' for the options of a command, '%s --version' for the\n"
+            "version (snesync's).\n"
             "All data is synthetic.\n",
-            prog, prog);
+            prog, prog, prog);
 }
 
 int main(int argc, char **argv)
@@ -36,6 +38,10 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         usage_main(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("%s %s\n", prog, snesync_version());
         return 0;
     }
     if (strcmp(cmd, "generate") == 0)

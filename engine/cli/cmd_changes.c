@@ -130,9 +130,11 @@ int cmd_changes(int argc, char **argv)
                                : *sne_store_error(store);
     sne_buf_free(&line);
     sne_store_close(store);
-    if (fflush(stdout) != 0 && !rc)
-        rc =
-            sne_error_set(&err, SNE_ERR_IO, errno, "cannot write the changes: %s", strerror(errno));
+    if (fflush(stdout) != 0 && !rc) {
+        rc = SNE_ERR_IO;
+        err = (sne_error){SNE_ERR_IO, errno, ""};
+        snprintf(err.message, sizeof(err.message), "cannot write the changes: %s", strerror(errno));
+    }
     return rc ? cli_fail(rc, &err) : EXIT_OK;
 }
 

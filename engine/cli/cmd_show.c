@@ -25,8 +25,8 @@ static const char stats_usage[] =
 
 typedef struct demand_printer {
     sne_buf out;
-    int entity; /* entity of the open JSON member, or -1 */
-    bool first;
+    int entity;     /* entity of the open JSON member, or -1 */
+    sne_err failed; /* why print_item stopped the store's walk (the output's, not the store's) */
 } demand_printer;
 
 static sne_err close_member(demand_printer *dp)
@@ -36,20 +36,26 @@ static sne_err close_member(demand_printer *dp)
     return SNE_OK;
 }
 
-static sne_err print_item(void *ctx, const sne_header *h, const sne_stored_item *it)
+static sne_err print_state(demand_printer *dp, const char *num, const sne_demand_state *st)
+{
+    sne_buf *b = &dp->out;
+    sne_err rc = sne_buf_append_str(b, "{\"numUnique\":");
+    if (!rc)
+        rc = sne_buf_append_json_string(b, (const uint8_t *)num, strlen(num));
+    if (!rc)
+        rc = sne_buf_printf(b, ",\"etatDemande\":\"%s\",\"dateDerniereModification\":",
+                            st->radiee ? "RADIEE" : "ACTIVE");
+    if (!rc)
+        rc = sne_buf_append_json_string(b, (const uint8_t *)st->date_modification,
+                                        strlen(st->date_modification));
+    return rc;
+}
+
+static sne_err print_item(void *ctx, const sne_stored_item *it)
 {
     demand_printer *dp = ctx;
     sne_buf *b = &dp->out;
     sne_err rc = SNE_OK;
-    if (dp->first) {
-        dp->first = false;
-        rc = sne_buf_printf(b, ",\"etatDemande\":\"%s\",\"dateDerniereModification\":",
-                            h->radiee ? "RADIEE" : "ACTIVE");
-        if (!rc)
-            rc = sne_buf_append_json_string(b, (const uint8_t *)h->date_modification, h->date_len);
-    }
-    if (rc || !it)
-        return rc;
     if ((int)it->entity != dp->entity) {
         rc = close_member(dp);
         dp->entity = (int)it->entity;
@@ -59,7 +65,28 @@ static sne_err print_item(void *ctx, const sne_header *h, const sne_stored_item 
     } else {
         rc = sne_buf_append_byte(b, ',');
     }
-    return rc ? rc : sne_render_json(it->canon, it->canon_len, b);
+    if (!rc)
+        rc = sne_render_json(it->canon, it->canon_len, b);
+    return dp->failed = rc;
+}
+
+/* Appends demand `num` to dp->out, its state and its items read from one snapshot whatever a
+ * writer commits meanwhile. What the store says of its failures goes to `err`. */
+static sne_err print_demand(sne_store *store, const char *num, demand_printer *dp, sne_error *err)
+{
+    sne_demand_state state;
+    sne_err rc = sne_store_read_begin(store);
+    if (rc) {
+        *err = *sne_store_error(store);
+        return rc;
+    }
+    if ((rc = sne_store_demand_state(store, num, &state)))
+        *err = *sne_store_error(store);
+    else if (!(rc = print_state(dp, num, &state)) &&
+             (rc = sne_store_read_demand(store, num, print_item, dp)) && !dp->failed)
+        *err = *sne_store_error(store);
+    sne_store_read_end(store);
+    return rc;
 }
 
 int cmd_show(int argc, char **argv)
@@ -76,15 +103,11 @@ int cmd_show(int argc, char **argv)
     const char *num = argv[first];
     sne_error err = {0};
     sne_store *store = NULL;
-    demand_printer dp = {.entity = -1, .first = true};
+    demand_printer dp = {.entity = -1};
     sne_buf_init(&dp.out, 256u << 20);
     sne_err rc = cli_open_store(&common, CLI_STORE_READ, &store, &err);
     if (!rc)
-        rc = sne_buf_append_str(&dp.out, "{\"numUnique\":");
-    if (!rc)
-        rc = sne_buf_append_json_string(&dp.out, (const uint8_t *)num, strlen(num));
-    if (!rc && (rc = sne_store_read_demand(store, num, print_item, &dp)))
-        err = *sne_store_error(store);
+        rc = print_demand(store, num, &dp, &err);
     if (!rc)
         rc = close_member(&dp);
     if (!rc)

@@ -2,7 +2,6 @@
  * (engine/sync.h). Options come from the command line, then from a config file (--config). */
 #include "cli.h"
 #include "config.h"
-#include "sync.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -235,7 +234,7 @@ typedef struct progress_state {
     bool tty;
     int last_phase;
     double last;
-    const char *kill_phase; /* SNESYNC_TEST_KILL_AT=phase[:N] */
+    char kill_phase[32]; /* SNESYNC_TEST_KILL_AT=phase[:N]; "" when not set */
     uint64_t kill_at;
 } progress_state;
 
@@ -243,7 +242,7 @@ static void show_progress(void *ctx, const sne_sync_progress *p)
 {
     progress_state *ps = ctx;
     pthread_mutex_lock(&ps->mu);
-    if (ps->kill_phase && strcmp(ps->kill_phase, sne_sync_phase_name(p->phase)) == 0) {
+    if (ps->kill_phase[0] && strcmp(ps->kill_phase, sne_sync_phase_name(p->phase)) == 0) {
         uint64_t v = p->phase == SNE_SYNC_POLLING       ? p->polls
                      : p->phase == SNE_SYNC_DOWNLOADING ? p->downloaded
                      : p->phase == SNE_SYNC_INGESTING   ? p->demands
@@ -358,178 +357,193 @@ static void print_summary(const char *job, const sne_sync_summary *s, bool json)
 /* --- the commands ------------------------------------------------------------------------------
  */
 
-static int run_job(int argc, char **argv, bool drm)
-{
-    static const struct option own[] = {
-        {"server", required_argument, NULL, OPT_SERVER},
-        {"entities", required_argument, NULL, OPT_ENTITIES},
-        {"etat", required_argument, NULL, OPT_ETAT},
-        {"departements", required_argument, NULL, OPT_DEPARTEMENTS},
-        {"communes", required_argument, NULL, OPT_COMMUNES},
-        {"depth", required_argument, NULL, OPT_DEPTH},
-        {"cert", required_argument, NULL, OPT_CERT},
-        {"key", required_argument, NULL, OPT_KEY},
-        {"cacert", required_argument, NULL, OPT_CACERT},
-        {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
-        {"token", required_argument, NULL, OPT_TOKEN},
-        {"config", required_argument, NULL, OPT_CONFIG},
-        {"work-dir", required_argument, NULL, OPT_WORK_DIR},
-        {"max-wait", required_argument, NULL, OPT_MAX_WAIT},
-        {"retries", required_argument, NULL, OPT_RETRIES},
-        {"stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT},
-        {"min-speed", required_argument, NULL, OPT_MIN_SPEED},
-        {"pg-apply", no_argument, NULL, OPT_PG_APPLY},
-        {NULL, 0, NULL, 0},
-    };
-    const char *name = drm ? "drm-refresh" : "sync";
-    settings set = {.drm = drm};
-    cli_common common;
-    int status;
-    char token[4096] = "";
-    char work[2048];
-    sne_store *store = NULL;
-    sne_error err = {0};
-    sne_err rc = SNE_OK;
-    progress_state ps = {.last_phase = -1};
-    pthread_mutex_init(&ps.mu, NULL);
+static const struct option job_options[] = {
+    {"server", required_argument, NULL, OPT_SERVER},
+    {"entities", required_argument, NULL, OPT_ENTITIES},
+    {"etat", required_argument, NULL, OPT_ETAT},
+    {"departements", required_argument, NULL, OPT_DEPARTEMENTS},
+    {"communes", required_argument, NULL, OPT_COMMUNES},
+    {"depth", required_argument, NULL, OPT_DEPTH},
+    {"cert", required_argument, NULL, OPT_CERT},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"cacert", required_argument, NULL, OPT_CACERT},
+    {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
+    {"token", required_argument, NULL, OPT_TOKEN},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"work-dir", required_argument, NULL, OPT_WORK_DIR},
+    {"max-wait", required_argument, NULL, OPT_MAX_WAIT},
+    {"retries", required_argument, NULL, OPT_RETRIES},
+    {"stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT},
+    {"min-speed", required_argument, NULL, OPT_MIN_SPEED},
+    {"pg-apply", no_argument, NULL, OPT_PG_APPLY},
+    {NULL, 0, NULL, 0},
+};
 
-    int first =
-        cli_parse(argc, argv, drm ? drm_usage : sync_usage, own, on_option, &set, &common, &status);
+/* The command line, then the config file it names. True when the job is to run, with
+ * common->store_dir the store the settings name; false with *status the exit status (EXIT_OK
+ * after --help; otherwise said why). */
+static bool read_settings(int argc, char **argv, const char *name, settings *set,
+                          cli_common *common, int *status)
+{
+    int first = cli_parse(argc, argv, set->drm ? drm_usage : sync_usage, job_options, on_option,
+                          set, common, status);
     if (first < 0)
-        goto out;
-    status = EXIT_USAGE;
+        return false;
+    *status = EXIT_USAGE;
     if (first < argc) {
         fprintf(stderr, "snesync %s: no argument is expected ('%s')\n", name, argv[first]);
-        goto out;
+        return false;
     }
-    if (cli_store_given(argc, argv, &common))
-        set.cli[CONF_STORE] = common.store_dir;
-    if (set.config && (status = cli_conf_load(&set.conf, set.config)) != EXIT_OK)
-        goto out;
-    if (set.pg_apply && (status = cli_pg_chain_check(name, &set.conf)) != EXIT_OK)
-        goto out;
-    status = EXIT_USAGE;
-    if (get(&set, CONF_STORE))
-        common.store_dir = get(&set, CONF_STORE);
+    if (cli_store_given(argc, argv, common))
+        set->cli[CONF_STORE] = common->store_dir;
+    if (set->config && (*status = cli_conf_load(&set->conf, set->config)) != EXIT_OK)
+        return false;
+    if (set->pg_apply && (*status = cli_pg_chain_check(name, &set->conf)) != EXIT_OK)
+        return false;
+    if (get(set, CONF_STORE))
+        common->store_dir = get(set, CONF_STORE);
+    return true;
+}
 
-    sne_sync_options o;
-    sne_sync_options_default(&o);
-    o.job = name;
-    o.fetch.server = get(&set, CONF_SERVER);
-    if (!o.fetch.server || !*o.fetch.server) {
-        fprintf(stderr, "snesync %s: --server URL is needed (or 'server' in --config)\n", name);
-        goto out;
-    }
-    if (drm) {
-        o.entities = 1u << SNE_ENTITY_DRM;
-    } else if (!get(&set, CONF_ENTITIES)) {
+/* What to ask the service for: entities, state, location, DRM depth. False, said why, when a
+ * setting is wrong. */
+static bool request_settings(const settings *set, const char *name, sne_sync_options *o)
+{
+    if (set->drm) {
+        o->entities = 1u << SNE_ENTITY_DRM;
+    } else if (!get(set, CONF_ENTITIES)) {
         fprintf(stderr, "snesync sync: --entities is needed (or 'entities' in --config)\n");
-        goto out;
-    } else if (!parse_entities(get(&set, CONF_ENTITIES), &o.entities)) {
-        goto out;
+        return false;
+    } else if (!parse_entities(get(set, CONF_ENTITIES), &o->entities)) {
+        return false;
     }
-    const char *etat = get(&set, CONF_ETAT);
+    const char *etat = get(set, CONF_ETAT);
     if (etat && strcmp(etat, "ACTIVE") != 0 && strcmp(etat, "RADIEE") != 0) {
         fprintf(stderr, "snesync %s: --etat is ACTIVE or RADIEE\n", name);
-        goto out;
+        return false;
     }
-    o.radiees = etat && strcmp(etat, "RADIEE") == 0;
+    o->radiees = etat && strcmp(etat, "RADIEE") == 0;
     /* A location given on the command line replaces the config file's, whichever kind. */
-    if (set.cli[CONF_DEPARTEMENTS] || set.cli[CONF_COMMUNES]) {
-        o.departements = set.cli[CONF_DEPARTEMENTS];
-        o.communes = set.cli[CONF_COMMUNES];
+    if (set->cli[CONF_DEPARTEMENTS] || set->cli[CONF_COMMUNES]) {
+        o->departements = set->cli[CONF_DEPARTEMENTS];
+        o->communes = set->cli[CONF_COMMUNES];
     } else {
-        o.departements = set.conf.value[CONF_DEPARTEMENTS] && *set.conf.value[CONF_DEPARTEMENTS]
-                             ? set.conf.value[CONF_DEPARTEMENTS]
-                             : NULL;
-        o.communes = set.conf.value[CONF_COMMUNES] && *set.conf.value[CONF_COMMUNES]
-                         ? set.conf.value[CONF_COMMUNES]
-                         : NULL;
+        const char *departements = set->conf.value[CONF_DEPARTEMENTS];
+        const char *communes = set->conf.value[CONF_COMMUNES];
+        o->departements = departements && *departements ? departements : NULL;
+        o->communes = communes && *communes ? communes : NULL;
     }
     uint64_t v;
-    if (!number_setting(&set, CONF_DEPTH, 1, 3, name, "is 1, 2 or 3 (months of DRM)", &v))
-        goto out;
+    if (!number_setting(set, CONF_DEPTH, 1, 3, name, "is 1, 2 or 3 (months of DRM)", &v))
+        return false;
     if (v)
-        o.profondeur_drm = (int)v;
-    if (!number_setting(&set, CONF_MAX_WAIT, 1, 30 * 86400, name, "takes seconds", &v))
-        goto out;
-    if (v)
-        o.max_wait = (double)v;
-    if (!number_setting(&set, CONF_RETRIES, 0, 100, name, "takes a number of attempts (0..100)",
-                        &v))
-        goto out;
-    if (get(&set, CONF_RETRIES))
-        o.fetch.max_attempts = (unsigned)v + 1;
-    if (!number_setting(&set, CONF_STALL_TIMEOUT, 1, 3600, name, "takes seconds (1..3600)", &v))
-        goto out;
-    if (v)
-        o.fetch.low_speed_time = (long)v;
-    if (!number_setting(&set, CONF_MIN_SPEED, 1, 1u << 30, name, "takes bytes per second (1..2^30)",
-                        &v))
-        goto out;
-    if (v)
-        o.fetch.low_speed_limit = (long)v;
-    o.fetch.cert = get(&set, CONF_CERT);
-    o.fetch.key = get(&set, CONF_KEY);
-    o.fetch.cacert = get(&set, CONF_CACERT);
-    if (o.fetch.key && !o.fetch.cert) {
-        fprintf(stderr, "snesync %s: --key needs --cert\n", name);
-        goto out;
-    }
-    if ((status = load_token(&set, token, sizeof(token))) != EXIT_OK)
-        goto out;
-    status = EXIT_USAGE;
-    o.fetch.token = token[0] ? token : NULL;
-    if (get(&set, CONF_WORK_DIR)) {
-        snprintf(work, sizeof(work), "%s", get(&set, CONF_WORK_DIR));
-    } else {
-        size_t n = strlen(common.store_dir);
-        while (n > 1 && common.store_dir[n - 1] == '/')
-            n--;
-        snprintf(work, sizeof(work), "%.*s.work", (int)n, common.store_dir);
-    }
-    o.work_dir = work;
-    {
-        sne_buf probe;
-        sne_buf_init(&probe, 1 << 20);
-        rc = sne_sync_request_json(&o, &probe, &err);
-        sne_buf_free(&probe);
-        if (!rc) /* before the store is opened: nothing is touched, nothing is sent */
-            rc = sne_fetch_check_options(&o.fetch, &err);
-        if (rc) {
-            fprintf(stderr, "snesync %s: %s\n", name, err.message);
-            goto out;
-        }
-    }
+        o->profondeur_drm = (int)v;
+    return true;
+}
 
-    ps.tty = isatty(STDERR_FILENO);
+/* How to reach the service: waits, retries and TLS files (the server and the token aside).
+ * False, said why, when a setting is wrong. */
+static bool transport_settings(const settings *set, const char *name, sne_sync_options *o)
+{
+    uint64_t v;
+    if (!number_setting(set, CONF_MAX_WAIT, 1, 30 * 86400, name, "takes seconds", &v))
+        return false;
+    if (v)
+        o->max_wait = (double)v;
+    if (!number_setting(set, CONF_RETRIES, 0, 100, name, "takes a number of attempts (0..100)", &v))
+        return false;
+    if (get(set, CONF_RETRIES))
+        o->fetch.max_attempts = (unsigned)v + 1;
+    if (!number_setting(set, CONF_STALL_TIMEOUT, 1, 3600, name, "takes seconds (1..3600)", &v))
+        return false;
+    if (v)
+        o->fetch.low_speed_time = (long)v;
+    if (!number_setting(set, CONF_MIN_SPEED, 1, 1u << 30, name, "takes bytes per second (1..2^30)",
+                        &v))
+        return false;
+    if (v)
+        o->fetch.low_speed_limit = (long)v;
+    o->fetch.cert = get(set, CONF_CERT);
+    o->fetch.key = get(set, CONF_KEY);
+    o->fetch.cacert = get(set, CONF_CACERT);
+    if (o->fetch.key && !o->fetch.cert) {
+        fprintf(stderr, "snesync %s: --key needs --cert\n", name);
+        return false;
+    }
+    return true;
+}
+
+/* The download directory: --work-dir, else STORE.work. False, said why, when it does not fit. */
+static bool work_dir_setting(const settings *set, const char *name, const char *store_dir,
+                             char *work, size_t cap)
+{
+    int n;
+    if (get(set, CONF_WORK_DIR)) {
+        n = snprintf(work, cap, "%s", get(set, CONF_WORK_DIR));
+    } else {
+        size_t len = strlen(store_dir);
+        while (len > 1 && store_dir[len - 1] == '/')
+            len--;
+        n = len < cap ? snprintf(work, cap, "%.*s.work", (int)len, store_dir) : -1;
+    }
+    if (n >= 0 && (size_t)n < cap)
+        return true;
+    fprintf(stderr, "snesync %s: the work directory's path is longer than %zu bytes\n", name,
+            cap - 1);
+    return false;
+}
+
+/* The request and the transport checked before the store is opened: nothing is touched, nothing
+ * is sent when they are wrong. */
+static bool check_job(const sne_sync_options *o, const char *name)
+{
+    sne_error err = {0};
+    sne_buf probe;
+    sne_buf_init(&probe, 1 << 20);
+    sne_err rc = sne_sync_request_json(o, &probe, &err);
+    sne_buf_free(&probe);
+    if (!rc)
+        rc = sne_fetch_check_options(&o->fetch, &err);
+    if (rc)
+        fprintf(stderr, "snesync %s: %s\n", name, err.message);
+    return rc == SNE_OK;
+}
+
+/* The test hooks: SNESYNC_TEST_KILL_AT=phase[:N] kills the process at a phase (show_progress),
+ * SNESYNC_TEST_BATCH_DEMANDS makes the ingest commit in small transactions, so that a small export
+ * commits mid-way. */
+static void apply_test_hooks(progress_state *ps, sne_sync_options *o)
+{
     const char *hook = getenv("SNESYNC_TEST_KILL_AT");
-    static char hook_phase[32];
     if (hook && *hook) {
         size_t n = strcspn(hook, ":");
-        snprintf(hook_phase, sizeof(hook_phase), "%.*s", (int)(n < 31 ? n : 31), hook);
-        ps.kill_phase = hook_phase;
-        if (hook[n] == ':' && !cli_parse_u64(hook + n + 1, &ps.kill_at))
-            ps.kill_at = 0;
+        snprintf(ps->kill_phase, sizeof(ps->kill_phase), "%.*s",
+                 (int)(n < sizeof(ps->kill_phase) - 1 ? n : sizeof(ps->kill_phase) - 1), hook);
+        if (hook[n] == ':' && !cli_parse_u64(hook + n + 1, &ps->kill_at))
+            ps->kill_at = 0;
     }
-    o.progress = show_progress;
-    o.progress_ctx = &ps;
-    /* Test hook: smaller ingest transactions, so that a small export commits mid-way. */
+    uint64_t v;
     const char *batch = getenv("SNESYNC_TEST_BATCH_DEMANDS");
     if (batch && cli_parse_u64(batch, &v) && v > 0 && v < 1000000)
-        o.batch_demands = (size_t)v;
+        o->batch_demands = (size_t)v;
+}
 
+/* Opens the store, runs the job, and reports the result: the exit status. */
+static int run_on_store(const char *name, const settings *set, const cli_common *common,
+                        const sne_sync_options *o, progress_state *ps)
+{
+    sne_error err = {0};
+    sne_store *store = NULL;
     sne_sync_summary sum;
     memset(&sum, 0, sizeof(sum));
-    rc = cli_open_store(&common, CLI_STORE_CREATE, &store, &err);
+    sne_err rc = cli_open_store(common, CLI_STORE_CREATE, &store, &err);
     if (!rc)
-        rc = sne_sync_run(store, &o, &sum, &err);
-    if (ps.tty && ps.last_phase >= 0)
+        rc = sne_sync_run(store, o, &sum, &err);
+    if (ps->tty && ps->last_phase >= 0)
         fputc('\n', stderr);
     sne_store_close(store);
-    memset(token, 0, sizeof(token));
     if (rc) {
-        status = cli_fail(rc, &err);
+        int status = cli_fail(rc, &err);
         if (status == EXIT_BAD_INPUT || status == EXIT_STALE) {
             fprintf(stderr,
                     "snesync %s: nothing was deleted; the export was released and the "
@@ -538,13 +552,54 @@ static int run_job(int argc, char **argv, bool drm)
             if (sum.archive_path[0])
                 fprintf(stderr, "snesync %s: the archive is kept as %s\n", name, sum.archive_path);
         }
-        goto out;
+        return status;
     }
     if (sum.warning[0])
         fprintf(stderr, "snesync %s: warning: %s\n", name, sum.warning);
-    print_summary(name, &sum, common.json);
-    status = set.pg_apply ? cli_pg_apply_chained(name, &common, &set.conf) : EXIT_OK;
+    print_summary(name, &sum, common->json);
+    return set->pg_apply ? cli_pg_apply_chained(name, common, &set->conf) : EXIT_OK;
+}
+
+static int run_job(int argc, char **argv, bool drm)
+{
+    const char *name = drm ? "drm-refresh" : "sync";
+    settings set = {.drm = drm};
+    cli_common common;
+    char token[4096] = "";
+    char work[2048];
+    sne_sync_options o;
+    progress_state ps = {.last_phase = -1};
+    pthread_mutex_init(&ps.mu, NULL);
+
+    int status;
+    if (!read_settings(argc, argv, name, &set, &common, &status))
+        goto out;
+    status = EXIT_USAGE;
+    sne_sync_options_default(&o);
+    o.job = name;
+    o.fetch.server = get(&set, CONF_SERVER);
+    if (!o.fetch.server || !*o.fetch.server) {
+        fprintf(stderr, "snesync %s: --server URL is needed (or 'server' in --config)\n", name);
+        goto out;
+    }
+    if (!request_settings(&set, name, &o) || !transport_settings(&set, name, &o))
+        goto out;
+    if ((status = load_token(&set, token, sizeof(token))) != EXIT_OK)
+        goto out;
+    status = EXIT_USAGE;
+    o.fetch.token = token[0] ? token : NULL;
+    if (!work_dir_setting(&set, name, common.store_dir, work, sizeof(work)))
+        goto out;
+    o.work_dir = work;
+    if (!check_job(&o, name))
+        goto out;
+    ps.tty = isatty(STDERR_FILENO);
+    o.progress = show_progress;
+    o.progress_ctx = &ps;
+    apply_test_hooks(&ps, &o);
+    status = run_on_store(name, &set, &common, &o, &ps);
 out:
+    memset(token, 0, sizeof(token));
     cli_conf_free(&set.conf);
     pthread_mutex_destroy(&ps.mu);
     return status;

@@ -36,7 +36,8 @@ static void usage(FILE *out)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fputs("\n"
           "Every command takes --store DIR (default $SNESYNC_STORE, else ./snesync.store) and\n"
-          "--help. `snesync COMMAND --help` describes a command.\n"
+          "--help. `snesync COMMAND --help` describes a command; `snesync --version` prints\n"
+          "the version.\n"
           "\n"
           "Exit status: 0 done, 1 unexpected failure, 2 usage (also a missing or unreadable\n"
           "archive, no store at DIR), 3 bad or incomplete export (nothing deleted), 4 stale\n"
@@ -59,7 +60,7 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (strcmp(name, "--version") == 0) {
-        puts("snesync " SNESYNC_VERSION);
+        printf("snesync %s\n", snesync_version());
         return EXIT_OK;
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

@@ -2,6 +2,22 @@
 
 #include <string.h>
 
+/* snesync.h spells sne_entity out; it must give every entity of entities.def the same value
+ * (stored formats and the public ABI depend on it). */
+enum entities_def_order {
+#define SNE_ENTITY(id, code, block, item, key) ENTITIES_DEF_##id,
+#include "entities.def"
+#undef SNE_ENTITY
+    ENTITIES_DEF_COUNT
+};
+#define SNE_ENTITY(id, code, block, item, key)                                                     \
+    _Static_assert((int)SNE_ENTITY_##id == (int)ENTITIES_DEF_##id,                                 \
+                   "snesync.h: sne_entity out of step with entities.def (" #id ")");
+#include "entities.def"
+#undef SNE_ENTITY
+_Static_assert((int)SNE_ENTITY__COUNT == (int)ENTITIES_DEF_COUNT,
+               "snesync.h: sne_entity and entities.def do not have the same entities");
+
 static const sne_entity_info entities[SNE_ENTITY__COUNT] = {
 #define SNE_ENTITY(id, code, block, item, key) [SNE_ENTITY_##id] = {code, block, item, key},
 #include "entities.def"

@@ -42,6 +42,7 @@
 #define SNE_FETCH_H
 
 #include "../common/error.h"
+#include "snesync.h" /* sne_fetch_options, sne_fetch_check_options */
 #include "status_json.h"
 
 #include <stdbool.h>
@@ -50,45 +51,11 @@
 
 typedef struct sne_fetch sne_fetch;
 
-/* Time and randomness, injectable for tests. NULL members (or a NULL clock) use the real ones:
- * CLOCK_MONOTONIC, an interruptible sleep, a random source seeded from the clock and pid. */
-typedef struct sne_fetch_clock {
-    double (*now)(void *ctx);                 /* monotonic seconds */
-    void (*sleep)(void *ctx, double seconds); /* wait that long (the real one stops on cancel) */
-    uint64_t (*random)(void *ctx);            /* uniform 64-bit values, for the jitter */
-    void *ctx;
-} sne_fetch_clock;
-
-typedef struct sne_fetch_options {
-    const char *server;     /* http(s)://host[:port][/prefix]; "/v1.0" is appended unless present */
-    const char *cert;       /* client certificate (PEM), or NULL */
-    const char *key;        /* its private key (PEM), or NULL */
-    const char *cacert;     /* CA bundle that signs the server (PEM), or NULL for the system's */
-    const char *token;      /* bearer token, or NULL; borrowed, never copied into a message */
-    long connect_timeout;   /* seconds; 0: 30 */
-    long low_speed_time;    /* abort a transfer slower than low_speed_limit for this long; 0: 60 */
-    long low_speed_limit;   /* bytes per second; 0: 1024 */
-    long request_timeout;   /* whole-request cap for the small JSON calls, seconds; 0: 120 */
-    unsigned max_attempts;  /* per call, the first included; 0: 8 */
-    double backoff_base;    /* seconds before the first retry (then doubled); 0: 1 */
-    double backoff_cap;     /* the longest wait between two attempts, Retry-After aside; 0: 60 */
-    double max_retry_after; /* a longer Retry-After is an error rather than a wait; 0: 3600 */
-    const sne_fetch_clock *clock; /* NULL: the real clock; borrowed for the handle's life */
-} sne_fetch_options;
-
-void sne_fetch_options_default(sne_fetch_options *o);
-
 /* Creates a handle (curl is initialised once per process, by this or the next function). `o` is
  * copied, its strings borrowed: they must outlive the handle. SNE_ERR_USAGE when
- * sne_fetch_check_options() refuses `o`. */
+ * sne_fetch_check_options() (public: snesync.h) refuses `o`. */
 sne_err sne_fetch_new(sne_fetch **out, const sne_fetch_options *o, sne_error *err);
 
-/* The checks of sne_fetch_new(), without creating anything (for a caller that wants to refuse
- * bad options before it does anything else): SNE_ERR_USAGE, with why, for a server URL that is
- * not http(s), a token that holds a control character, a key without its certificate, or a
- * token to be sent over plain http to another machine than this one (localhost, 127.0.0.0/8,
- * ::1): it would cross the network in clear. */
-sne_err sne_fetch_check_options(const sne_fetch_options *o, sne_error *err);
 void sne_fetch_free(sne_fetch *f); /* accepts NULL */
 
 /* Thread-safe: the running call (or its next wait) stops with SNE_ERR_NETWORK. Sticky until

@@ -19,6 +19,7 @@
 
 #include "../common/error.h"
 #include "../model/model.h"
+#include "snesync.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -27,17 +28,7 @@
 #define SNE_JSON_MAX_INPUT (64 * 1024)
 #define SNE_JSON_MAX_DEPTH 16
 
-typedef enum sne_statut {
-    SNE_STATUT_UNKNOWN = 0, /* absent, or a value this version does not know */
-    SNE_STATUT_EN_ATTENTE,
-    SNE_STATUT_EN_COURS,
-    SNE_STATUT_TERMINE,
-    SNE_STATUT_ECHEC,
-    SNE_STATUT_EXPIRE,
-} sne_statut;
-
-/* "EN_ATTENTE"...; "?" for SNE_STATUT_UNKNOWN. */
-const char *sne_statut_name(sne_statut s);
+/* sne_statut and sne_statut_name are public (snesync.h). */
 
 /* EtatExport. Fields absent from the document are left empty (strings "", numbers -1). */
 typedef struct sne_export_status {

@@ -9,14 +9,13 @@
 #define SNE_MODEL_H
 
 #include "../common/schema.h"
+#include "snesync.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define SNE_NUM_UNIQUE_LEN      18    /* characters of a demand number, [0-9A-Z] */
-#define SNE_NUMERO_MAX          40    /* characters of an export number, [0-9A-Za-z_-] */
-#define SNE_DATE_MAX            40    /* bytes of an xs:dateTime value */
+/* SNE_NUM_UNIQUE_LEN, SNE_NUMERO_MAX and SNE_DATE_MAX are public (snesync.h). */
 #define SNE_COMMUNE_LEN         5     /* characters of an INSEE commune code */
 #define SNE_LOCATION_CODE_MAX   7     /* characters of a perimetre's location code */
 #define SNE_MAX_KEY_LEN         128   /* bytes of an item key (the contract's keys are <= 40) */

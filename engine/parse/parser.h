@@ -20,22 +20,13 @@
 
 #include "../common/error.h"
 #include "../model/record.h"
+#include "snesync.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct sne_parse_limits {
-    size_t max_text;   /* bytes of one text or attribute value */
-    size_t max_item;   /* canonical bytes of one item */
-    size_t max_demand; /* canonical bytes of all items of one demand */
-    size_t max_items;  /* items in one demand */
-    size_t max_depth;  /* element nesting in a document */
-    size_t max_name;   /* bytes of an element or attribute name */
-} sne_parse_limits;
-
-/* The defaults: 256 KiB text, 4 MiB item, 32 MiB demand, 100000 items, depth 64, names 256. */
-void sne_parse_limits_default(sne_parse_limits *l);
+/* sne_parse_limits and sne_parse_limits_default are public (snesync.h). */
 
 typedef struct sne_parser_callbacks {
     /* Called once per document, after its entete; `h` and its locations are the parser's, valid

@@ -1,4 +1,13 @@
-#include "validate.h"
+/* validate.c: checking export documents against the XSD (schema/export.xsd), on request
+ * (sne_validator, public: snesync.h).
+ *
+ * Ingest does not need the XSD: the parser checks what the engine relies on and treats unknown
+ * elements as data. Validation is for a person who wants to know whether an archive honours the
+ * contract to the letter. It streams (libxml2 xmlTextReader with the schema plugged in), so an
+ * archive of any size validates in bounded memory. DTDs, entities and the network stay off. */
+#include "../common/error.h"
+#include "../unpack/unpack.h"
+#include "snesync.h"
 
 #include <libxml/xmlreader.h>
 #include <libxml/xmlschemas.h>

@@ -29,12 +29,9 @@ static sne_err report(load_ctx *lc, sne_err rc)
     return rc;
 }
 
-static sne_err copy_item(void *ctx, const sne_header *h, const sne_stored_item *it)
+static sne_err copy_item(void *ctx, const sne_stored_item *it)
 {
-    (void)h;
     load_ctx *lc = ctx;
-    if (!it)
-        return SNE_OK;
     const char *code = sne_entity_info_of(it->entity)->code;
     sne_err rc = pg_copy_row(&lc->copy, 4);
     if (!rc)

@@ -82,6 +82,7 @@
 #include "../common/buffer.h"
 #include "../common/schema.h"
 #include "../model/model.h"
+#include "snesync.h" /* sne_op */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -140,9 +141,6 @@ void sne_header_scratch_free(sne_header_scratch *s);
 sne_err sne_header_decode(const uint8_t *v, size_t n, sne_header_scratch *scratch, sne_header *h);
 /* Appends the encoding of `h` to `out`. */
 sne_err sne_header_encode(const sne_header *h, sne_buf *out);
-
-typedef enum sne_op { SNE_OP_CREATE = 1, SNE_OP_UPDATE = 2, SNE_OP_DELETE = 3 } sne_op;
-const char *sne_op_name(sne_op op);
 
 /* One change inside a group. Pointers borrow from the group's bytes (or the caller's). */
 typedef struct sne_change_entry {

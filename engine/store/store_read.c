@@ -1,7 +1,7 @@
 /* store_read.c: reading demands (store.h): a demand's items, decoded from its bodies; or demand
  * headers (state, date of last modification, item references) without their items, for consumers
  * that mirror the store elsewhere (the PostgreSQL sink): one lookup, or every demand in numUnique
- * order. Inside a pinned read (sne_store_read_begin) they see the same snapshot as the change log
+ * order; and a demand's state as the public API gives it (snesync.h). Inside a pinned read (sne_store_read_begin) they see the same snapshot as the change log
  * read with them. */
 #include "store_internal.h"
 
@@ -96,7 +96,7 @@ static sne_err read_body(sne_store *s, MDB_txn *txn, const char *num, const sne_
         const sne_item_ref *ref = &h->items[i];
         sne_stored_item it = {ref->entity, ref->key, ref->key_len, items[i - first],
                               lens[i - first]};
-        rc = fn(ctx, h, &it);
+        rc = fn(ctx, &it);
     }
     free(items);
     free(lens);
@@ -120,10 +120,35 @@ sne_err sne_store_read_demand(sne_store *s, const char *num, sne_item_fn fn, voi
         rc = store_fail(s, mrc, "cannot read a demand");
     else if ((rc = sne_header_decode(v.mv_data, v.mv_size, &s->old_scratch, &h)))
         sne_error_set(&s->err, rc, 0, "store %s: demand %s has a damaged header", s->dir, num);
-    else if (h.n_items == 0)
-        rc = fn(ctx, &h, NULL);
     for (int part = 0; !rc && part < BODY_PARTS; part++)
         rc = read_body(s, txn, num, &h, (body_part)part, fn, ctx);
     store_end_read(s, txn);
+    return rc;
+}
+
+/* Copies what a program may know of a header (not its item references) into the caller's
+ * sne_demand_state. A date longer than any the parser lets through is damage. */
+static sne_err copy_state(void *ctx, const char *num, const sne_header *h)
+{
+    (void)num;
+    sne_demand_state *out = ctx;
+    if (!h)
+        return SNE_ERR_NOTFOUND;
+    if (h->date_len > SNE_DATE_MAX)
+        return SNE_ERR_CORRUPT;
+    out->radiee = h->radiee;
+    memcpy(out->date_modification, h->date_modification, h->date_len);
+    out->date_modification[h->date_len] = '\0';
+    out->n_items = h->n_items;
+    return SNE_OK;
+}
+
+sne_err sne_store_demand_state(sne_store *s, const char *num, sne_demand_state *out)
+{
+    sne_err rc = sne_store_demand_header(s, num, copy_state, out);
+    if (rc == SNE_ERR_NOTFOUND)
+        sne_error_set(&s->err, rc, 0, "demand %s is not in the store", num);
+    else if (rc == SNE_ERR_CORRUPT) /* copy_state's, or the decoder's: the same damage */
+        sne_error_set(&s->err, rc, 0, "store %s: demand %s has a damaged header", s->dir, num);
     return rc;
 }

@@ -41,24 +41,15 @@
 #define SNE_UNPACK_H
 
 #include "../common/error.h"
+#include "snesync.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct sne_unpack sne_unpack;
 
-typedef struct sne_unpack_limits {
-    uint64_t max_member_bytes; /* decompressed bytes of one member; 0 = default 8 GiB. A member
-                                  whose tar header announces more is refused by sne_unpack_next. */
-    uint64_t max_total_bytes;  /* decompressed bytes of the whole tar stream (members, headers,
-                                  padding and skipped members alike: it bounds the work of
-                                  decompression); 0 = default 256 GiB */
-    uint32_t max_members;      /* archive entries, ignored ones included; 0 = default 100000 */
-} sne_unpack_limits;
-
-/* Raw source of archive bytes: returns bytes read (>0, at most n), 0 at end, -1 on error (errno
- * set). It may return fewer bytes than asked at any time. Never called again once it returned 0. */
-typedef ptrdiff_t (*sne_unpack_read_fn)(void *ctx, void *buf, size_t n);
+/* sne_unpack_limits (the caps on sizes) and sne_unpack_read_fn (the raw source) are public:
+ * snesync.h. */
 
 /* Opens an archive read through `read(ctx, ...)`. `ctx` is borrowed: it must stay valid until
  * sne_unpack_free. `lim` is copied (NULL = all defaults). Reads and decompresses the first bytes

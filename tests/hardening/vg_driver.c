@@ -65,22 +65,16 @@ static sne_err on_change(void *ctx, const sne_change *c)
     return SNE_OK;
 }
 
-static sne_err on_item(void *ctx, const sne_header *h, const sne_stored_item *it)
+static sne_err on_item(void *ctx, const sne_stored_item *it)
 {
-    (void)h;
     walk *w = ctx;
-    return it ? sne_render_json(it->canon, it->canon_len, &w->json) : SNE_OK;
+    return sne_render_json(it->canon, it->canon_len, &w->json);
 }
 
-static sne_err dump_item(void *ctx, const sne_header *h, const sne_stored_item *it)
+static sne_err dump_item(void *ctx, const sne_stored_item *it)
 {
     walk *w = ctx;
     const char *num = (const char *)w->nums;
-    if (!w->changes++)
-        printf("%s %s %.*s\n", num, h->radiee ? "RADIEE" : "ACTIVE", (int)h->date_len,
-               h->date_modification);
-    if (!it)
-        return SNE_OK;
     sne_buf_reset(&w->json);
     sne_err rc = sne_render_json(it->canon, it->canon_len, &w->json);
     if (!rc)
@@ -106,9 +100,13 @@ static int dump(const char *dir)
         line[strcspn(line, "\r\n")] = 0;
         if (!line[0])
             continue;
-        w.changes = 0;
         w.nums = (void *)line;
-        sne_err rc = sne_store_read_demand(s, line, dump_item, &w);
+        sne_demand_state state;
+        sne_err rc = sne_store_demand_state(s, line, &state);
+        if (!rc) {
+            printf("%s %s %s\n", line, state.radiee ? "RADIEE" : "ACTIVE", state.date_modification);
+            rc = sne_store_read_demand(s, line, dump_item, &w);
+        }
         if (rc == SNE_ERR_NOTFOUND) {
             printf("%s -\n", line);
         } else if (rc) {

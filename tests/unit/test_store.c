@@ -1,7 +1,8 @@
 /* Unit tests of the store: item merge (create/update/delete/unchanged), the change log and its
  * cursors, scope sweeps, staleness, the seen set across attempts, codecs, the writer lock, the
  * DRM window (which absent DRM months an export proves gone), the store's creation and
- * identity, and pinned reads (one snapshot for the change log and the demands' headers). */
+ * identity, pinned reads (one snapshot for the change log and the demands' headers), and a
+ * demand's state and items as the public API reads them. */
 #include "canon/canon.h"
 #include "common/isotime.h"
 #include "store/store.h"
@@ -989,6 +990,68 @@ static void test_pinned_read(void)
     remove_store(dir);
 }
 
+typedef struct items_seen {
+    int n;
+    char keys[4][16];
+} items_seen;
+
+static sne_err see_item(void *ctx, const sne_stored_item *it)
+{
+    items_seen *is = ctx;
+    if (is->n < 4)
+        snprintf(is->keys[is->n], sizeof(is->keys[0]), "%s:%.*s",
+                 sne_entity_info_of(it->entity)->code, (int)it->key_len, it->key);
+    is->n++;
+    return SNE_OK;
+}
+
+/* What the public API gives of a demand: its state (radiee, date, how many items) and its items
+ * in (entity, key) order; a demand held without items has a state and no item; an unknown one,
+ * or a string that is no demand number, is SNE_ERR_NOTFOUND with a message. */
+static void test_demand_state(void)
+{
+    char dir[] = "/tmp/snesync-test-state-XXXXXX";
+    if (!new_store_path(dir))
+        return;
+    sne_store *s = NULL;
+    sne_error err = {0};
+    sne_store_options o = {.writable = true, .create = true, .map_size = 64u << 20};
+    CHECK_EQ_INT(sne_store_open(&s, dir, &o, &err), SNE_OK);
+    fake_demand d[2];
+    fake_init(&d[0], "0380000000001G1226", "38185");
+    d[0].d.radiee = true;
+    fake_item(&d[0], SNE_ENTITY_CERFA, "", "form A");
+    fake_item(&d[0], SNE_ENTITY_EVT, "E1", "event 1");
+    fake_item(&d[0], SNE_ENTITY_EVT, "E2", "event 2");
+    fake_init(&d[1], "0380000000002G1226", "38421");
+    sne_export_header h = header("S1", "2026-10-01T00:00:00Z", 1000, CERFA_EVT, NULL, 0);
+    sne_apply_stats st;
+    ingest_run(s, &h, d, 2, &st, SNE_OK);
+
+    sne_demand_state state;
+    CHECK_EQ_INT(sne_store_demand_state(s, "0380000000001G1226", &state), SNE_OK);
+    CHECK(state.radiee && state.n_items == 3);
+    CHECK_EQ_STR(state.date_modification, "2026-10-01T00:00:00Z");
+    items_seen is = {0};
+    CHECK_EQ_INT(sne_store_read_demand(s, "0380000000001G1226", see_item, &is), SNE_OK);
+    CHECK_EQ_INT(is.n, 3);
+    CHECK_EQ_STR(is.keys[0], "CERFA:");
+    CHECK_EQ_STR(is.keys[2], "EVT:E2");
+
+    CHECK_EQ_INT(sne_store_demand_state(s, "0380000000002G1226", &state), SNE_OK);
+    CHECK(!state.radiee && state.n_items == 0);
+    is = (items_seen){0};
+    CHECK_EQ_INT(sne_store_read_demand(s, "0380000000002G1226", see_item, &is), SNE_OK);
+    CHECK_EQ_INT(is.n, 0);
+
+    CHECK_EQ_INT(sne_store_demand_state(s, "0380000000003G1226", &state), SNE_ERR_NOTFOUND);
+    CHECK(strstr(sne_store_error(s)->message, "not in the store") != NULL);
+    CHECK_EQ_INT(sne_store_demand_state(s, "short", &state), SNE_ERR_NOTFOUND);
+    sne_store_close(s);
+    fake_free(&d[0]);
+    remove_store(dir);
+}
+
 int main(void)
 {
     if (!mkdtemp(store_dir)) {
@@ -1009,6 +1072,7 @@ int main(void)
     test_identity();
     test_format();
     test_pinned_read();
+    test_demand_state();
     remove_store(store_dir);
     return TEST_SUMMARY();
 }
