@@ -29,6 +29,7 @@ static inline void sne_buf_put_byte(sne_buf *b, uint8_t c)
     b->data[b->len++] = c;
     b->data[b->len] = '\0';
 }
+
 /* Cuts the buffer back to `len` bytes (len <= b->len). */
 void sne_buf_truncate(sne_buf *b, size_t len);
 
