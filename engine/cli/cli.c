@@ -1,4 +1,5 @@
 #include "cli.h"
+#include "stop.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -65,6 +66,8 @@ const char *cli_status_meaning(int status)
     };
     if (status >= 0 && (size_t)status < sizeof(meaning) / sizeof(meaning[0]) && meaning[status])
         return meaning[status];
+    if (status == EXIT_SIGNALLED + SIGINT || status == EXIT_SIGNALLED + SIGTERM)
+        return "stopped by a signal";
     return "an unexpected failure";
 }
 

@@ -2,6 +2,7 @@
  * (engine/sync.h). Options come from the command line, then from a config file (--config). */
 #include "cli.h"
 #include "config.h"
+#include "stop.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -24,6 +25,8 @@ static const char sync_usage[] =
     "Requests an export from the service, polls it (honouring Retry-After), downloads it while\n"
     "ingesting it, verifies its size and sha256 before anything is deleted, then releases it.\n"
     "Killed at any point, the same command resumes the same export (kept in the store).\n"
+    "SIGTERM or SIGINT stops it at the next safe point within a second or so, with status 143\n"
+    "(130 for SIGINT), keeping the export for the next run.\n"
     "\n"
     "  --server URL        the service, https://host[:port] (/v1.0 is added); with a token,\n"
     "                      plain http:// only to this machine (localhost, 127.0.0.0/8, ::1)\n"
@@ -236,8 +239,9 @@ typedef struct progress_state {
     bool tty;
     int last_phase;
     double last;
-    char kill_phase[32]; /* SNESYNC_TEST_KILL_AT=phase[:N]; "" when not set */
+    char kill_phase[32]; /* SNESYNC_TEST_KILL_AT or _TERM_AT=phase[:N]; "" when not set */
     uint64_t kill_at;
+    int kill_signal; /* SIGKILL (_KILL_AT) or SIGTERM (_TERM_AT) */
 } progress_state;
 
 static void show_progress(void *ctx, const sne_sync_progress *p)
@@ -251,7 +255,8 @@ static void show_progress(void *ctx, const sne_sync_progress *p)
                                                         : 0;
         if (v >= ps->kill_at) {
             fflush(NULL);
-            raise(SIGKILL); /* a crash, as a test of resumption wants it */
+            ps->kill_phase[0] = '\0'; /* once: a second SIGTERM would end the process */
+            raise(ps->kill_signal); /* a crash, or a stop, as a test of resumption wants it */
         }
     }
     double t = cli_now();
@@ -494,11 +499,16 @@ static bool check_job(const sne_sync_options *o, const char *name)
 }
 
 /* The test hooks: SNESYNC_TEST_KILL_AT=phase[:N] kills the process at a phase (show_progress),
- * SNESYNC_TEST_BATCH_DEMANDS makes the ingest commit in small transactions, so that a small export
- * commits mid-way. */
+ * SNESYNC_TEST_TERM_AT=phase[:N] sends it SIGTERM there, SNESYNC_TEST_BATCH_DEMANDS makes the
+ * ingest commit in small transactions, so that a small export commits mid-way. */
 static void apply_test_hooks(progress_state *ps, sne_sync_options *o)
 {
     const char *hook = getenv("SNESYNC_TEST_KILL_AT");
+    ps->kill_signal = SIGKILL;
+    if (!hook || !*hook) {
+        hook = getenv("SNESYNC_TEST_TERM_AT");
+        ps->kill_signal = SIGTERM;
+    }
     if (hook && *hook) {
         size_t n = strcspn(hook, ":");
         snprintf(ps->kill_phase, sizeof(ps->kill_phase), "%.*s",
@@ -523,12 +533,17 @@ static int run_on_store(const char *name, const settings *set, const cli_common 
     sne_err rc = cli_open_store(common, CLI_STORE_CREATE, &store, &err);
     cli_report_seq_before(common->report, store);
     if (!rc)
-        rc = sne_sync_run(store, o, &sum, &err);
+        rc = sne_sync_run_until(store, o, cli_stop_flag(), &sum, &err);
     if (ps->tty && ps->last_phase >= 0)
         fputc('\n', stderr);
     cli_report_seq_after(common->report, store);
     sne_store_close(store);
     report_summary(common->report, name, &sum);
+    int signal_number = *cli_stop_flag();
+    if (rc && signal_number) { /* stopped: the message says what the next run resumes */
+        cli_fail(common, rc, &err);
+        return EXIT_SIGNALLED + signal_number;
+    }
     if (rc) {
         int status = cli_fail(common, rc, &err);
         if (status == EXIT_BAD_INPUT || status == EXIT_STALE) {
@@ -545,6 +560,12 @@ static int run_on_store(const char *name, const settings *set, const cli_common 
         fprintf(stderr, "snesync %s: warning: %s\n", name, sum.warning);
     if (!common->json)
         print_summary(name, &sum);
+    cli_stop_release(); /* pg-apply is stopped as before: at once, its batches committed stay */
+    if (set->pg_apply && signal_number) {
+        fprintf(stderr, "snesync %s: stopped by a signal before pg-apply\n", name);
+        cli_report_error(common->report, "stopped by a signal before pg-apply");
+        return EXIT_SIGNALLED + signal_number;
+    }
     return set->pg_apply ? cli_pg_apply_chained(name, common) : EXIT_OK;
 }
 
@@ -584,8 +605,11 @@ static int run_job(int argc, char **argv, cli_common *common, bool drm)
     o.progress = show_progress;
     o.progress_ctx = &ps;
     apply_test_hooks(&ps, &o);
-    status = run_on_store(name, &set, common, &o, &ps);
+    status = EXIT_FAILURE_OTHER;
+    if (cli_stop_catch(name))
+        status = run_on_store(name, &set, common, &o, &ps);
 out:
+    cli_stop_release();
     memset(token, 0, sizeof(token));
     pthread_mutex_destroy(&ps.mu);
     return status;

@@ -81,7 +81,8 @@ static void usage(FILE *out)
           "export (refused), 5 store busy (another writer), 6 store or disk failure (also\n"
           "permissions), 7 server refused or unreachable, 8 change log cursor out of range,\n"
           "9 demand not in the store, 10 the PostgreSQL database does not follow on from the\n"
-          "store (pg-apply, prune --pg-applied), 11 the database failed or is unreachable.\n",
+          "store (pg-apply, prune --pg-applied), 11 the database failed or is unreachable,\n"
+          "130, 143 stopped by SIGINT or SIGTERM (sync, drm-refresh: the next run resumes).\n",
           out);
 }
 
