@@ -168,18 +168,20 @@ static sne_err render(sne_buf *b, const cli_report *r, double last_success)
         snprintf(value, sizeof(value), "%" PRIu64, r->fact[op_facts[i]]);
         rc = sample(b, "snesync_run_changes", c, op, value);
     }
-    if (!rc)
-        rc = counted(b, "snesync_run_demands", "Demands the last run read from the export.", r,
-                     CLI_FACT_DEMANDS);
-    if (!rc)
-        rc = counted(b, "snesync_run_archive_bytes", "The size of the last run's export archive.",
-                     r, CLI_FACT_ARCHIVE_BYTES);
-    if (!rc)
-        rc = counted(b, "snesync_run_downloaded_bytes", "Bytes the last run downloaded.", r,
-                     CLI_FACT_DOWNLOADED_BYTES);
-    if (!rc)
-        rc = counted(b, "snesync_store_last_seq", "The store's last change seq after the last run.",
-                     r, CLI_FACT_STORE_LAST_SEQ);
+    static const struct {
+        const char *name, *help;
+        cli_fact fact;
+    } counts[] = {
+        {"snesync_run_demands", "Demands the last run read from the export.", CLI_FACT_DEMANDS},
+        {"snesync_run_archive_bytes", "The size of the last run's export archive.",
+         CLI_FACT_ARCHIVE_BYTES},
+        {"snesync_run_downloaded_bytes", "Bytes the last run downloaded.",
+         CLI_FACT_DOWNLOADED_BYTES},
+        {"snesync_store_last_seq", "The store's last change seq after the last run.",
+         CLI_FACT_STORE_LAST_SEQ},
+    };
+    for (size_t i = 0; !rc && i < sizeof(counts) / sizeof(counts[0]); i++)
+        rc = counted(b, counts[i].name, counts[i].help, r, counts[i].fact);
     double date;
     if (!rc && r->date_export[0] && parse_date_time(r->date_export, &date))
         rc = gauge(b, "snesync_export_date_timestamp_seconds",

@@ -33,14 +33,6 @@ stopped() {
     check "$NAME: its report" "false 143" "$(report_field ok) $(report_field exitStatus)"
     check "$NAME: within 5 s" 1 "$(echo "$(date +%s.%N) - $t0 < 5" | bc)"
 }
-restarted() {
-    sync_all "$S"
-    check "$NAME: the restarted run exits 0" 0 "$RC"
-    check "$NAME: one export requested in all" 1 "$(count_log 'POST /v1.0/exports -> 202')"
-    check "$NAME: the restarted run picked up the pending export" true "$(jfield resumed)"
-    same_as_ref
-    check "$NAME: the export was released once" 1 "$(count_log 'DELETE /v1.0/exports/.* -> 204')"
-}
 
 stopped posted posted
 restarted
