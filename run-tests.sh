@@ -15,7 +15,7 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSNESYNC_SANITIZE=ON -DSNESYN
 cmake --build build-asan -j"$jobs" >/dev/null
 # Everything again under the sanitizers, but the slowest suites: the 10000-demand kill-and-rerun
 # loops and the 26 random kills of `sync` (about 4 minutes under ASan; the hardening kill loop and
-# the sync kill test at each phase cover kills under ASan) and the benchmark harness (timings mean
-# nothing under ASan).
+# the sync kill test at each phase cover kills under ASan), the benchmark harness (timings mean
+# nothing under ASan) and the Debian package build (it builds the tree once more, unsanitized).
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --test-dir build-asan --output-on-failure -j"$jobs" -E '^(integration_kill_rerun_|bench_|sync_kill_random)'
+  ctest --test-dir build-asan --output-on-failure -j"$jobs" -E '^(integration_kill_rerun_|bench_|sync_kill_random|package_)'

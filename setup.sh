@@ -9,7 +9,8 @@ cd "$(dirname "$0")"
 
 PACKAGES=(build-essential cmake pkg-config libarchive-dev libxml2-dev libzstd-dev liblmdb-dev
           zlib1g-dev libcurl4-openssl-dev libmicrohttpd-dev libxxhash-dev libssl-dev libgnutls28-dev
-          libxml2-utils python3 curl openssl lmdb-utils libpq-dev postgresql systemd scdoc)
+          libxml2-utils python3 curl openssl lmdb-utils libpq-dev postgresql systemd scdoc
+          debhelper lintian)
 
 install=1 build=1
 case "${1:-}" in
