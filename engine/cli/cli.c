@@ -163,6 +163,7 @@ int cli_parse(int argc, char **argv, const char *usage, const struct option *own
         default: {
             int rc = on_option ? on_option(ctx, opt, optarg) : EXIT_USAGE;
             if (rc) {
+                common->json = json_asked(argc, argv);
                 *status = rc;
                 return -1;
             }
