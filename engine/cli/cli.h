@@ -91,8 +91,9 @@ typedef enum cli_store_use {
 sne_err cli_open_store(const cli_common *c, cli_store_use use, sne_store **store, sne_error *err);
 
 /* The PostgreSQL options of pg-apply and prune --pg-applied (cmd_pg_apply.c); pg-apply also
- * takes {"batch", required_argument, NULL, OPT_PG_BATCH}. */
-enum { OPT_PG_DSN = 400, OPT_PG_SCHEMA, OPT_PG_BATCH };
+ * takes --batch (OPT_PG_BATCH) and --rebuild (OPT_PG_REBUILD), prune --pg-applied
+ * (OPT_PG_APPLIED). */
+enum { OPT_PG_DSN = 400, OPT_PG_SCHEMA, OPT_PG_BATCH, OPT_PG_REBUILD, OPT_PG_APPLIED };
 #define CLI_PG_OPTIONS                                                                             \
     {"dsn", required_argument, NULL, OPT_PG_DSN},                                                  \
     {                                                                                              \
@@ -101,6 +102,8 @@ enum { OPT_PG_DSN = 400, OPT_PG_SCHEMA, OPT_PG_BATCH };
 
 typedef struct cli_pg {
     const char *cli[CONF__COUNT]; /* pg-dsn, pg-schema, pg-batch given as options (argv) */
+    bool rebuild;                 /* pg-apply --rebuild */
+    bool applied;                 /* prune --pg-applied */
 } cli_pg;
 
 /* Takes one of the options OPT_PG_*: 0, or EXIT_USAGE for another one. */

@@ -49,22 +49,17 @@ static const char prune_usage[] =
     "Exit status: 0 done, 2 usage (or no store at DIR), 5 store busy, 6 store or disk failure,\n"
     "10 the database follows another store or has no schema, 11 the database failed.\n";
 
-enum { OPT_SINCE = 300, OPT_LIMIT, OPT_UPTO, OPT_PG_APPLIED };
+enum { OPT_SINCE = 300, OPT_LIMIT, OPT_UPTO };
 
 typedef struct seq_args {
     uint64_t since, limit, upto;
     bool has_upto;
-    bool pg_applied;
-    cli_pg pg;
+    cli_pg pg; /* and --pg-applied */
 } seq_args;
 
 static int on_option(void *ctx, int opt, const char *arg)
 {
     seq_args *a = ctx;
-    if (opt == OPT_PG_APPLIED) {
-        a->pg_applied = true;
-        return 0;
-    }
     if (opt >= OPT_PG_DSN)
         return cli_pg_option(&a->pg, opt, arg);
     uint64_t *target = opt == OPT_SINCE ? &a->since : opt == OPT_LIMIT ? &a->limit : &a->upto;
@@ -156,7 +151,7 @@ static sne_err prune_limit(const seq_args *a, const sne_pg_options *o, sne_store
 {
     uint64_t applied;
     *upto = a->upto;
-    if (!a->pg_applied)
+    if (!a->pg.applied)
         return SNE_OK;
     sne_err rc = sne_pg_applied(o, sne_store_identity(store), &applied, err);
     if (!rc && (!a->has_upto || applied < a->upto))
@@ -177,12 +172,12 @@ int cmd_prune(int argc, char **argv, cli_common *common)
     if (first < 0)
         goto out;
     status = EXIT_USAGE;
-    if (!(a.has_upto || a.pg_applied) || first != argc) {
+    if (!(a.has_upto || a.pg.applied) || first != argc) {
         fprintf(stderr, "snesync prune: --upto SEQ or --pg-applied is required, and no "
                         "argument\n");
         goto out;
     }
-    if (a.pg_applied && (status = cli_pg_settings("prune", &a.pg, common, &o)) != EXIT_OK)
+    if (a.pg.applied && (status = cli_pg_settings("prune", &a.pg, common, &o)) != EXIT_OK)
         goto out;
     sne_error err = {0};
     sne_store *store = NULL;

@@ -24,7 +24,7 @@ static const char usage[] =
     "  --dsn CONNINFO  a libpq connection string or URI (default: libpq's environment, PGHOST,\n"
     "                  PGDATABASE..., and ~/.pgpass); never a password: use ~/.pgpass\n"
     "  --schema NAME   the schema (default sne; lower-case letters, digits, '_')\n"
-    "  --batch N       changes per transaction (default 20000)\n"
+    "  --batch N       changes per transaction (default 100000)\n"
     "  --rebuild       a database that does not follow on from the store (the changes after\n"
     "                  its seq were pruned, it was filled from another store, it is ahead of\n"
     "                  the store) is reloaded from the store's state, into a new schema swapped\n"
@@ -40,8 +40,6 @@ static const char usage[] =
     "and how to fix it), 11 the database failed or could not be reached (the batches before\n"
     "stay committed; run again).\n";
 
-enum { OPT_REBUILD = 300 };
-
 int cli_pg_option(cli_pg *p, int opt, const char *arg)
 {
     switch (opt) {
@@ -53,6 +51,12 @@ int cli_pg_option(cli_pg *p, int opt, const char *arg)
         return 0;
     case OPT_PG_BATCH:
         p->cli[CONF_PG_BATCH] = arg;
+        return 0;
+    case OPT_PG_REBUILD:
+        p->rebuild = true;
+        return 0;
+    case OPT_PG_APPLIED:
+        p->applied = true;
         return 0;
     default:
         return EXIT_USAGE;
@@ -236,19 +240,9 @@ static int run(const cli_common *common, const sne_pg_options *o, const char *ne
     return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILURE_OTHER;
 }
 
-typedef struct args {
-    cli_pg pg;
-    bool rebuild;
-} args;
-
 static int on_option(void *ctx, int opt, const char *arg)
 {
-    args *a = ctx;
-    if (opt == OPT_REBUILD) {
-        a->rebuild = true;
-        return 0;
-    }
-    return cli_pg_option(&a->pg, opt, arg);
+    return cli_pg_option(ctx, opt, arg);
 }
 
 int cmd_pg_apply(int argc, char **argv, cli_common *common)
@@ -256,13 +250,13 @@ int cmd_pg_apply(int argc, char **argv, cli_common *common)
     static const struct option own[] = {
         CLI_PG_OPTIONS,
         {"batch", required_argument, NULL, OPT_PG_BATCH},
-        {"rebuild", no_argument, NULL, OPT_REBUILD},
+        {"rebuild", no_argument, NULL, OPT_PG_REBUILD},
         {NULL, 0, NULL, 0},
     };
-    args a = {0};
+    cli_pg pg = {0};
     sne_pg_options o;
     int status;
-    int first = cli_parse(argc, argv, usage, own, on_option, &a, common, &status);
+    int first = cli_parse(argc, argv, usage, own, on_option, &pg, common, &status);
     if (first < 0)
         goto out;
     status = EXIT_USAGE;
@@ -270,9 +264,9 @@ int cmd_pg_apply(int argc, char **argv, cli_common *common)
         fprintf(stderr, "snesync pg-apply: unexpected argument %s\n", argv[first]);
         goto out;
     }
-    if ((status = cli_pg_settings("pg-apply", &a.pg, common, &o)) != EXIT_OK)
+    if ((status = cli_pg_settings("pg-apply", &pg, common, &o)) != EXIT_OK)
         goto out;
-    o.rebuild = a.rebuild;
+    o.rebuild = pg.rebuild;
     status = run(common, &o, NULL);
 out:
     return status;

@@ -637,9 +637,9 @@ SNESYNC_API sne_err sne_sync_request_json(const sne_sync_options *o, sne_buf *ou
  * Messages name the database (name, host, port) and the batch, never a password, a row's data or
  * a value of PostgreSQL's error detail (which may quote personal data). */
 
-#define SNE_PG_SCHEMA_VERSION 1  /* the layout above; a database's newer one is refused */
+#define SNE_PG_SCHEMA_VERSION 2  /* the layout above; an older one is migrated, a newer refused */
 #define SNE_PG_SCHEMA_MAX     40 /* bytes of a schema name: [a-z_][a-z0-9_]* */
-#define SNE_PG_BATCH_DEFAULT  20000
+#define SNE_PG_BATCH_DEFAULT  100000
 #define SNE_PG_BATCH_MAX      1000000
 
 typedef enum sne_pg_phase {

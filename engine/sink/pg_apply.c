@@ -79,6 +79,11 @@ static sne_err check_layout(const pg_link *l, const pg_state *st)
                              "schema %s of %s exists but holds no snesync_state row: snesync "
                              "pg-apply did not make it; choose another --schema, or drop it",
                              l->schema, l->where);
+    if (st->version < 1)
+        return sne_error_set(l->err, SNE_ERR_MISMATCH, 0,
+                             "schema %s of %s has layout version %d, which no snesync makes "
+                             "(its state row was changed by hand): drop the schema and run again",
+                             l->schema, l->where, st->version);
     if (st->version > SNE_PG_SCHEMA_VERSION)
         return sne_error_set(l->err, SNE_ERR_MISMATCH, 0,
                              "schema %s of %s has layout version %d, made by a newer snesync "
@@ -134,7 +139,8 @@ static sne_err catch_up(pg_link *l, sne_store *s, const sne_pg_options *o, pg_st
         rc = pg_schema_add_entities(l);
     if (rc)
         return rc;
-    bool done = st->last_seq >= v->last && strcmp(st->digest, v->digest) == 0;
+    bool done = st->last_seq >= v->last && strcmp(st->digest, v->digest) == 0 &&
+                st->version == SNE_PG_SCHEMA_VERSION; /* else a batch migrates it */
     if (!done)
         rc = pg_schema_staging(l);
     while (!rc && !done)

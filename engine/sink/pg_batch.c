@@ -1,6 +1,7 @@
 /* pg_batch.c: one batch of the change log applied in one transaction, exactly once.
  *
- *   1. BEGIN; the state row is locked (FOR UPDATE) and must still say the seq this run read.
+ *   1. BEGIN; the state row is locked (FOR UPDATE) and must still say the seq this run read; an
+ *      older layout is migrated (pg_migrate.c), in this transaction.
  *   2. In one pinned snapshot of the store: the changes after that seq (at most o->batch) are
  *      copied into the staging tables (temporary, partitioned by entity), then the state of the
  *      demands they touch: its header (ACTIVE or RADIEE, date of last modification) when it holds
@@ -188,24 +189,38 @@ static sne_err stage(batch_ctx *b, const sne_pg_options *o, const pg_state *st, 
     return rc;
 }
 
-typedef enum merge_kind { MERGE_DELETE, MERGE_INSERT, MERGE_UPSERT } merge_kind;
+#define ITEM_COLUMNS_LIST "entity, num_unique, item_key, item"
+#define ITEM_COLUMNS      "(" ITEM_COLUMNS_LIST ")"
 
-/* Applies to table t the staged changes of op `op` (0: every create and update). */
+typedef enum merge_kind { MERGE_DELETE, MERGE_INSERT, MERGE_UPDATE, MERGE_UPSERT } merge_kind;
+
+/* Applies to table t the staged changes of op `op` (0: every create and update), taken in key
+ * order: the rows of a batch of changes in the log's order (export order) are scattered over
+ * the table and its key, and in key order the index pages each statement visits follow on. */
 static sne_err merge_op(batch_ctx *b, const char *t, merge_kind kind, int op, uint64_t *rows)
 {
-    char sql[SQL_MAX], filter[32];
+    char sql[SQL_MAX], staged[160];
     const char *schema = b->l->schema;
-    snprintf(filter, sizeof(filter), op ? "op = %d" : "op <> %d", op ? op : SNE_OP_DELETE);
+    snprintf(staged, sizeof(staged),
+             "(SELECT " ITEM_COLUMNS_LIST " FROM snesync_stage_%s WHERE op %s %d "
+             "ORDER BY num_unique, item_key)",
+             t, op ? "=" : "<>", op ? op : SNE_OP_DELETE);
     if (kind == MERGE_DELETE)
         snprintf(sql, sizeof(sql),
-                 "DELETE FROM \"%s\".%s x USING snesync_stage_%s a WHERE a.%s AND "
-                 "x.num_unique = a.num_unique AND x.item_key = a.item_key",
-                 schema, t, t, filter);
-    else
+                 "DELETE FROM \"%s\".%s x USING %s a WHERE x.num_unique = a.num_unique AND "
+                 "x.item_key = a.item_key",
+                 schema, t, staged);
+    else if (kind == MERGE_UPDATE) /* and inserts the rows that were not there */
         snprintf(sql, sizeof(sql),
-                 "INSERT INTO \"%s\".%s (entity, num_unique, item_key, item) SELECT entity, "
-                 "num_unique, item_key, item FROM snesync_stage_%s WHERE %s%s",
-                 schema, t, t, filter,
+                 "WITH a AS MATERIALIZED %s, u AS (UPDATE \"%s\".%s x SET item = a.item FROM a "
+                 "WHERE x.num_unique = a.num_unique AND x.item_key = a.item_key RETURNING "
+                 "x.num_unique, x.item_key) INSERT INTO \"%s\".%s " ITEM_COLUMNS " SELECT * FROM a "
+                 "WHERE NOT EXISTS "
+                 "(SELECT 1 FROM u WHERE u.num_unique = a.num_unique AND u.item_key = a.item_key)",
+                 staged, schema, t, schema, t);
+    else
+        snprintf(sql, sizeof(sql), "INSERT INTO \"%s\".%s " ITEM_COLUMNS " SELECT * FROM %s a%s",
+                 schema, t, staged,
                  kind == MERGE_UPSERT ? " ON CONFLICT (num_unique, item_key) DO UPDATE SET "
                                         "item = EXCLUDED.item"
                                       : "");
@@ -213,10 +228,12 @@ static sne_err merge_op(batch_ctx *b, const char *t, merge_kind kind, int op, ui
 }
 
 /* Applies the staged changes of entity e: deletes, then creates, then updates. An item changed
- * once in the batch is created by a plain INSERT (exactly once: it is not there, and an INSERT
- * is half the work of an INSERT ... ON CONFLICT) and updated by an upsert; when the batch
- * changes some item of e several times, they first collapse to the last, whose op alone does
- * not say whether the row is there: every create or update is then an upsert. */
+ * once in the batch is created by a plain INSERT (exactly once: it is not there) and updated by
+ * an UPDATE (it is there; one that is not, because someone deleted it, is inserted by the same
+ * statement). Neither is an INSERT ... ON CONFLICT DO UPDATE, which locks every row it meets
+ * before updating it: a second write of the row and of its WAL. When the batch changes some
+ * item of e several times, they first collapse to the last, whose op alone does not say whether
+ * the row is there: every create or update is then an upsert. */
 static sne_err merge_entity(batch_ctx *b, sne_entity e, sne_pg_summary *sum)
 {
     char t[PG_TABLE_MAX], sql[SQL_MAX];
@@ -238,16 +255,19 @@ static sne_err merge_entity(batch_ctx *b, sne_entity e, sne_pg_summary *sum)
     if (!rc && !repeated && n[SNE_OP_CREATE])
         rc = merge_op(b, t, MERGE_INSERT, SNE_OP_CREATE, &created);
     if (!rc && !repeated && n[SNE_OP_UPDATE])
-        rc = merge_op(b, t, MERGE_UPSERT, SNE_OP_UPDATE, &updated);
+        rc = merge_op(b, t, MERGE_UPDATE, SNE_OP_UPDATE, NULL);
     sum->items_deleted += deleted;
-    sum->items_written += created + updated;
+    sum->items_written += created + (repeated ? updated : n[SNE_OP_UPDATE]);
     return rc;
 }
 
+/* Brings demande to the staged states: a demand without items goes, a new one is inserted, and
+ * one whose state or date changed is updated; the others (most, when every demand is compared)
+ * are left alone, not rewritten nor locked. */
 static sne_err merge_demande(pg_link *l, bool full, sne_pg_summary *sum)
 {
     char sql[SQL_MAX];
-    uint64_t deleted = 0, gone = 0, written = 0;
+    uint64_t deleted = 0, gone = 0, changed = 0, added = 0;
     snprintf(sql, sizeof(sql),
              "DELETE FROM \"%s\".demande d USING snesync_stage_demande s "
              "WHERE s.etat_demande IS NULL AND d.num_unique = s.num_unique",
@@ -260,18 +280,24 @@ static sne_err merge_demande(pg_link *l, bool full, sne_pg_summary *sum)
     if (!rc && full)
         rc = pg_command(l, sql, &gone, "cannot apply the batch to demande");
     snprintf(sql, sizeof(sql),
-             "INSERT INTO \"%s\".demande AS d SELECT num_unique, etat_demande, "
-             "date_derniere_modification FROM snesync_stage_demande WHERE etat_demande IS NOT "
-             "NULL ON CONFLICT (num_unique) DO UPDATE SET etat_demande = "
-             "EXCLUDED.etat_demande, date_derniere_modification = "
-             "EXCLUDED.date_derniere_modification WHERE (d.etat_demande, "
-             "d.date_derniere_modification) IS DISTINCT FROM (EXCLUDED.etat_demande, "
-             "EXCLUDED.date_derniere_modification)",
+             "UPDATE \"%s\".demande d SET etat_demande = s.etat_demande, "
+             "date_derniere_modification = s.date_derniere_modification FROM "
+             "snesync_stage_demande s WHERE s.num_unique = d.num_unique AND s.etat_demande IS "
+             "NOT NULL AND (d.etat_demande, d.date_derniere_modification) IS DISTINCT FROM "
+             "(s.etat_demande, s.date_derniere_modification)",
              l->schema);
     if (!rc)
-        rc = pg_command(l, sql, &written, "cannot apply the batch to demande");
+        rc = pg_command(l, sql, &changed, "cannot apply the batch to demande");
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO \"%s\".demande (num_unique, etat_demande, date_derniere_modification) "
+             "SELECT * FROM snesync_stage_demande s WHERE "
+             "s.etat_demande IS NOT NULL AND NOT EXISTS (SELECT 1 FROM \"%s\".demande d WHERE "
+             "d.num_unique = s.num_unique)",
+             l->schema, l->schema);
+    if (!rc)
+        rc = pg_command(l, sql, &added, "cannot apply the batch to demande");
     sum->demandes_deleted += deleted + gone;
-    sum->demandes_written += written;
+    sum->demandes_written += changed + added;
     return rc;
 }
 
@@ -346,6 +372,8 @@ sne_err pg_batch(pg_link *l, sne_store *s, const sne_pg_options *o, pg_state *st
     if (!rc)
         rc = lock_state(l, st);
     if (!rc)
+        rc = pg_migrate(l, st->version);
+    if (!rc)
         rc = stage(&b, o, st, &full, digest, &last);
     if (!rc) {
         progress(o, SNE_PG_COPIED, batch, b.seq, last, sum->changes + b.n);
@@ -363,6 +391,7 @@ sne_err pg_batch(pg_link *l, sne_store *s, const sne_pg_options *o, pg_state *st
         sum->changes += b.n;
         sum->reconciled |= full;
         st->last_seq = sum->to_seq = b.seq;
+        st->version = SNE_PG_SCHEMA_VERSION;
         snprintf(st->digest, sizeof(st->digest), "%.32s", digest);
         progress(o, SNE_PG_COMMITTED, batch, b.seq, last, sum->changes);
     }

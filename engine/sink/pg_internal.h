@@ -5,6 +5,7 @@
  *   pg_schema.c  the layout (generated from schema/entities.def), its state row, the swap
  *   pg_load.c    filling a new schema from the store's state (first run, --rebuild)
  *   pg_batch.c   one batch of changes: staged, collapsed, merged, committed with its seq
+ *   pg_migrate.c the steps from an older layout version to SNE_PG_SCHEMA_VERSION
  *   pg_apply.c   the run: which of the above, and the checks that refuse a silent gap */
 #ifndef SNE_PG_INTERNAL_H
 #define SNE_PG_INTERNAL_H
@@ -114,6 +115,8 @@ sne_err pg_schema_check_replaceable(pg_link *l);
  * is dropped, and the indexes and privileges others added to it and its tables are made again
  * on the new ones; a view on its tables makes the drop fail (PostgreSQL's message names it). */
 sne_err pg_schema_swap(pg_link *l, const char *fresh, bool replace);
+/* demande's fillfactor (percent), from layout version 2: pg_migrate.c says why. */
+#define PG_DEMANDE_FILLFACTOR "50"
 /* The name of entity e's table: its code in lower case ("cerfa"). */
 #define PG_TABLE_MAX 16
 void pg_entity_table(sne_entity e, char out[PG_TABLE_MAX]);
@@ -139,5 +142,11 @@ sne_err pg_load(pg_link *l, sne_store *s, const sne_pg_options *o, bool replace,
  * updates *st. *done is true once the database has every change of the snapshot read. */
 sne_err pg_batch(pg_link *l, sne_store *s, const sne_pg_options *o, pg_state *st,
                  sne_pg_summary *sum, bool *done);
+
+/* ---- pg_migrate.c ---- */
+
+/* Takes l->schema from layout `version` (1 to SNE_PG_SCHEMA_VERSION) to SNE_PG_SCHEMA_VERSION in
+ * the open transaction, and records the new version there. Nothing to do for the current one. */
+sne_err pg_migrate(pg_link *l, int version);
 
 #endif

@@ -103,9 +103,15 @@ sne_err pg_fail(pg_link *l, const PGresult *res, const char *what)
         snprintf(why, sizeof(why), "%.300s", primary);
     else
         first_line(PQresultErrorMessage(res), why, sizeof(why));
-    return sne_error_set(l->err, SNE_ERR_DATABASE, 0, "%s: %s: %s [SQLSTATE %s%s%.63s%s%.63s]",
+    /* Class 53, insufficient resources: disk full (53100), out of memory, too many connections.
+     * The transaction is rolled back whole: said, since a full disk is the operator's to fix. */
+    const char *hint = strncmp(state, "53", 2) == 0
+                           ? "; the server lacks room (disk space, memory or connections): the "
+                             "database keeps its last committed batch; free some and run again"
+                           : "";
+    return sne_error_set(l->err, SNE_ERR_DATABASE, 0, "%s: %s: %s [SQLSTATE %s%s%.63s%s%.63s]%s",
                          what, l->where, why, state, table ? ", table " : "", table ? table : "",
-                         constraint ? ", constraint " : "", constraint ? constraint : "");
+                         constraint ? ", constraint " : "", constraint ? constraint : "", hint);
 }
 
 static bool succeeded(const PGresult *res)

@@ -121,7 +121,8 @@ sne_err pg_schema_create(pg_link *l, const char *name)
         rc = sne_buf_printf(
             &b,
             "CREATE TABLE \"%s\".demande (num_unique text COLLATE \"C\" NOT NULL, "
-            "etat_demande text NOT NULL, date_derniere_modification timestamptz);"
+            "etat_demande text NOT NULL, date_derniere_modification timestamptz) "
+            "WITH (fillfactor = " PG_DEMANDE_FILLFACTOR ");"
             "COMMENT ON TABLE \"%s\".demande IS 'snesync: the demands holding at least one item';"
             "CREATE TABLE \"%s\".snesync_state (singleton boolean NOT NULL DEFAULT true "
             "CHECK (singleton), schema_version integer NOT NULL, store_id text NOT NULL, "

@@ -18,7 +18,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pgtest  # noqa: E402
-from pgtest import ALL, EXIT_DATABASE, check, log, sim  # noqa: E402
+from pgtest import EXIT_DATABASE, check, log  # noqa: E402
 
 BATCH = 50
 
@@ -60,21 +60,10 @@ def cut_at(env, store_b, phase, start, ref):
 
 
 def body(env):
-    sim("generate", "--demands", "400", "--seed", "51", "--out", env("r1"))
-    sim("evolve", "--from", env("r1"), "--out", env("r2"), "--days", "30", "--seed", "51")
-    for name, data in (("A1", "r1"), ("A2", "r2")):
-        sim("export", "--data", env(data), "--out", env(name + ".tgz"), "--numero", name,
-            "--entities", ALL, "--etat", "ACTIVE")
-    env.snesync("ingest", "--store", env("A"), env("A1.tgz"))
-    pgtest.run(["cp", "-a", env("A"), env("B")])
-    env.snesync("ingest", "--store", env("B"), env("A2.tgz"))
-    start = pgtest.last_seq(env, env("A"))[0]
-    env.snesync("pg-apply", "--store", env("A"), "--schema", "ref")
-    env.snesync("pg-apply", "--store", env("B"), "--schema", "ref")
-    pgtest.check_equal(env, env("B"), schema="ref", what="reference")
-    ref = pgtest.db_dump(env, "ref")
+    a, b = pgtest.two_months(env, 400, 51)
+    start, ref = pgtest.reference(env, a, b)
     for phase in ("pg-copied", "pg-merged"):
-        cut_at(env, env("B"), phase, start, ref)
+        cut_at(env, b, phase, start, ref)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ import io
 import json
 import os
 import pwd
-import random
 import shutil
 import signal
 import socket
@@ -38,6 +37,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "hardening"))
+from hlib import Failure, check, log, seed_from_env  # noqa: E402,F401  (the tests' own basics)
+
 SNESYNC = os.environ.get("SNESYNC", os.path.join(ROOT, "build", "engine", "snesync"))
 SIM = os.environ.get("SNESYNC_SIM", os.path.join(ROOT, "build", "sim", "snesync-sim"))
 TOOL = os.environ.get("SNESYNC_HTOOL", os.path.join(ROOT, "build", "tests", "hardening",
@@ -45,31 +47,16 @@ TOOL = os.environ.get("SNESYNC_HTOOL", os.path.join(ROOT, "build", "tests", "har
 SKIP = 77
 ALL = "CERFA,DALO,EVT,CONT,ATTRIB,PRIO,COTA,PJ,DRM"
 EXIT_BUSY, EXIT_MISMATCH, EXIT_DATABASE = 5, 10, 11
+SCHEMA_VERSION = 2  # SNE_PG_SCHEMA_VERSION
 BATCH_MAX = 1000000
-
-
-class Failure(Exception):
-    pass
 
 
 class Skip(Exception):
     pass
 
 
-def log(*a):
-    print(*a, flush=True)
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
-
-
 def seed():
-    s = os.environ.get("PG_TEST_SEED")
-    value = int(s) if s else random.SystemRandom().randrange(1, 2**31)
-    log(f"seed {value} (replay with PG_TEST_SEED={value})")
-    return value
+    return seed_from_env("PG_TEST_SEED")
 
 
 def run(cmd, env=None, timeout=600, check_rc=0, input_bytes=None):
@@ -249,6 +236,30 @@ def sim(*args):
     run([SIM, *args], timeout=600)
 
 
+def two_months(env, demands, seed):
+    """Stores A (export A1 of a simulator register of `demands` demands) and B (A, then A2: the
+    register 30 days later), both full exports of ACTIVE demands; returns their paths."""
+    sim("generate", "--demands", str(demands), "--seed", str(seed), "--out", env("r1"))
+    sim("evolve", "--from", env("r1"), "--out", env("r2"), "--days", "30", "--seed", str(seed))
+    for name, data in (("A1", "r1"), ("A2", "r2")):
+        sim("export", "--data", env(data), "--out", env(name + ".tgz"), "--numero", name,
+            "--entities", ALL, "--etat", "ACTIVE")
+    a, b = env("A"), env("B")
+    env.snesync("ingest", "--store", a, env("A1.tgz"))
+    run(["cp", "-a", a, b])
+    env.snesync("ingest", "--store", b, env("A2.tgz"))
+    return a, b
+
+
+def reference(env, a, b, schema="ref"):
+    """Schema `schema` loaded from store A then brought to B by one uninterrupted run, checked
+    equal to B: what a run that fails midway must end in. Returns A's last seq and the dump."""
+    env.snesync("pg-apply", "--store", a, "--schema", schema)
+    env.snesync("pg-apply", "--store", b, "--schema", schema)
+    check_equal(env, b, schema=schema, what="reference")
+    return last_seq(env, a)[0], db_dump(env, schema)
+
+
 def last_seq(env, store):
     p = env.snesync("stats", "--store", store, "--json")
     st = json.loads(p.stdout)
@@ -371,7 +382,8 @@ def check_equal(env, store, schema="sne", what=""):
     diff_dicts(got, held, f"{what}: items against the store's demands")
     diff_dicts(db_demande(env, schema), demande, f"{what}: demande against the store's demands")
     v, db_sid, db_seq, _ = db_state(env, schema)
-    check((v, db_sid, db_seq) == (1, sid, last),
-          f"{what}: state (version, store, seq) {(v, db_sid, db_seq)}, expected {(1, sid, last)}")
+    want = (SCHEMA_VERSION, sid, last)
+    check((v, db_sid, db_seq) == want,
+          f"{what}: state (version, store, seq) {(v, db_sid, db_seq)}, expected {want}")
     log(f"{what}: {len(items)} items, {len(demande)} demands, seq {last}: equal")
     return items

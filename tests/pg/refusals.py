@@ -15,8 +15,9 @@ C is another store (its own identity) that ingested A1 too.
   prune        prune --pg-applied deletes the changes the schema applied and no more (also with a
                lower --upto); then pg-apply goes on; of a schema of another store, or of no
                schema: exit 10
-  layout       a newer layout version: exit 10, also with --rebuild; a schema snesync did not
-               make: exit 10
+  layout       a newer layout version, or one below 1: exit 10, also with --rebuild; a schema of
+               version 1 is migrated to the current one by the next run (no change to apply),
+               its rows unchanged; a schema snesync did not make: exit 10
   constraint   a CHECK constraint an SI added rejects the events of one demand: exit 11 naming
                the constraint, no item data in the message; in one batch nothing is applied, in
                batches of 40 those before the rejected one are, exactly; without the constraint
@@ -32,7 +33,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pgtest  # noqa: E402
-from pgtest import ALL, EXIT_BUSY, EXIT_DATABASE, EXIT_MISMATCH, check, log, sim  # noqa: E402
+from pgtest import EXIT_BUSY, EXIT_DATABASE, EXIT_MISMATCH, check, log  # noqa: E402
 
 
 def apply(env, store, *args, rc=0):
@@ -59,15 +60,8 @@ def same_as_fresh_load(env, store, schema):
 
 
 def make_stores(env):
-    sim("generate", "--demands", "500", "--seed", "41", "--out", env("r1"))
-    sim("evolve", "--from", env("r1"), "--out", env("r2"), "--days", "30", "--seed", "41")
-    for name, data in (("A1", "r1"), ("A2", "r2")):
-        sim("export", "--data", env(data), "--out", env(name + ".tgz"), "--numero", name,
-            "--entities", ALL, "--etat", "ACTIVE")
-    a, b, c = env("A"), env("B"), env("C")
-    env.snesync("ingest", "--store", a, env("A1.tgz"))
-    pgtest.run(["cp", "-a", a, b])
-    env.snesync("ingest", "--store", b, env("A2.tgz"))
+    a, b = pgtest.two_months(env, 500, 41)
+    c = env("C")
     env.snesync("ingest", "--store", c, env("A1.tgz"))
     return a, b, c
 
@@ -167,11 +161,29 @@ def constraint(env, b3):
     same_as_fresh_load(env, b3, "p")
 
 
+def demande_options(env, schema):
+    return env.cluster.psql(f"SELECT reloptions FROM pg_class WHERE oid = '{schema}.demande'"
+                            f"::regclass")[0][0]
+
+
 def layout(env, b3):
-    env.cluster.psql("UPDATE p.snesync_state SET schema_version = 99")
-    refused(env, b3, "p", says="newer snesync")
-    refused(env, b3, "p", "--rebuild", says="newer snesync")
-    env.cluster.psql("UPDATE p.snesync_state SET schema_version = 1")
+    for version in (pgtest.SCHEMA_VERSION + 1, 0):
+        env.cluster.psql(f"UPDATE p.snesync_state SET schema_version = {version}")
+        says = "newer snesync" if version else "no snesync makes"
+        refused(env, b3, "p", says=says)
+        refused(env, b3, "p", "--rebuild", says=says)
+    env.cluster.psql(f"UPDATE p.snesync_state SET schema_version = {pgtest.SCHEMA_VERSION}")
+    # Version 1 (before demande's fillfactor): migrated by the next run, even with no change to
+    # apply, in one transaction with a batch; the rows stay as they were.
+    check(demande_options(env, "p") == "{fillfactor=50}", "version 2's demande")
+    before = pgtest.db_dump(env, "p")
+    env.cluster.psql("ALTER TABLE p.demande RESET (fillfactor); "
+                     "UPDATE p.snesync_state SET schema_version = 1")
+    apply(env, b3, "--schema", "p")
+    check(pgtest.db_state(env, "p")[0] == pgtest.SCHEMA_VERSION, "migrated: the version")
+    check(demande_options(env, "p") == "{fillfactor=50}", "migrated: demande's fillfactor")
+    check(pgtest.db_dump(env, "p") == before, "a migration changed the rows")
+    log(f"version 1 migrated to {pgtest.SCHEMA_VERSION}")
     env.cluster.psql("CREATE SCHEMA theirs")
     err = apply(env, b3, "--schema", "theirs", rc=EXIT_MISMATCH)
     check("did not make it" in err, f"a schema snesync did not make: {err}")
