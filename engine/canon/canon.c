@@ -7,6 +7,7 @@ void sne_canon_writer_init(sne_canon_writer *w, size_t item_cap, size_t text_cap
 {
     sne_buf_init(&w->out, item_cap);
     sne_buf_init(&w->text, text_cap);
+    w->text_blank = 0;
     w->depth = 0;
 }
 
@@ -22,15 +23,19 @@ void sne_canon_writer_reset(sne_canon_writer *w)
 {
     sne_buf_reset(&w->out);
     sne_buf_reset(&w->text);
+    w->text_blank = 0;
     w->depth = 0;
 }
 
+/* No early exit: the loop is branch-free and the compiler vectorises it; names and values are
+ * short and seldom hold such a byte. */
 static bool has_control_byte(const char *s, size_t n)
 {
+    const unsigned char *u = (const unsigned char *)s;
+    unsigned char found = 0;
     for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] <= SNE_CANON_CLOSE)
-            return true;
-    return false;
+        found |= u[i] <= SNE_CANON_CLOSE;
+    return found;
 }
 
 static bool is_xml_space(uint8_t c)
@@ -38,25 +43,24 @@ static bool is_xml_space(uint8_t c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* Writes the pending text of the innermost element, trimmed, unless it is only whitespace. */
+/* Writes the pending text of the innermost element, trimmed, unless it is only whitespace. Its
+ * leading whitespace was never kept (sne_canon_text): only the trailing is trimmed here. */
 static sne_err flush_text(sne_canon_writer *w)
 {
+    w->text_blank = 0;
     const uint8_t *s = w->text.data;
     size_t n = w->text.len;
-    while (n && is_xml_space(s[0]))
-        s++, n--;
-    while (n && is_xml_space(s[n - 1]))
+    if (n == 0)
+        return SNE_OK;
+    while (is_xml_space(s[n - 1])) /* stops at s[0], never whitespace */
         n--;
-    sne_err rc = SNE_OK;
-    if (n) {
-        if (has_control_byte((const char *)s, n))
-            return SNE_ERR_INVALID;
-        rc = sne_buf_reserve(&w->out, n + 2);
-        if (!rc) {
-            sne_buf_append_byte(&w->out, SNE_CANON_TEXT);
-            sne_buf_append(&w->out, s, n);
-            sne_buf_append_byte(&w->out, 0);
-        }
+    if (has_control_byte((const char *)s, n))
+        return SNE_ERR_INVALID;
+    sne_err rc = sne_buf_reserve(&w->out, n + 2);
+    if (!rc) {
+        sne_buf_put_byte(&w->out, SNE_CANON_TEXT);
+        sne_buf_put(&w->out, s, n);
+        sne_buf_put_byte(&w->out, 0);
     }
     sne_buf_reset(&w->text);
     return rc;
@@ -94,19 +98,19 @@ sne_err sne_canon_open(sne_canon_writer *w, const char *name, size_t name_len,
     rc = sne_buf_reserve(&w->out, need);
     if (rc)
         return rc;
-    sne_buf_append_byte(&w->out, SNE_CANON_OPEN);
-    sne_buf_append(&w->out, name, name_len);
-    sne_buf_append_byte(&w->out, 0);
+    sne_buf_put_byte(&w->out, SNE_CANON_OPEN);
+    sne_buf_put(&w->out, name, name_len);
+    sne_buf_put_byte(&w->out, 0);
     w->start[w->depth] = start;
     w->name_end[w->depth] = w->out.len;
     if (nattrs > 1)
         qsort(attrs, nattrs, sizeof(*attrs), attr_compare);
     for (size_t i = 0; i < nattrs; i++) {
-        sne_buf_append_byte(&w->out, SNE_CANON_ATTR);
-        sne_buf_append(&w->out, attrs[i].name, attrs[i].name_len);
-        sne_buf_append_byte(&w->out, 0);
-        sne_buf_append(&w->out, attrs[i].value, attrs[i].value_len);
-        sne_buf_append_byte(&w->out, 0);
+        sne_buf_put_byte(&w->out, SNE_CANON_ATTR);
+        sne_buf_put(&w->out, attrs[i].name, attrs[i].name_len);
+        sne_buf_put_byte(&w->out, 0);
+        sne_buf_put(&w->out, attrs[i].value, attrs[i].value_len);
+        sne_buf_put_byte(&w->out, 0);
     }
     w->depth++;
     return SNE_OK;
@@ -116,6 +120,18 @@ sne_err sne_canon_text(sne_canon_writer *w, const uint8_t *s, size_t n)
 {
     if (w->depth == 0)
         return SNE_OK; /* text outside the item is indentation */
+    if (n > w->text.cap - w->text_blank - w->text.len)
+        return SNE_ERR_LIMIT; /* the cap counts the leading whitespace skipped below */
+    if (w->text.len == 0) {
+        size_t blank = 0;
+        while (blank < n && is_xml_space(s[blank]))
+            blank++;
+        w->text_blank += blank;
+        s += blank;
+        n -= blank;
+        if (n == 0)
+            return SNE_OK;
+    }
     return sne_buf_append(&w->text, s, n);
 }
 

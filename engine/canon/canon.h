@@ -37,8 +37,11 @@ typedef struct sne_canon_attr {
 } sne_canon_attr;
 
 typedef struct sne_canon_writer {
-    sne_buf out;  /* the canonical item being built (owned) */
-    sne_buf text; /* text gathered for the innermost open element (owned) */
+    sne_buf out;       /* the canonical item being built (owned) */
+    sne_buf text;      /* text gathered for the innermost open element (owned), from its first
+                          non-whitespace byte */
+    size_t text_blank; /* whitespace that came before it: never copied (trimming would drop it)
+                          but counted against text_cap, as if it were held */
     size_t depth;
     size_t name_end[SNE_CANON_MAX_DEPTH]; /* offset just past each open element's name NUL */
     size_t start[SNE_CANON_MAX_DEPTH];    /* offset of each open element's OPEN byte */

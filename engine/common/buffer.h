@@ -15,6 +15,21 @@
 #include <stdint.h>
 
 sne_err sne_buf_reserve(sne_buf *b, size_t extra);
+/* Appends n bytes (one byte) for which a successful sne_buf_reserve() made room: no check, no
+ * failure. Several puts may follow one reserve as long as their sum stays within it. */
+static inline void sne_buf_put(sne_buf *b, const void *p, size_t n)
+{
+    __builtin_memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+static inline void sne_buf_put_byte(sne_buf *b, uint8_t c)
+{
+    b->data[b->len++] = c;
+    b->data[b->len] = '\0';
+}
+
 /* Cuts the buffer back to `len` bytes (len <= b->len). */
 void sne_buf_truncate(sne_buf *b, size_t len);
 

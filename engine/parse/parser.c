@@ -62,9 +62,10 @@ bool sne_parse_copy_field(char *dst, size_t dst_size, const char *s, size_t n)
 
 /* --- SAX events ------------------------------------------------------------------------------ */
 
-static bool is_sne(const xmlChar *uri)
+/* The interned pointer answers for every element of the namespace; strcmp only for others. */
+static bool is_sne(const sne_parser *p, const xmlChar *uri)
 {
-    return uri && strcmp((const char *)uri, SNE_NAMESPACE) == 0;
+    return uri && (uri == p->sne_uri || strcmp((const char *)uri, SNE_NAMESPACE) == 0);
 }
 
 /* The text gathered for the current field, trimmed, NUL-terminated. */
@@ -145,7 +146,7 @@ static void on_start_element(void *ctx, const xmlChar *localname, const xmlChar 
     p->names[p->depth - 1] = localname;
     if (p->skip_depth)
         return;
-    if (!is_sne(uri)) {
+    if (!is_sne(p, uri)) {
         if (p->depth == 1)
             sne_parse_fail(p, SNE_ERR_INVALID, 0, "the root element is not in the %s namespace",
                            SNE_NAMESPACE);
@@ -306,6 +307,7 @@ static void close_document(sne_parser *p)
     if (p->xml) {
         xmlFreeParserCtxt(p->xml);
         p->xml = NULL;
+        p->sne_uri = NULL;
     }
 }
 
@@ -352,6 +354,7 @@ static sne_err open_document(sne_parser *p, const uint8_t *head, size_t n)
     /* NOENT substitutes the predefined entities and character references in attribute values
      * too; no other entity can exist because DTDs stop the parse. NONET forbids any fetch. */
     xmlCtxtUseOptions(p->xml, XML_PARSE_NOENT | XML_PARSE_NONET);
+    p->sne_uri = p->xml->dict ? xmlDictLookup(p->xml->dict, BAD_CAST SNE_NAMESPACE, -1) : NULL;
     return SNE_OK;
 }
 

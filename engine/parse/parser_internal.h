@@ -49,6 +49,8 @@ struct sne_parser {
     void *cb_ctx;
     xmlSAXHandler sax;
     xmlParserCtxtPtr xml;   /* owned; one per document */
+    const xmlChar *sne_uri; /* SNE_NAMESPACE in xml's dictionary, where libxml2 takes the URIs it
+                               reports from: one pointer comparison per element (NULL: none) */
     uint8_t prefix[4];      /* first bytes of a document, held until the encoding can be sniffed */
     sne_markup_guard guard; /* attribute count of start tags, before libxml2 sees them */
     size_t prefix_len;

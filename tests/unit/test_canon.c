@@ -74,6 +74,28 @@ static void test_limits_and_control_bytes(void)
     sne_canon_writer_init(&w, 64, 16);
     open_el(&w, "item");
     CHECK_EQ_INT(sne_canon_text(&w, (const uint8_t *)"0123456789abcdefg", 17), SNE_ERR_LIMIT);
+    /* Leading whitespace is never held but counts against the text cap all the same, in one
+     * piece or in several, and a value that fits with it comes out trimmed. */
+    sne_canon_writer_reset(&w);
+    open_el(&w, "item");
+    CHECK_EQ_INT(sne_canon_text(&w, (const uint8_t *)"          abcdefg", 17), SNE_ERR_LIMIT);
+    sne_canon_writer_reset(&w);
+    open_el(&w, "item");
+    text(&w, "\n         ");
+    text(&w, "    ");
+    CHECK_EQ_INT(sne_canon_text(&w, (const uint8_t *)"abc", 3), SNE_ERR_LIMIT);
+    text(&w, "x");
+    CHECK_EQ_INT(sne_canon_close(&w), SNE_OK);
+    CHECK_EQ_INT(w.out.len, 10);
+    CHECK(memcmp(w.out.data, "\x01item\0\x03x\0\x04", 10) == 0);
+    /* The count starts again with each value. */
+    sne_canon_writer_reset(&w);
+    open_el(&w, "item");
+    text(&w, "               ");
+    open_el(&w, "a");
+    text(&w, "               y");
+    CHECK_EQ_INT(sne_canon_close(&w), SNE_OK);
+    CHECK_EQ_INT(sne_canon_close(&w), SNE_OK);
     sne_canon_writer_reset(&w);
     open_el(&w, "item");
     text(&w, "a\x02z");
