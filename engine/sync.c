@@ -65,6 +65,7 @@ typedef struct job {
     const sne_sync_options *o;
     sne_sync_summary *sum;
     sne_fetch *f;
+    const volatile sig_atomic_t *stop; /* sne_sync_run_until's; NULL: never */
     sne_sync_note nt;
     char dir[SNE_SYNC_DIR_MAX]; /* WORK/JOB */
     char request[SNE_SYNC_REQUEST_MAX];
@@ -98,6 +99,20 @@ static void replacing(job *j, const char *fmt, ...)
     vsnprintf(j->replaced, sizeof(j->replaced), fmt, ap);
     va_end(ap);
     warn(j, "%s; a new one was requested", j->replaced);
+}
+
+/* Whether the caller asked the job to stop; if so, the job's error says so: the pending export
+ * (if any) stays noted for the next run. */
+static bool stopping(job *j, sne_err *rc)
+{
+    if (!j->stop || !*j->stop)
+        return false;
+    if (j->nt.numero[0])
+        *rc = sne_error_set(j->err, SNE_ERR_NETWORK, 0,
+                            "stopped by a signal; the next run resumes export %s", j->nt.numero);
+    else
+        *rc = sne_error_set(j->err, SNE_ERR_NETWORK, 0, "stopped by a signal");
+    return true;
 }
 
 /* --- progress ------------------------------------------------------------------------------- */
@@ -142,6 +157,8 @@ static dl_verdict download_and_ingest(job *j, sne_err *out_rc)
                               .o = j->o};
     sne_err rc = sne_sync_feed_run(&feed, j->sum, &download_failed, j->err);
     *out_rc = rc;
+    if (rc && stopping(j, out_rc)) /* cut by the stop: whatever the stage said, it resumes */
+        return DL_FAILED;
     if (download_failed) {
         if (rc == SNE_ERR_HTTP && (j->err->lib_code == 404 || j->err->lib_code == 410))
             return DL_GONE;
@@ -293,6 +310,9 @@ static sne_err finish(job *j)
     sne_sync_progress pr = {.phase = SNE_SYNC_RELEASING, .progression = -1};
     report(j, &pr);
     j->sum->released = release(j, j->nt.numero);
+    sne_err rc;
+    if (!j->sum->released && stopping(j, &rc)) /* the DELETE cut: the next run releases it */
+        return rc;
     sne_sync_archive_path(j->dir, j->nt.numero, ".part", part, sizeof(part));
     sne_sync_archive_path(j->dir, j->nt.numero, "", done, sizeof(done));
     if (rename(part, done) == 0 || access(done, F_OK) == 0) {
@@ -370,7 +390,14 @@ static void give_up_archive(job *j, bool bad_archive)
 
 sne_err sne_sync_run(sne_store *s, const sne_sync_options *o, sne_sync_summary *sum, sne_error *err)
 {
-    job j = {.store = s, .o = o, .sum = sum, .err = err};
+    return sne_sync_run_until(s, o, NULL, sum, err);
+}
+
+sne_err sne_sync_run_until(sne_store *s, const sne_sync_options *o,
+                           const volatile sig_atomic_t *stop, sne_sync_summary *sum,
+                           sne_error *err)
+{
+    job j = {.store = s, .o = o, .sum = sum, .stop = stop, .err = err};
     sne_buf req, raw;
     sne_buf_init(&req, sizeof(j.request) - 1);
     sne_buf_init(&raw, SNE_NOTE_MAX);
@@ -387,6 +414,7 @@ sne_err sne_sync_run(sne_store *s, const sne_sync_options *o, sne_sync_summary *
     }
     if ((rc = sne_fetch_new(&j.f, &o->fetch, err))) /* refuses bad options before any mkdir */
         goto out;
+    sne_fetch_set_stop(j.f, stop);
     snprintf(j.dir, sizeof(j.dir), "%s/%s", o->work_dir, o->job);
     if ((rc = sne_sync_make_dir(o->work_dir, err)) || (rc = sne_sync_make_dir(j.dir, err)))
         goto out;
@@ -396,6 +424,8 @@ sne_err sne_sync_run(sne_store *s, const sne_sync_options *o, sne_sync_summary *
         goto out;
 
     for (;;) {
+        if (stopping(&j, &rc)) /* between two phases: the note holds where to resume */
+            goto out;
         if (j.nt.phase == SNE_NOTE_NONE && (rc = post_export(&j)))
             goto out;
         if (j.nt.phase == SNE_NOTE_REQUESTED) {
@@ -430,6 +460,8 @@ sne_err sne_sync_run(sne_store *s, const sne_sync_options *o, sne_sync_summary *
             if ((rc = note_save(s, o->job, &j.nt, err)))
                 goto out;
         }
+        if (stopping(&j, &rc)) /* the release is the next run's */
+            goto out;
         if (j.nt.phase == SNE_NOTE_INGESTED) {
             snprintf(sum->numero, sizeof(sum->numero), "%s", j.nt.numero);
             rc = finish(&j);
@@ -438,6 +470,8 @@ sne_err sne_sync_run(sne_store *s, const sne_sync_options *o, sne_sync_summary *
     }
     sum->seconds = sne_fetch_now(j.f) - t0;
 out:
+    if (rc)
+        stopping(&j, &rc); /* a request or a wait cut by the stop: said so */
     sne_fetch_free(j.f);
     sne_buf_free(&req);
     sne_buf_free(&raw);

@@ -95,6 +95,10 @@ static void *download_thread(void *arg)
 static ptrdiff_t feed_read(void *ctx, void *buf, size_t n)
 {
     feed *fd = ctx;
+    if (sne_fetch_cancelled(fd->job->fetch)) { /* the job is stopping: the read fails */
+        errno = ECANCELED;
+        return -1;
+    }
     while (fd->read_off >= fd->readable && !fd->landed_over) {
         uint64_t news[LANDED_MAX];
         size_t got;

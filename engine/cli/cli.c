@@ -1,4 +1,5 @@
 #include "cli.h"
+#include "stop.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,20 +50,69 @@ int cli_exit_status(sne_err rc)
     }
 }
 
-int cli_fail(sne_err rc, const sne_error *e)
+const char *cli_status_meaning(int status)
 {
-    fprintf(stderr, "snesync: %s\n", e && e->code ? e->message : sne_strerror(rc));
+    static const char *const meaning[] = {
+        [EXIT_OK] = "done",
+        [EXIT_FAILURE_OTHER] = "an unexpected failure",
+        [EXIT_USAGE] = "usage error (the message is on standard error)",
+        [EXIT_BAD_INPUT] = "bad or incomplete export",
+        [EXIT_STALE] = "stale export",
+        [EXIT_BUSY] = "store busy",
+        [EXIT_STORE] = "store or disk failure",
+        [EXIT_SERVER] = "the server refused or could not be reached",
+        [EXIT_CURSOR] = "change log cursor out of range",
+        [EXIT_NOT_FOUND] = "the demand is not in the store",
+        [EXIT_MISMATCH] = "the database does not follow on from the store",
+        [EXIT_DATABASE] = "the database failed or could not be reached",
+    };
+    if (status >= 0 && (size_t)status < sizeof(meaning) / sizeof(meaning[0]) && meaning[status])
+        return meaning[status];
+    if (status == EXIT_SIGNALLED + SIGINT || status == EXIT_SIGNALLED + SIGTERM)
+        return "stopped by a signal";
+    return "an unexpected failure";
+}
+
+int cli_fail(const cli_common *c, sne_err rc, const sne_error *e)
+{
+    const char *message = e && e->code ? e->message : sne_strerror(rc);
+    fprintf(stderr, "snesync: %s\n", message);
+    cli_report_error(c->report, message);
     return cli_exit_status(rc);
 }
 
-enum { OPT_STORE = 256, OPT_JSON, OPT_HELP };
+enum { OPT_STORE = 256, OPT_CONFIG, OPT_JSON, OPT_METRICS_FILE, OPT_HELP };
+
+/* Whether --json is among the arguments (before a "--"): a command line that fails to parse
+ * still gets its report as JSON. */
+static bool json_asked(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--json") == 0)
+            return true;
+    return false;
+}
+
+/* Reads the config file, if any; its store applies when --store was not given. */
+static int read_config(const char *given, cli_common *common)
+{
+    common->config = cli_conf_path(given);
+    if (!common->config)
+        return EXIT_OK;
+    int status = cli_conf_load(&common->conf, common->config);
+    if (status == EXIT_OK && !common->store_given && common->conf.value[CONF_STORE])
+        common->store_dir = common->conf.value[CONF_STORE];
+    return status;
+}
 
 int cli_parse(int argc, char **argv, const char *usage, const struct option *own,
               cli_option_fn on_option, void *ctx, cli_common *common, int *status)
 {
     static const struct option common_options[] = {
         {"store", required_argument, NULL, OPT_STORE},
+        {"config", required_argument, NULL, OPT_CONFIG},
         {"json", no_argument, NULL, OPT_JSON},
+        {"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
         {"help", no_argument, NULL, OPT_HELP},
     };
     enum { N_COMMON = sizeof(common_options) / sizeof(common_options[0]), MAX_OPTIONS = 40 };
@@ -75,7 +125,7 @@ int cli_parse(int argc, char **argv, const char *usage, const struct option *own
 
     const char *env = getenv("SNESYNC_STORE");
     common->store_dir = env && *env ? env : "snesync.store";
-    common->json = false;
+    const char *config = NULL;
     *status = EXIT_OK;
     optind = 0; /* GNU getopt: start afresh */
     int opt;
@@ -83,37 +133,53 @@ int cli_parse(int argc, char **argv, const char *usage, const struct option *own
         switch (opt) {
         case OPT_STORE:
             common->store_dir = optarg;
+            common->store_given = true;
+            break;
+        case OPT_CONFIG:
+            config = optarg;
             break;
         case OPT_JSON:
             common->json = true;
             break;
+        case OPT_METRICS_FILE:
+            if (!common->metrics_allowed) {
+                fprintf(stderr, "snesync %s: --metrics-file is for ingest, sync, drm-refresh, "
+                                "follow and pg-apply\n", argv[0]);
+                common->json = json_asked(argc, argv);
+                *status = EXIT_USAGE;
+                return -1;
+            }
+            common->metrics_file = optarg;
+            break;
         case OPT_HELP:
         case 'h':
             fputs(usage, stdout);
+            common->helped = true;
             return -1;
         case '?':
         case ':':
             fprintf(stderr, "snesync %s: see snesync %s --help\n", argv[0], argv[0]);
+            common->json = json_asked(argc, argv);
             *status = EXIT_USAGE;
             return -1;
         default: {
             int rc = on_option ? on_option(ctx, opt, optarg) : EXIT_USAGE;
             if (rc) {
+                common->json = json_asked(argc, argv);
                 *status = rc;
                 return -1;
             }
         }
         }
     }
+    if ((*status = read_config(config, common)) != EXIT_OK)
+        return -1;
     return optind;
 }
 
-bool cli_store_given(int argc, char **argv, const cli_common *c)
+void cli_common_free(cli_common *common)
 {
-    for (int i = 1; i < argc; i++)
-        if (c->store_dir >= argv[i] && c->store_dir < argv[i] + strlen(argv[i]) + 1)
-            return true;
-    return false;
+    cli_conf_free(&common->conf);
 }
 
 bool cli_parse_u64(const char *s, uint64_t *out)

@@ -5,6 +5,7 @@
 #define SNE_CLI_H
 
 #include "config.h"
+#include "report.h"
 #include "snesync.h"
 
 #include <getopt.h>
@@ -30,28 +31,40 @@ enum {
 };
 
 int cli_exit_status(sne_err rc);
-/* Prints "snesync: <message>" and returns the exit status for rc. */
-int cli_fail(sne_err rc, const sne_error *e);
+/* What an exit status means, in a few words (the report's error when no message was told). */
+const char *cli_status_meaning(int status);
 
-/* Options every command takes. */
+/* Options every command takes, and the config file every command reads. The dispatcher
+ * (snesync.c) makes it, with the run's report and whether the command takes --metrics-file,
+ * and writes the report after the command returns. */
 typedef struct cli_common {
-    const char *store_dir; /* --store, else $SNESYNC_STORE, else ./snesync.store */
+    cli_report *report;    /* the run's report (the dispatcher's) */
+    bool metrics_allowed;  /* the command takes --metrics-file */
+    const char *metrics_file; /* --metrics-file PATH, or NULL */
+    bool helped;           /* --help was given: the usage is the whole output */
+    const char *store_dir; /* --store, else the config's store, else $SNESYNC_STORE, else
+                              ./snesync.store; borrowed from argv, conf or the environment */
+    bool store_given;      /* --store was on the command line: it wins over the config file */
     bool json;             /* --json */
+    const char *config;    /* the config file read (cli_conf_path), or NULL */
+    cli_conf conf;         /* its values (owned: cli_common_free) */
 } cli_common;
+
+/* Prints "snesync: <message>", tells it to the report, and returns the exit status for rc. */
+int cli_fail(const cli_common *c, sne_err rc, const sne_error *e);
 
 /* Called for each option of the command's own table; returns 0, or an exit status to stop. */
 typedef int (*cli_option_fn)(void *ctx, int opt, const char *arg);
 
-/* Parses argv (argv[0] is the command name) with the common options plus `own` (may be NULL,
- * terminated by a zeroed entry; their `val`s must be >= 300). `--help` prints `usage` and
- * returns -1 with *status EXIT_OK; a bad option prints a hint and returns -1 with EXIT_USAGE.
- * Otherwise returns the index of the first positional argument. */
+/* Parses argv (argv[0] is the command name) with the common options (--store, --config,
+ * --json, --help, and --metrics-file where the command takes it) plus `own` (may be NULL, terminated by a zeroed entry; their `val`s must be
+ * >= 300), then reads the config file (cli_conf_path) into common->conf. `--help` prints
+ * `usage` and returns -1 with *status EXIT_OK; a bad option or config file is said and returns
+ * -1 with EXIT_USAGE. Otherwise returns the index of the first positional argument. In every
+ * case, common is to be given to cli_common_free. */
 int cli_parse(int argc, char **argv, const char *usage, const struct option *own,
               cli_option_fn on_option, void *ctx, cli_common *common, int *status);
-
-/* Whether --store was given on the command line (cli_parse points store_dir into argv then),
- * so that it wins over a config file's `store`. */
-bool cli_store_given(int argc, char **argv, const cli_common *c);
+void cli_common_free(cli_common *common);
 
 bool cli_parse_u64(const char *s, uint64_t *out);
 double cli_now(void);
@@ -81,49 +94,42 @@ sne_err cli_open_store(const cli_common *c, cli_store_use use, sne_store **store
 /* The PostgreSQL options of pg-apply and prune --pg-applied (cmd_pg_apply.c); pg-apply also
  * takes --batch (OPT_PG_BATCH) and --rebuild (OPT_PG_REBUILD), prune --pg-applied
  * (OPT_PG_APPLIED). */
-enum {
-    OPT_PG_DSN = 400,
-    OPT_PG_SCHEMA,
-    OPT_PG_CONFIG,
-    OPT_PG_BATCH,
-    OPT_PG_REBUILD,
-    OPT_PG_APPLIED
-};
+enum { OPT_PG_DSN = 400, OPT_PG_SCHEMA, OPT_PG_BATCH, OPT_PG_REBUILD, OPT_PG_APPLIED };
 #define CLI_PG_OPTIONS                                                                             \
     {"dsn", required_argument, NULL, OPT_PG_DSN},                                                  \
-        {"schema", required_argument, NULL, OPT_PG_SCHEMA},                                        \
     {                                                                                              \
-        "config", required_argument, NULL, OPT_PG_CONFIG                                           \
+        "schema", required_argument, NULL, OPT_PG_SCHEMA                                           \
     }
 
 typedef struct cli_pg {
     const char *cli[CONF__COUNT]; /* pg-dsn, pg-schema, pg-batch given as options (argv) */
-    const char *config;           /* --config FILE */
     bool rebuild;                 /* pg-apply --rebuild */
     bool applied;                 /* prune --pg-applied */
-    cli_conf conf;
 } cli_pg;
 
 /* Takes one of the options OPT_PG_*: 0, or EXIT_USAGE for another one. */
 int cli_pg_option(cli_pg *p, int opt, const char *arg);
-/* Reads the config file, if any, and fills `o` (the command line wins over the file; the
- * file's `store` applies when --store was not given). EXIT_OK or the status, said why. */
-int cli_pg_settings(cli_pg *p, int argc, char **argv, cli_common *common, sne_pg_options *o);
-void cli_pg_free(cli_pg *p);
+/* Fills `o` from the options, over the config file's pg-* keys (common->conf). EXIT_OK or the
+ * status, said why. */
+int cli_pg_settings(const char *cmd, const cli_pg *p, const cli_common *common,
+                    sne_pg_options *o);
 /* sync --pg-apply: the config file's pg-* settings are checked before the job, and pg-apply
  * runs on the job's store after it. */
 int cli_pg_chain_check(const char *job, const cli_conf *conf);
-int cli_pg_apply_chained(const char *job, const cli_common *common, const cli_conf *conf);
+int cli_pg_apply_chained(const char *job, const cli_common *common);
 
-int cmd_ingest(int argc, char **argv);
-int cmd_validate(int argc, char **argv);
-int cmd_changes(int argc, char **argv);
-int cmd_prune(int argc, char **argv);
-int cmd_show(int argc, char **argv);
-int cmd_stats(int argc, char **argv);
-int cmd_sync(int argc, char **argv);
-int cmd_drm_refresh(int argc, char **argv);
-int cmd_follow(int argc, char **argv);
+/* The commands: argv[0] is the command's name; `common` is the dispatcher's, filled by cli_parse
+ * and freed by the dispatcher (cli_common_free) after the command returns. */
+int cmd_ingest(int argc, char **argv, cli_common *common);
+int cmd_validate(int argc, char **argv, cli_common *common);
+int cmd_changes(int argc, char **argv, cli_common *common);
+int cmd_prune(int argc, char **argv, cli_common *common);
+int cmd_show(int argc, char **argv, cli_common *common);
+int cmd_stats(int argc, char **argv, cli_common *common);
+int cmd_sync(int argc, char **argv, cli_common *common);
+int cmd_drm_refresh(int argc, char **argv, cli_common *common);
+int cmd_follow(int argc, char **argv, cli_common *common);
+int cmd_pg_apply(int argc, char **argv, cli_common *common);
 
 /* follow (cmd_follow.c), once cmd_sync.c has read the options it shares with sync: its usage,
  * and the run. `so` holds the server, TLS, token, retries and scope; `overlap` and `parallel`
@@ -131,6 +137,5 @@ int cmd_follow(int argc, char **argv);
 extern const char cli_follow_usage[];
 int cli_follow_run(const sne_sync_options *so, const char *overlap, const char *parallel,
                    const cli_common *common);
-int cmd_pg_apply(int argc, char **argv);
 
 #endif

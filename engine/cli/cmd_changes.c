@@ -7,7 +7,7 @@
 #include <string.h>
 
 static const char changes_usage[] =
-    "Usage: snesync changes [--store DIR] [--since SEQ] [--limit N]\n"
+    "Usage: snesync changes [--store DIR] [--config FILE] [--since SEQ] [--limit N] [--json]\n"
     "\n"
     "Prints the changes with seq > SEQ (default 0) as NDJSON, one object per line, in seq order:\n"
     "seq, op (create|update|delete), numUnique, entity, key, export, dateExport, before, after\n"
@@ -18,11 +18,18 @@ static const char changes_usage[] =
     "(snesync stats shows both, and the store's identity). Below, changes it has not applied\n"
     "were pruned; past the last, the store was rebuilt. Both are refused with status 8.\n"
     "\n"
+    "  --json          when the run fails, one more line: the run's report, a JSON object with\n"
+    "                  \"ok\":false (a change line never has \"ok\"); nothing more on success\n"
+    "  --store DIR     the store (default: the config file's, else $SNESYNC_STORE, else\n"
+    "                  ./snesync.store)\n"
+    "  --config FILE   the config file (default $SNESYNC_CONFIG, else\n"
+    "                  /etc/snesync/snesync.conf when it exists): its store key\n"
+    "\n"
     "Exit status: 0 done, 2 usage (or no store at DIR), 6 store or disk failure,\n"
     "8 change log cursor out of range.\n";
 
 static const char prune_usage[] =
-    "Usage: snesync prune [--store DIR] --upto SEQ\n"
+    "Usage: snesync prune [--store DIR] [--config FILE] [--json] --upto SEQ\n"
     "       snesync prune [--store DIR] --pg-applied [--upto SEQ] [--dsn CONNINFO]\n"
     "                     [--schema NAME] [--config FILE]\n"
     "\n"
@@ -32,6 +39,12 @@ static const char prune_usage[] =
     "  --pg-applied    no further than the last seq the PostgreSQL database of `snesync\n"
     "                  pg-apply` has applied (read from its state; --dsn, --schema, --config\n"
     "                  as for pg-apply); refused (status 10) when it follows another store\n"
+    "  --json          print the run's report as one JSON object, also when it fails\n"
+    "  --store DIR     the store (default: the config file's, else $SNESYNC_STORE, else\n"
+    "                  ./snesync.store)\n"
+    "  --config FILE   the config file (default $SNESYNC_CONFIG, else\n"
+    "                  /etc/snesync/snesync.conf when it exists): its store and\n"
+    "                  pg-* keys\n"
     "\n"
     "Exit status: 0 done, 2 usage (or no store at DIR), 5 store busy, 6 store or disk failure,\n"
     "10 the database follows another store or has no schema, 11 the database failed.\n";
@@ -100,15 +113,14 @@ static sne_err print_change(void *ctx, const sne_change *ch)
     return fwrite(b->data, 1, b->len, stdout) == b->len ? SNE_OK : SNE_ERR_IO;
 }
 
-int cmd_changes(int argc, char **argv)
+int cmd_changes(int argc, char **argv, cli_common *common)
 {
     static const struct option own[] = {{"since", required_argument, NULL, OPT_SINCE},
                                         {"limit", required_argument, NULL, OPT_LIMIT},
                                         {NULL, 0, NULL, 0}};
     seq_args a = {0};
-    cli_common common;
     int status;
-    int first = cli_parse(argc, argv, changes_usage, own, on_option, &a, &common, &status);
+    int first = cli_parse(argc, argv, changes_usage, own, on_option, &a, common, &status);
     if (first < 0)
         return status;
     if (first != argc) {
@@ -119,7 +131,7 @@ int cmd_changes(int argc, char **argv)
     sne_store *store = NULL;
     sne_buf line;
     sne_buf_init(&line, 64u << 20);
-    sne_err rc = cli_open_store(&common, CLI_STORE_READ, &store, &err);
+    sne_err rc = cli_open_store(common, CLI_STORE_READ, &store, &err);
     if (!rc && (rc = sne_store_changes(store, a.since, a.limit, print_change, &line)))
         err = rc == SNE_ERR_IO ? (sne_error){SNE_ERR_IO, errno, "cannot write the changes"}
                                : *sne_store_error(store);
@@ -130,7 +142,7 @@ int cmd_changes(int argc, char **argv)
         err = (sne_error){SNE_ERR_IO, errno, ""};
         snprintf(err.message, sizeof(err.message), "cannot write the changes: %s", strerror(errno));
     }
-    return rc ? cli_fail(rc, &err) : EXIT_OK;
+    return rc ? cli_fail(common, rc, &err) : EXIT_OK;
 }
 
 /* The seq to prune up to: --upto, no further than what the database applied (--pg-applied). */
@@ -147,17 +159,16 @@ static sne_err prune_limit(const seq_args *a, const sne_pg_options *o, sne_store
     return rc;
 }
 
-int cmd_prune(int argc, char **argv)
+int cmd_prune(int argc, char **argv, cli_common *common)
 {
     static const struct option own[] = {{"upto", required_argument, NULL, OPT_UPTO},
                                         {"pg-applied", no_argument, NULL, OPT_PG_APPLIED},
                                         CLI_PG_OPTIONS,
                                         {NULL, 0, NULL, 0}};
     seq_args a = {0};
-    cli_common common;
     sne_pg_options o;
     int status;
-    int first = cli_parse(argc, argv, prune_usage, own, on_option, &a, &common, &status);
+    int first = cli_parse(argc, argv, prune_usage, own, on_option, &a, common, &status);
     if (first < 0)
         goto out;
     status = EXIT_USAGE;
@@ -166,24 +177,26 @@ int cmd_prune(int argc, char **argv)
                         "argument\n");
         goto out;
     }
-    if (a.pg.applied && (status = cli_pg_settings(&a.pg, argc, argv, &common, &o)) != EXIT_OK)
+    if (a.pg.applied && (status = cli_pg_settings("prune", &a.pg, common, &o)) != EXIT_OK)
         goto out;
     sne_error err = {0};
     sne_store *store = NULL;
     uint64_t pruned = 0, upto = 0;
-    sne_err rc = cli_open_store(&common, CLI_STORE_WRITE, &store, &err);
+    sne_err rc = cli_open_store(common, CLI_STORE_WRITE, &store, &err);
     if (!rc)
         rc = prune_limit(&a, &o, store, &upto, &err);
     if (!rc && (rc = sne_store_prune(store, upto, &pruned)))
         err = *sne_store_error(store);
     sne_store_close(store);
     if (rc) {
-        status = cli_fail(rc, &err);
+        status = cli_fail(common, rc, &err);
         goto out;
     }
-    printf("pruned %" PRIu64 " changes (up to seq %" PRIu64 ")\n", pruned, upto);
+    cli_report_u64(common->report, "pruned", pruned);
+    cli_report_u64(common->report, "upto", upto);
+    if (!common->json)
+        printf("pruned %" PRIu64 " changes (up to seq %" PRIu64 ")\n", pruned, upto);
     status = EXIT_OK;
 out:
-    cli_pg_free(&a.pg);
     return status;
 }

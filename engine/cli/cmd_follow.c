@@ -14,7 +14,7 @@ const char cli_follow_usage[] =
     "                      [--departements 38,26 | --communes 38185,...] [--depth 1..3]\n"
     "                      [--cert F --key F] [--cacert F] [--token-file F] [--config FILE]\n"
     "                      [--overlap S] [--parallel 1..4] [--retries N] [--stall-timeout S]\n"
-    "                      [--min-speed B] [--store DIR] [--json]\n"
+    "                      [--min-speed B] [--store DIR] [--json] [--metrics-file PATH]\n"
     "\n"
     "The incremental sync: lists the demands that moved (GDM) since the end of the last window\n"
     "followed (the first time, since the newest full export applied for this scope), minus the\n"
@@ -27,6 +27,9 @@ const char cli_follow_usage[] =
     "  --overlap S         the window starts S seconds before the last one ended (default\n"
     "                      600): a movement on the edge is never lost\n"
     "  --parallel N        demands read at once, 1..4 (default 4, the service's limit)\n"
+    "  --json              print the run's report as one JSON object, also when it fails\n"
+    "  --metrics-file PATH write the run's metrics there (Prometheus text format, written\n"
+    "                      atomically), also when it fails\n"
     "  other options       as for `snesync sync` (the scope must be the one synced)\n";
 
 /* SNESYNC_TEST_KILL_AT=reading:N (test hook): SIGKILL once N reads are committed. */
@@ -45,20 +48,31 @@ static void on_progress(void *ctx, uint64_t moved, uint64_t applied)
     }
 }
 
-static void print_summary(const sne_follow_summary *s, bool json)
+static double reads_per_second(const sne_follow_summary *s)
+{
+    return s->seconds_reading > 0 ? (double)s->demands_read / s->seconds_reading : 0;
+}
+
+/* What the run did, in the run's report (--json, --metrics-file): also after a failure, with
+ * what was committed before it. */
+static void report_summary(cli_report *r, const sne_follow_summary *s)
+{
+    cli_report_apply_stats(r, &s->stats);
+    cli_report_fact(r, CLI_FACT_DEMANDS, s->demands_read);
+    cli_report_bool(r, "skipped", s->skipped);
+    cli_report_str(r, "depuis", s->depuis);
+    cli_report_str(r, "jusque", s->jusque);
+    cli_report_u64(r, "movements", s->movements);
+    cli_report_u64(r, "demandsRead", s->demands_read);
+    cli_report_u64(r, "leftScope", s->left_scope);
+    cli_report_u64(r, "unchanged", s->stats.items_unchanged);
+    cli_report_seconds(r, "secondsReading", s->seconds_reading);
+    cli_report_seconds(r, "readsPerSecond", reads_per_second(s));
+}
+
+static void print_summary(const sne_follow_summary *s)
 {
     const sne_apply_stats *st = &s->stats;
-    double rate = s->seconds_reading > 0 ? (double)s->demands_read / s->seconds_reading : 0;
-    if (json) {
-        printf("{\"job\":\"follow\",\"skipped\":%s,\"depuis\":\"%s\",\"jusque\":\"%s\","
-               "\"movements\":%" PRIu64 ",\"demandsRead\":%" PRIu64 ",\"leftScope\":%" PRIu64
-               ",\"creates\":%" PRIu64 ",\"updates\":%" PRIu64 ",\"deletes\":%" PRIu64
-               ",\"unchanged\":%" PRIu64 ",\"seconds\":%.3f,\"readsPerSecond\":%.1f}\n",
-               s->skipped ? "true" : "false", s->depuis, s->jusque, s->movements, s->demands_read,
-               s->left_scope, st->creates, st->updates, st->deletes, st->items_unchanged,
-               s->seconds, rate);
-        return;
-    }
     if (s->skipped) {
         printf("follow: the last movements sequence began %.0f s ago (one an hour at most): "
                "nothing done\n",
@@ -69,7 +83,7 @@ static void print_summary(const sne_follow_summary *s, bool json)
            " demands read (%" PRIu64 " out of the scope), %" PRIu64 " creates, %" PRIu64
            " updates, %" PRIu64 " deletes, %" PRIu64 " items unchanged; %.1f s (%.1f reads/s)\n",
            s->depuis, s->jusque, s->movements, s->demands_read, s->left_scope, st->creates,
-           st->updates, st->deletes, st->items_unchanged, s->seconds, rate);
+           st->updates, st->deletes, st->items_unchanged, s->seconds, reads_per_second(s));
 }
 
 /* A number setting in [min, max], or the default when not given; false after a message. */
@@ -116,12 +130,18 @@ int cli_follow_run(const sne_sync_options *so, const char *overlap, const char *
     sne_store *store = NULL;
     sne_error err = {0};
     sne_follow_summary sum;
+    memset(&sum, 0, sizeof(sum));
     sne_err rc = cli_open_store(common, CLI_STORE_WRITE, &store, &err);
-    if (!rc)
+    if (!rc) { /* the counts are known (null in the report otherwise) */
+        cli_report_seq_before(common->report, store);
         rc = sne_follow_run(store, &o, &sum, &err);
+        cli_report_seq_after(common->report, store);
+        report_summary(common->report, &sum);
+    }
     sne_store_close(store);
     if (rc)
-        return cli_fail(rc, &err);
-    print_summary(&sum, common->json);
+        return cli_fail(common, rc, &err);
+    if (!common->json)
+        print_summary(&sum);
     return EXIT_OK;
 }

@@ -12,7 +12,7 @@
 
 static const char usage[] =
     "Usage: snesync pg-apply [--store DIR] [--dsn CONNINFO] [--schema NAME] [--batch N]\n"
-    "                        [--rebuild] [--config FILE] [--json]\n"
+    "                        [--rebuild] [--config FILE] [--json] [--metrics-file PATH]\n"
     "\n"
     "Applies the store's changes to a PostgreSQL database, from where that database left off:\n"
     "one table per entity (sne.cerfa, sne.evt, ...: num_unique, item_key, item jsonb), the\n"
@@ -31,7 +31,9 @@ static const char usage[] =
     "                  in in one transaction (its indexes and grants are carried over); without\n"
     "                  it, such a database is refused (status 10) and left as it is\n"
     "  --config FILE   the config file's pg-dsn, pg-schema, pg-batch and store keys\n"
-    "  --json          print the summary as one JSON object\n"
+    "  --json          print the run's report as one JSON object, also when it fails\n"
+    "  --metrics-file PATH  write the run's metrics there (Prometheus text format), also\n"
+    "                  when it fails\n"
     "\n"
     "Exit status: 0 done, 2 usage (or no store at DIR), 5 another pg-apply holds the schema,\n"
     "6 store failure, 10 the database does not follow on from the store (the message says why\n"
@@ -49,9 +51,6 @@ int cli_pg_option(cli_pg *p, int opt, const char *arg)
         return 0;
     case OPT_PG_BATCH:
         p->cli[CONF_PG_BATCH] = arg;
-        return 0;
-    case OPT_PG_CONFIG:
-        p->config = arg;
         return 0;
     case OPT_PG_REBUILD:
         p->rebuild = true;
@@ -86,19 +85,10 @@ static int pg_options(const char *const *cli, const cli_conf *conf, const char *
     return EXIT_USAGE;
 }
 
-int cli_pg_settings(cli_pg *p, int argc, char **argv, cli_common *common, sne_pg_options *o)
+int cli_pg_settings(const char *cmd, const cli_pg *p, const cli_common *common,
+                    sne_pg_options *o)
 {
-    int status = p->config ? cli_conf_load(&p->conf, p->config) : EXIT_OK;
-    if (status)
-        return status;
-    if (!cli_store_given(argc, argv, common) && p->conf.value[CONF_STORE])
-        common->store_dir = p->conf.value[CONF_STORE];
-    return pg_options(p->cli, &p->conf, argv[0], o);
-}
-
-void cli_pg_free(cli_pg *p)
-{
-    cli_conf_free(&p->conf);
+    return pg_options(p->cli, &common->conf, cmd, o);
 }
 
 /* --- progress on a terminal, and the test hooks ----------------------------------------------- */
@@ -178,23 +168,31 @@ static void watch_init(watch *w)
 /* --- the run -----------------------------------------------------------------------------------
  */
 
-static void print_summary(const sne_pg_options *o, const sne_pg_summary *s, bool json)
+/* The summary in the run's report (--json, --metrics-file). */
+static void report_summary(cli_report *r, const sne_pg_options *o, const sne_pg_summary *s)
+{
+    uint64_t rows = s->loaded ? s->items_written : s->changes;
+    cli_report_str(r, "schema", o->schema);
+    cli_report_str(r, "storeId", s->store_id);
+    cli_report_u64(r, "fromSeq", s->from_seq);
+    cli_report_u64(r, "toSeq", s->to_seq);
+    cli_report_u64(r, "changes", s->changes);
+    cli_report_u64(r, "batches", s->batches);
+    cli_report_u64(r, "itemsWritten", s->items_written);
+    cli_report_u64(r, "itemsDeleted", s->items_deleted);
+    cli_report_u64(r, "demandesWritten", s->demandes_written);
+    cli_report_u64(r, "demandesDeleted", s->demandes_deleted);
+    cli_report_bool(r, "loaded", s->loaded);
+    cli_report_bool(r, "rebuilt", s->rebuilt);
+    cli_report_bool(r, "reconciled", s->reconciled);
+    cli_report_seconds(r, "pgSeconds", s->seconds);
+    cli_report_u64(r, "rowsPerSecond", s->seconds > 0 ? (uint64_t)((double)rows / s->seconds) : 0);
+}
+
+static void print_summary(const sne_pg_options *o, const sne_pg_summary *s)
 {
     uint64_t rows = s->loaded ? s->items_written : s->changes;
     double rate = s->seconds > 0 ? (double)rows / s->seconds : 0;
-    if (json) {
-        printf("{\"schema\":\"%s\",\"storeId\":\"%s\",\"fromSeq\":%" PRIu64 ",\"toSeq\":%" PRIu64
-               ",\"changes\":%" PRIu64 ",\"batches\":%" PRIu64 ",\"itemsWritten\":%" PRIu64
-               ",\"itemsDeleted\":%" PRIu64 ",\"demandesWritten\":%" PRIu64
-               ",\"demandesDeleted\":%" PRIu64
-               ",\"loaded\":%s,\"rebuilt\":%s,\"reconciled\":%s,\"seconds\":%.3f,"
-               "\"rowsPerSecond\":%.0f}\n",
-               o->schema, s->store_id, s->from_seq, s->to_seq, s->changes, s->batches,
-               s->items_written, s->items_deleted, s->demandes_written, s->demandes_deleted,
-               s->loaded ? "true" : "false", s->rebuilt ? "true" : "false",
-               s->reconciled ? "true" : "false", s->seconds, rate);
-        return;
-    }
     if (s->loaded)
         printf("pg-apply: schema %s %s from the store's state at seq %" PRIu64 ": %" PRIu64
                " items, %" PRIu64 " demands, %.1f s (%.0f items/s)\n",
@@ -212,8 +210,9 @@ static void print_summary(const sne_pg_options *o, const sne_pg_summary *s, bool
         printf("pg-apply: schema %s is up to date at seq %" PRIu64 "\n", o->schema, s->to_seq);
 }
 
-/* Opens the store (read only: pg-apply never blocks an ingest) and runs the sink. */
-static int run(const cli_common *common, const sne_pg_options *o)
+/* Opens the store (read only: pg-apply never blocks an ingest) and runs the sink; its summary
+ * goes into the report, in a member `nested` when not NULL (sync --pg-apply). */
+static int run(const cli_common *common, const sne_pg_options *o, const char *nested)
 {
     sne_error err = {0};
     sne_store *store = NULL;
@@ -230,8 +229,14 @@ static int run(const cli_common *common, const sne_pg_options *o)
     if (w.tty && w.last > 0)
         fputc('\n', stderr);
     if (rc)
-        return cli_fail(rc, &err);
-    print_summary(o, &sum, common->json);
+        return cli_fail(common, rc, &err);
+    if (nested)
+        cli_report_open(common->report, nested);
+    report_summary(common->report, o, &sum);
+    if (nested)
+        cli_report_close(common->report);
+    if (!common->json)
+        print_summary(o, &sum);
     return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILURE_OTHER;
 }
 
@@ -240,7 +245,7 @@ static int on_option(void *ctx, int opt, const char *arg)
     return cli_pg_option(ctx, opt, arg);
 }
 
-int cmd_pg_apply(int argc, char **argv)
+int cmd_pg_apply(int argc, char **argv, cli_common *common)
 {
     static const struct option own[] = {
         CLI_PG_OPTIONS,
@@ -249,10 +254,9 @@ int cmd_pg_apply(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     cli_pg pg = {0};
-    cli_common common;
     sne_pg_options o;
     int status;
-    int first = cli_parse(argc, argv, usage, own, on_option, &pg, &common, &status);
+    int first = cli_parse(argc, argv, usage, own, on_option, &pg, common, &status);
     if (first < 0)
         goto out;
     status = EXIT_USAGE;
@@ -260,12 +264,11 @@ int cmd_pg_apply(int argc, char **argv)
         fprintf(stderr, "snesync pg-apply: unexpected argument %s\n", argv[first]);
         goto out;
     }
-    if ((status = cli_pg_settings(&pg, argc, argv, &common, &o)) != EXIT_OK)
+    if ((status = cli_pg_settings("pg-apply", &pg, common, &o)) != EXIT_OK)
         goto out;
     o.rebuild = pg.rebuild;
-    status = run(&common, &o);
+    status = run(common, &o, NULL);
 out:
-    cli_pg_free(&pg);
     return status;
 }
 
@@ -275,9 +278,9 @@ int cli_pg_chain_check(const char *job, const cli_conf *conf)
     return pg_options(NULL, conf, job, &o);
 }
 
-int cli_pg_apply_chained(const char *job, const cli_common *common, const cli_conf *conf)
+int cli_pg_apply_chained(const char *job, const cli_common *common)
 {
     sne_pg_options o;
-    int status = pg_options(NULL, conf, job, &o);
-    return status ? status : run(common, &o);
+    int status = pg_options(NULL, &common->conf, job, &o);
+    return status ? status : run(common, &o, "pgApply");
 }

@@ -6,20 +6,32 @@
 #include <string.h>
 
 static const char show_usage[] =
-    "Usage: snesync show [--store DIR] NUMUNIQUE\n"
+    "Usage: snesync show [--store DIR] [--config FILE] [--json] NUMUNIQUE\n"
     "\n"
     "Prints a stored demand and all its items as one JSON object.\n"
+    "\n"
+    "  --json          when the run fails, print the run's report as one JSON object instead\n"
+    "  --store DIR     the store (default: the config file's, else $SNESYNC_STORE, else\n"
+    "                  ./snesync.store)\n"
+    "  --config FILE   the config file (default $SNESYNC_CONFIG, else\n"
+    "                  /etc/snesync/snesync.conf when it exists): its store key\n"
     "\n"
     "Exit status: 0 done, 2 usage (or no store at DIR), 6 store or disk failure,\n"
     "9 the demand is not in the store.\n";
 
 static const char stats_usage[] =
-    "Usage: snesync stats [--store DIR] [--json]\n"
+    "Usage: snesync stats [--store DIR] [--config FILE] [--json]\n"
     "\n"
     "Prints the store's identity (drawn at random when it was created: a consumer can tell a\n"
     "rebuilt store by it), the number of demands and of items per entity, the change log's\n"
     "extent (the first and last seq held; with none held, the first is the last + 1), the\n"
     "store's size, an interrupted export if any, and the newest export applied to each scope.\n"
+    "\n"
+    "  --json          print them as one JSON object; when the run fails, the run's report\n"
+    "  --store DIR     the store (default: the config file's, else $SNESYNC_STORE, else\n"
+    "                  ./snesync.store)\n"
+    "  --config FILE   the config file (default $SNESYNC_CONFIG, else\n"
+    "                  /etc/snesync/snesync.conf when it exists): its store key\n"
     "\n"
     "Exit status: 0 done, 2 usage (or no store at DIR), 6 store or disk failure.\n";
 
@@ -89,11 +101,10 @@ static sne_err print_demand(sne_store *store, const char *num, demand_printer *d
     return rc;
 }
 
-int cmd_show(int argc, char **argv)
+int cmd_show(int argc, char **argv, cli_common *common)
 {
-    cli_common common;
     int status;
-    int first = cli_parse(argc, argv, show_usage, NULL, NULL, NULL, &common, &status);
+    int first = cli_parse(argc, argv, show_usage, NULL, NULL, NULL, common, &status);
     if (first < 0)
         return status;
     if (argc - first != 1) {
@@ -105,7 +116,7 @@ int cmd_show(int argc, char **argv)
     sne_store *store = NULL;
     demand_printer dp = {.entity = -1};
     sne_buf_init(&dp.out, 256u << 20);
-    sne_err rc = cli_open_store(&common, CLI_STORE_READ, &store, &err);
+    sne_err rc = cli_open_store(common, CLI_STORE_READ, &store, &err);
     if (!rc)
         rc = print_demand(store, num, &dp, &err);
     if (!rc)
@@ -116,7 +127,7 @@ int cmd_show(int argc, char **argv)
         fwrite(dp.out.data, 1, dp.out.len, stdout);
     sne_buf_free(&dp.out);
     sne_store_close(store);
-    return rc ? cli_fail(rc, &err) : EXIT_OK;
+    return rc ? cli_fail(common, rc, &err) : EXIT_OK;
 }
 
 typedef struct scope_printer {
@@ -171,11 +182,10 @@ static void print_stats_text(const char *dir, const char *identity, const sne_st
     printf("scopes (newest export applied):\n");
 }
 
-int cmd_stats(int argc, char **argv)
+int cmd_stats(int argc, char **argv, cli_common *common)
 {
-    cli_common common;
     int status;
-    int first = cli_parse(argc, argv, stats_usage, NULL, NULL, NULL, &common, &status);
+    int first = cli_parse(argc, argv, stats_usage, NULL, NULL, NULL, common, &status);
     if (first < 0)
         return status;
     if (first != argc) {
@@ -185,21 +195,21 @@ int cmd_stats(int argc, char **argv)
     sne_error err = {0};
     sne_store *store = NULL;
     sne_store_stats st;
-    sne_err rc = cli_open_store(&common, CLI_STORE_READ, &store, &err);
+    sne_err rc = cli_open_store(common, CLI_STORE_READ, &store, &err);
     if (!rc && (rc = sne_store_stats_get(store, &st)))
         err = *sne_store_error(store);
     if (!rc) {
-        scope_printer sp = {common.json, true};
-        if (common.json)
+        scope_printer sp = {common->json, true};
+        if (common->json)
             print_stats_json(sne_store_identity(store), &st);
         else
-            print_stats_text(common.store_dir, sne_store_identity(store), &st);
+            print_stats_text(common->store_dir, sne_store_identity(store), &st);
         rc = sne_store_scopes(store, print_scope, &sp);
-        if (common.json)
+        if (common->json)
             printf("]}\n");
         if (rc)
             err = *sne_store_error(store);
     }
     sne_store_close(store);
-    return rc ? cli_fail(rc, &err) : EXIT_OK;
+    return rc ? cli_fail(common, rc, &err) : EXIT_OK;
 }

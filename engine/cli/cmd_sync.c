@@ -3,6 +3,7 @@
  * Options come from the command line, then from a config file (--config). */
 #include "cli.h"
 #include "config.h"
+#include "stop.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -20,10 +21,13 @@ static const char sync_usage[] =
     "                    [--cert F --key F] [--cacert F] [--token-file F] [--config FILE]\n"
     "                    [--work-dir DIR] [--max-wait S] [--retries N] [--stall-timeout S]\n"
     "                    [--min-speed B] [--pg-apply] [--store DIR] [--json]\n"
+    "                    [--metrics-file PATH]\n"
     "\n"
     "Requests an export from the service, polls it (honouring Retry-After), downloads it while\n"
     "ingesting it, verifies its size and sha256 before anything is deleted, then releases it.\n"
     "Killed at any point, the same command resumes the same export (kept in the store).\n"
+    "SIGTERM or SIGINT stops it at the next safe point within a second or so, with status 143\n"
+    "(130 for SIGINT), keeping the export for the next run.\n"
     "\n"
     "  --server URL        the service, https://host[:port] (/v1.0 is added); with a token,\n"
     "                      plain http:// only to this machine (localhost, 127.0.0.0/8, ::1)\n"
@@ -40,7 +44,8 @@ static const char sync_usage[] =
     "                      entities, etat, departements, communes, depth, work-dir, max-wait,\n"
     "                      retries, stall-timeout, min-speed (relative paths are taken from\n"
     "                      FILE's directory), and pg-apply's pg-dsn, pg-schema, pg-batch;\n"
-    "                      options given on the command line win\n"
+    "                      options given on the command line win (default $SNESYNC_CONFIG,\n"
+    "                      else /etc/snesync/snesync.conf when it exists)\n"
     "  --work-dir DIR      where archives are downloaded (default STORE.work); the last one is\n"
     "                      kept there for audit\n"
     "  --max-wait S        give up polling after S seconds (default 86400); run again to resume\n"
@@ -53,8 +58,12 @@ static const char sync_usage[] =
     "  --pg-apply          then apply the changes to PostgreSQL as `snesync pg-apply` does\n"
     "                      (pg-dsn, pg-schema, pg-batch of --config; else libpq's environment):\n"
     "                      its status if it fails (10, 11: see snesync pg-apply --help)\n"
-    "  --json              print the summary as one JSON object (and pg-apply's, a line)\n"
-    "  --store DIR         the store (default $SNESYNC_STORE, else ./snesync.store)\n";
+    "  --json              print the run's report as one JSON object, also when it fails\n"
+    "                      (with --pg-apply, pg-apply's report in its member pgApply)\n"
+    "  --metrics-file PATH write the run's metrics there (Prometheus text format, written\n"
+    "                      atomically), also when it fails\n"
+    "  --store DIR         the store (default: the config file's, else $SNESYNC_STORE, else\n"
+    "                      ./snesync.store)\n";
 
 static const char drm_usage[] =
     "Usage: snesync drm-refresh --server URL [--departements 38,26 | --communes ...]\n"
@@ -62,6 +71,7 @@ static const char drm_usage[] =
     "                           [--cacert F] [--token-file F] [--config FILE] [--work-dir DIR]\n"
     "                           [--max-wait S] [--retries N] [--stall-timeout S]\n"
     "                           [--min-speed B] [--pg-apply] [--store DIR] [--json]\n"
+    "                           [--metrics-file PATH]\n"
     "\n"
     "The monthly DRM refresh: a DRM-only export (monthly resources, --depth months, default 3),\n"
     "requested, downloaded and ingested like `snesync sync`. It changes DRM items only: every\n"
@@ -80,7 +90,6 @@ enum {
     OPT_CACERT,
     OPT_TOKEN_FILE,
     OPT_TOKEN,
-    OPT_CONFIG,
     OPT_WORK_DIR,
     OPT_MAX_WAIT,
     OPT_RETRIES,
@@ -96,15 +105,14 @@ typedef enum job_kind { JOB_SYNC, JOB_DRM, JOB_FOLLOW } job_kind;
 /* Every setting, as text, from the command line or the config file (config.h). */
 typedef struct settings {
     const char *cli[CONF__COUNT]; /* borrowed from argv */
-    cli_conf conf;
-    const char *config;
+    const cli_conf *conf;         /* the config file's (cli_common), once read */
     job_kind kind;
     bool pg_apply; /* --pg-apply: snesync pg-apply after a successful job */
 } settings;
 
 static const char *get(const settings *s, int k)
 {
-    return s->cli[k] ? s->cli[k] : s->conf.value[k];
+    return s->cli[k] ? s->cli[k] : s->conf->value[k];
 }
 
 /* Reads the number of setting `k` into *v (0 when it is not set). False, with a message saying
@@ -130,9 +138,6 @@ static int on_option(void *ctx, int opt, const char *arg)
         fprintf(stderr, "snesync: the token is never taken on the command line (every user can "
                         "read it there); use --token-file F or $SNESYNC_TOKEN\n");
         return EXIT_USAGE;
-    case OPT_CONFIG:
-        s->config = arg;
-        return 0;
     case OPT_PG_APPLY:
         if (s->kind == JOB_FOLLOW)
             break;
@@ -247,8 +252,9 @@ typedef struct progress_state {
     bool tty;
     int last_phase;
     double last;
-    char kill_phase[32]; /* SNESYNC_TEST_KILL_AT=phase[:N]; "" when not set */
+    char kill_phase[32]; /* SNESYNC_TEST_KILL_AT or _TERM_AT=phase[:N]; "" when not set */
     uint64_t kill_at;
+    int kill_signal; /* SIGKILL (_KILL_AT) or SIGTERM (_TERM_AT) */
 } progress_state;
 
 static void show_progress(void *ctx, const sne_sync_progress *p)
@@ -262,7 +268,8 @@ static void show_progress(void *ctx, const sne_sync_progress *p)
                                                         : 0;
         if (v >= ps->kill_at) {
             fflush(NULL);
-            raise(SIGKILL); /* a crash, as a test of resumption wants it */
+            ps->kill_phase[0] = '\0'; /* once: a second SIGTERM would end the process */
+            raise(ps->kill_signal); /* a crash, or a stop, as a test of resumption wants it */
         }
     }
     double t = cli_now();
@@ -311,48 +318,36 @@ static void show_progress(void *ctx, const sne_sync_progress *p)
 /* --- output ------------------------------------------------------------------------------------
  */
 
-static void json_str(const char *s)
+/* What the job did, in the run's report (--json, --metrics-file): also after a failure, with
+ * what is known of it (the export, the bytes fetched). */
+static void report_summary(cli_report *r, const char *job, const sne_sync_summary *s)
 {
-    sne_buf b;
-    sne_buf_init(&b, 8192);
-    if (sne_buf_append_json_string(&b, (const uint8_t *)s, strlen(s)) == SNE_OK)
-        fwrite(b.data, 1, b.len, stdout);
-    else
-        fputs("\"\"", stdout);
-    sne_buf_free(&b);
+    const sne_ingest_summary *in = &s->ingest;
+    cli_report_export(r, s->numero, s->ingested ? in->date_export : NULL);
+    if (s->ingested)
+        cli_report_apply_stats(r, &in->stats);
+    cli_report_fact(r, CLI_FACT_ARCHIVE_BYTES, s->archive_bytes);
+    cli_report_fact(r, CLI_FACT_DOWNLOADED_BYTES, s->downloaded_bytes);
+    cli_report_str(r, "job", job);
+    cli_report_bool(r, "resumed", s->resumed);
+    cli_report_u64(r, "exportsRequested", s->exports_requested);
+    cli_report_u64(r, "polls", s->polls);
+    cli_report_u64(r, "resumedFrom", s->resumed_from);
+    cli_report_bool(r, "ingested", s->ingested);
+    cli_report_u64(r, "unchanged", in->stats.items_unchanged);
+    cli_report_u64(r, "demandsSwept", in->stats.demands_swept);
+    cli_report_str(r, "sha256", in->sha256);
+    cli_report_bool(r, "released", s->released);
+    cli_report_str(r, "archive", s->archive_path);
+    cli_report_str(r, "warning", s->warning);
+    cli_report_seconds(r, "secondsWaiting", s->seconds_waiting);
+    cli_report_seconds(r, "secondsTransfer", s->seconds_transfer);
 }
 
-static void print_summary(const char *job, const sne_sync_summary *s, bool json)
+static void print_summary(const char *job, const sne_sync_summary *s)
 {
     const sne_ingest_summary *in = &s->ingest;
     const sne_apply_stats *st = &in->stats;
-    if (json) {
-        printf("{\"job\":");
-        json_str(job);
-        printf(",\"export\":");
-        json_str(s->numero);
-        printf(",\"dateExport\":");
-        json_str(in->date_export);
-        printf(",\"resumed\":%s,\"exportsRequested\":%u,\"polls\":%u,\"archiveBytes\":%" PRIu64
-               ",\"downloadedBytes\":%" PRIu64 ",\"resumedFrom\":%" PRIu64
-               ",\"ingested\":%s,\"demands\":%" PRIu64 ",\"creates\":%" PRIu64
-               ",\"updates\":%" PRIu64 ",\"deletes\":%" PRIu64 ",\"unchanged\":%" PRIu64
-               ",\"demandsSwept\":%" PRIu64 ",\"sha256\":",
-               s->resumed ? "true" : "false", s->exports_requested, s->polls, s->archive_bytes,
-               s->downloaded_bytes, s->resumed_from, s->ingested ? "true" : "false", st->demands,
-               st->creates, st->updates, st->deletes, st->items_unchanged, st->demands_swept);
-        json_str(in->sha256);
-        printf(",\"released\":%s,\"archive\":", s->released ? "true" : "false");
-        json_str(s->archive_path);
-        printf(",\"warning\":");
-        if (s->warning[0])
-            json_str(s->warning);
-        else
-            fputs("null", stdout);
-        printf(",\"seconds\":%.3f,\"secondsWaiting\":%.3f,\"secondsTransfer\":%.3f}\n", s->seconds,
-               s->seconds_waiting, s->seconds_transfer);
-        return;
-    }
     if (!s->ingested) {
         printf("%s: export %s had been ingested by an earlier run; %s\n", job, s->numero,
                s->released ? "released" : "not released");
@@ -382,7 +377,6 @@ static const struct option job_options[] = {
     {"cacert", required_argument, NULL, OPT_CACERT},
     {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
     {"token", required_argument, NULL, OPT_TOKEN},
-    {"config", required_argument, NULL, OPT_CONFIG},
     {"work-dir", required_argument, NULL, OPT_WORK_DIR},
     {"max-wait", required_argument, NULL, OPT_MAX_WAIT},
     {"retries", required_argument, NULL, OPT_RETRIES},
@@ -394,7 +388,7 @@ static const struct option job_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* The command line, then the config file it names. True when the job is to run, with
+/* The command line, then the config file. True when the job is to run, with
  * common->store_dir the store the settings name; false with *status the exit status (EXIT_OK
  * after --help; otherwise said why). */
 static bool read_settings(int argc, char **argv, const char *name, settings *set,
@@ -411,14 +405,9 @@ static bool read_settings(int argc, char **argv, const char *name, settings *set
         fprintf(stderr, "snesync %s: no argument is expected ('%s')\n", name, argv[first]);
         return false;
     }
-    if (cli_store_given(argc, argv, common))
-        set->cli[CONF_STORE] = common->store_dir;
-    if (set->config && (*status = cli_conf_load(&set->conf, set->config)) != EXIT_OK)
+    set->conf = &common->conf;
+    if (set->pg_apply && (*status = cli_pg_chain_check(name, set->conf)) != EXIT_OK)
         return false;
-    if (set->pg_apply && (*status = cli_pg_chain_check(name, &set->conf)) != EXIT_OK)
-        return false;
-    if (get(set, CONF_STORE))
-        common->store_dir = get(set, CONF_STORE);
     return true;
 }
 
@@ -445,8 +434,8 @@ static bool request_settings(const settings *set, const char *name, sne_sync_opt
         o->departements = set->cli[CONF_DEPARTEMENTS];
         o->communes = set->cli[CONF_COMMUNES];
     } else {
-        const char *departements = set->conf.value[CONF_DEPARTEMENTS];
-        const char *communes = set->conf.value[CONF_COMMUNES];
+        const char *departements = set->conf->value[CONF_DEPARTEMENTS];
+        const char *communes = set->conf->value[CONF_COMMUNES];
         o->departements = departements && *departements ? departements : NULL;
         o->communes = communes && *communes ? communes : NULL;
     }
@@ -527,11 +516,16 @@ static bool check_job(const sne_sync_options *o, const char *name)
 }
 
 /* The test hooks: SNESYNC_TEST_KILL_AT=phase[:N] kills the process at a phase (show_progress),
- * SNESYNC_TEST_BATCH_DEMANDS makes the ingest commit in small transactions, so that a small export
- * commits mid-way. */
+ * SNESYNC_TEST_TERM_AT=phase[:N] sends it SIGTERM there, SNESYNC_TEST_BATCH_DEMANDS makes the
+ * ingest commit in small transactions, so that a small export commits mid-way. */
 static void apply_test_hooks(progress_state *ps, sne_sync_options *o)
 {
     const char *hook = getenv("SNESYNC_TEST_KILL_AT");
+    ps->kill_signal = SIGKILL;
+    if (!hook || !*hook) {
+        hook = getenv("SNESYNC_TEST_TERM_AT");
+        ps->kill_signal = SIGTERM;
+    }
     if (hook && *hook) {
         size_t n = strcspn(hook, ":");
         snprintf(ps->kill_phase, sizeof(ps->kill_phase), "%.*s",
@@ -554,13 +548,21 @@ static int run_on_store(const char *name, const settings *set, const cli_common 
     sne_sync_summary sum;
     memset(&sum, 0, sizeof(sum));
     sne_err rc = cli_open_store(common, CLI_STORE_CREATE, &store, &err);
+    cli_report_seq_before(common->report, store);
     if (!rc)
-        rc = sne_sync_run(store, o, &sum, &err);
+        rc = sne_sync_run_until(store, o, cli_stop_flag(), &sum, &err);
     if (ps->tty && ps->last_phase >= 0)
         fputc('\n', stderr);
+    cli_report_seq_after(common->report, store);
     sne_store_close(store);
+    report_summary(common->report, name, &sum);
+    int signal_number = *cli_stop_flag();
+    if (rc && signal_number) { /* stopped: the message says what the next run resumes */
+        cli_fail(common, rc, &err);
+        return EXIT_SIGNALLED + signal_number;
+    }
     if (rc) {
-        int status = cli_fail(rc, &err);
+        int status = cli_fail(common, rc, &err);
         if (status == EXIT_BAD_INPUT || status == EXIT_STALE) {
             fprintf(stderr,
                     "snesync %s: nothing was deleted; the export was released and the "
@@ -573,17 +575,23 @@ static int run_on_store(const char *name, const settings *set, const cli_common 
     }
     if (sum.warning[0])
         fprintf(stderr, "snesync %s: warning: %s\n", name, sum.warning);
-    print_summary(name, &sum, common->json);
-    return set->pg_apply ? cli_pg_apply_chained(name, common, &set->conf) : EXIT_OK;
+    if (!common->json)
+        print_summary(name, &sum);
+    cli_stop_release(); /* pg-apply is stopped as before: at once, its batches committed stay */
+    if (set->pg_apply && signal_number) {
+        fprintf(stderr, "snesync %s: stopped by a signal before pg-apply\n", name);
+        cli_report_error(common->report, "stopped by a signal before pg-apply");
+        return EXIT_SIGNALLED + signal_number;
+    }
+    return set->pg_apply ? cli_pg_apply_chained(name, common) : EXIT_OK;
 }
 
-static int run_job(int argc, char **argv, job_kind kind)
+static int run_job(int argc, char **argv, cli_common *common, job_kind kind)
 {
     static const char *const names[] = {
         [JOB_SYNC] = "sync", [JOB_DRM] = "drm-refresh", [JOB_FOLLOW] = "follow"};
     const char *name = names[kind];
     settings set = {.kind = kind};
-    cli_common common;
     char token[4096] = "";
     char work[2048];
     sne_sync_options o;
@@ -591,7 +599,7 @@ static int run_job(int argc, char **argv, job_kind kind)
     pthread_mutex_init(&ps.mu, NULL);
 
     int status;
-    if (!read_settings(argc, argv, name, &set, &common, &status))
+    if (!read_settings(argc, argv, name, &set, common, &status))
         goto out;
     status = EXIT_USAGE;
     sne_sync_options_default(&o);
@@ -607,38 +615,40 @@ static int run_job(int argc, char **argv, job_kind kind)
         goto out;
     status = EXIT_USAGE;
     o.fetch.token = token[0] ? token : NULL;
-    if (!work_dir_setting(&set, name, common.store_dir, work, sizeof(work)))
+    if (!work_dir_setting(&set, name, common->store_dir, work, sizeof(work)))
         goto out;
     o.work_dir = work;
     if (!check_job(&o, name))
         goto out;
     if (kind == JOB_FOLLOW) {
-        status = cli_follow_run(&o, get(&set, CONF_OVERLAP), get(&set, CONF_PARALLEL), &common);
+        status = cli_follow_run(&o, get(&set, CONF_OVERLAP), get(&set, CONF_PARALLEL), common);
         goto out;
     }
     ps.tty = isatty(STDERR_FILENO);
     o.progress = show_progress;
     o.progress_ctx = &ps;
     apply_test_hooks(&ps, &o);
-    status = run_on_store(name, &set, &common, &o, &ps);
+    status = EXIT_FAILURE_OTHER;
+    if (cli_stop_catch(name))
+        status = run_on_store(name, &set, common, &o, &ps);
 out:
+    cli_stop_release();
     memset(token, 0, sizeof(token));
-    cli_conf_free(&set.conf);
     pthread_mutex_destroy(&ps.mu);
     return status;
 }
 
-int cmd_sync(int argc, char **argv)
+int cmd_sync(int argc, char **argv, cli_common *common)
 {
-    return run_job(argc, argv, JOB_SYNC);
+    return run_job(argc, argv, common, JOB_SYNC);
 }
 
-int cmd_drm_refresh(int argc, char **argv)
+int cmd_drm_refresh(int argc, char **argv, cli_common *common)
 {
-    return run_job(argc, argv, JOB_DRM);
+    return run_job(argc, argv, common, JOB_DRM);
 }
 
-int cmd_follow(int argc, char **argv)
+int cmd_follow(int argc, char **argv, cli_common *common)
 {
-    return run_job(argc, argv, JOB_FOLLOW);
+    return run_job(argc, argv, common, JOB_FOLLOW);
 }

@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 static const char usage[] =
-    "Usage: snesync validate [--xsd FILE] ARCHIVE|-\n"
+    "Usage: snesync validate [--xsd FILE] [--json] ARCHIVE|-\n"
     "\n"
     "Checks every .xml document of an export archive against the export XSD, streaming.\n"
     "Touches no store. The first invalid document is reported with its member and line; the\n"
@@ -15,6 +15,7 @@ static const char usage[] =
     "  --xsd FILE   the schema (default: export.xsd installed with snesync, in\n"
     "               $SNESYNC_DATADIR if set, else ../share/snesync beside the binary, else\n"
     "               " SNESYNC_INSTALL_DATADIR ")\n"
+    "  --json       print the run's report as one JSON object, also when it fails\n"
     "\n"
     "Exit status: 0 valid, 2 usage (or the archive cannot be opened), 3 invalid or unreadable\n"
     "archive, 6 the schema cannot be loaded.\n";
@@ -29,14 +30,13 @@ static int on_option(void *ctx, int opt, const char *arg)
     return 0;
 }
 
-int cmd_validate(int argc, char **argv)
+int cmd_validate(int argc, char **argv, cli_common *common)
 {
     static const struct option own[] = {{"xsd", required_argument, NULL, OPT_XSD},
                                         {NULL, 0, NULL, 0}};
     const char *xsd = NULL;
-    cli_common common;
     int status;
-    int first = cli_parse(argc, argv, usage, own, on_option, &xsd, &common, &status);
+    int first = cli_parse(argc, argv, usage, own, on_option, &xsd, common, &status);
     if (first < 0)
         return status;
     if (argc - first != 1) {
@@ -63,7 +63,9 @@ int cmd_validate(int argc, char **argv)
     sne_validator_free(v);
     cli_close_archive(&src);
     if (rc)
-        return cli_fail(rc, &err);
-    printf("%u document(s) valid against the schema\n", documents);
+        return cli_fail(common, rc, &err);
+    cli_report_u64(common->report, "documents", documents);
+    if (!common->json)
+        printf("%u document(s) valid against the schema\n", documents);
     return EXIT_OK;
 }

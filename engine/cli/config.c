@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const names[CONF__COUNT] = {
     [CONF_SERVER] = "server",
@@ -70,6 +71,38 @@ static int set_value(cli_conf *c, int key, const char *v, const char *dir)
     return EXIT_OK;
 }
 
+/* Unquotes a value in place: "..." (with the escapes \" and \\) or '...' (taken as it is),
+ * followed by nothing or a '#' comment; a value without quotes is left as it is. Returns NULL,
+ * with *why set, when a quote is not closed, an escape is unknown or text follows the quote. */
+static char *unquote(char *v, const char **why)
+{
+    char q = v[0];
+    if (q != '"' && q != '\'')
+        return v;
+    char *out = v, *r = v + 1;
+    while (*r && *r != q) {
+        if (q == '"' && *r == '\\') {
+            if (r[1] != '"' && r[1] != '\\') {
+                *why = "a quoted value knows the escapes \\\" and \\\\ only";
+                return NULL;
+            }
+            r++;
+        }
+        *out++ = *r++;
+    }
+    if (*r != q) {
+        *why = "the quoted value is not closed";
+        return NULL;
+    }
+    char *rest = cli_trim(r + 1);
+    if (*rest != '\0' && *rest != '#') {
+        *why = "text after the quoted value";
+        return NULL;
+    }
+    *out = '\0';
+    return v;
+}
+
 /* Reads one line (already trimmed, not blank nor a comment). */
 static int read_line(cli_conf *c, char *p, const char *path, int lineno, const char *dir)
 {
@@ -79,7 +112,12 @@ static int read_line(cli_conf *c, char *p, const char *path, int lineno, const c
         return EXIT_USAGE;
     }
     *eq = '\0';
-    char *k = cli_trim(p), *v = cli_trim(eq + 1);
+    const char *why = NULL;
+    char *k = cli_trim(p), *v = unquote(cli_trim(eq + 1), &why);
+    if (!v) {
+        fprintf(stderr, "snesync: %s, line %d: %s\n", path, lineno, why);
+        return EXIT_USAGE;
+    }
     for (int i = 0; i < CONF__COUNT; i++)
         if (strcmp(k, names[i]) == 0)
             return set_value(c, i, v, dir);
@@ -118,6 +156,16 @@ int cli_conf_load(cli_conf *c, const char *path)
     }
     fclose(fp);
     return status;
+}
+
+const char *cli_conf_path(const char *given)
+{
+    if (given)
+        return given;
+    const char *env = getenv("SNESYNC_CONFIG");
+    if (env)
+        return *env ? env : NULL;
+    return access(CLI_CONF_SYSTEM, F_OK) == 0 ? CLI_CONF_SYSTEM : NULL;
 }
 
 void cli_conf_free(cli_conf *c)

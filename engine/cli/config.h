@@ -1,7 +1,9 @@
-/* config.h: the config file of the scheduled commands (--config FILE): `key = value` lines,
- * '#' comments and blank lines. One table of keys serves every command, so that one file can
- * hold the settings of sync, drm-refresh and pg-apply: each command uses the keys it needs and
- * leaves the others, and a key no command knows is an error (a typo is not silently ignored). */
+/* config.h: the config file every command reads (--config FILE, else $SNESYNC_CONFIG, else
+ * /etc/snesync/snesync.conf when it exists): `key = value` lines, '#' comments and blank lines;
+ * a value may be quoted, "..." (escapes \" and \\) or '...' (as it is). One table of keys
+ * serves every command, so that one file holds the settings of all: each command uses the keys
+ * it needs and leaves the others, and a key no command knows is an error (a typo is not
+ * silently ignored). */
 #ifndef SNE_CLI_CONFIG_H
 #define SNE_CLI_CONFIG_H
 
@@ -44,6 +46,13 @@ typedef struct cli_conf {
  * cannot be opened, a line that is not `key = value`, an unknown key: EXIT_USAGE). */
 int cli_conf_load(cli_conf *c, const char *path);
 void cli_conf_free(cli_conf *c);
+
+/* The system-wide config file, read when neither --config nor $SNESYNC_CONFIG names one. */
+#define CLI_CONF_SYSTEM "/etc/snesync/snesync.conf"
+
+/* The config file to read: `given` (--config) when not NULL, else $SNESYNC_CONFIG (set but
+ * empty: none), else CLI_CONF_SYSTEM when it exists; NULL for none. Borrowed, not owned. */
+const char *cli_conf_path(const char *given);
 
 /* Cuts spaces, tabs and line ends from both ends of `p`, in place; returns the new start. */
 char *cli_trim(char *p);

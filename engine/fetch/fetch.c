@@ -40,7 +40,7 @@ double sne_fetch_now(sne_fetch *f)
 
 bool sne_fetch_cancelled(const sne_fetch *f)
 {
-    return atomic_load(&((sne_fetch *)f)->cancel);
+    return atomic_load(&((sne_fetch *)f)->cancel) || (f->stop && *f->stop);
 }
 
 void sne_fetch_wait(sne_fetch *f, double seconds)
@@ -54,7 +54,7 @@ void sne_fetch_wait(sne_fetch *f, double seconds)
     /* In slices, so that a cancel from another thread is noticed within 50 ms. */
     double until = real_now() + seconds;
     for (;;) {
-        if (atomic_load(&f->cancel))
+        if (sne_fetch_cancelled(f))
             return;
         double left = until - real_now();
         if (left <= 0)
@@ -94,6 +94,11 @@ void sne_fetch_reset_cancel(sne_fetch *f)
 {
     if (f)
         atomic_store(&f->cancel, false);
+}
+
+void sne_fetch_set_stop(sne_fetch *f, const volatile sig_atomic_t *stop)
+{
+    f->stop = stop;
 }
 
 const sne_fetch_stats *sne_fetch_last_stats(const sne_fetch *f)

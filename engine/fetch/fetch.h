@@ -46,6 +46,7 @@
 #include "snesync.h" /* sne_fetch_options, sne_fetch_check_options */
 #include "status_json.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,11 +64,16 @@ void sne_fetch_free(sne_fetch *f); /* accepts NULL */
  * sne_fetch_reset_cancel(). */
 void sne_fetch_cancel(sne_fetch *f);
 void sne_fetch_reset_cancel(sne_fetch *f);
+/* A flag (borrowed: it must outlive the handle; NULL: none) that cancels as sne_fetch_cancel()
+ * does once it is non-zero, and that sne_fetch_reset_cancel() does not clear: a signal handler
+ * sets it to stop the job (sne_sync_run_until). */
+void sne_fetch_set_stop(sne_fetch *f, const volatile sig_atomic_t *stop);
 
 /* The handle's clock: monotonic seconds, and a wait of `seconds` (interrupted by cancel). The
  * caller's own waits (between polls) go through these so that tests control them too. */
 double sne_fetch_now(sne_fetch *f);
 void sne_fetch_wait(sne_fetch *f, double seconds);
+/* Whether the handle is cancelled, or its stop flag set. */
 bool sne_fetch_cancelled(const sne_fetch *f);
 
 /* What one call did, for progress reports and tests. */

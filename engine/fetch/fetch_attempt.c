@@ -92,7 +92,7 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 {
     (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
     sne_fetch_attempt *a = ud;
-    return atomic_load(&a->f->cancel) ? 1 : 0;
+    return sne_fetch_cancelled(a->f) ? 1 : 0;
 }
 
 /* --- the request ------------------------------------------------------------------------------ */
@@ -256,7 +256,7 @@ static sne_fetch_outcome judge_transfer(sne_fetch *f, const sne_fetch_call *c, s
                  a->content_type[0] ? a->content_type : "none");
         return SNE_FETCH_RETRY;
     }
-    if (cc == CURLE_ABORTED_BY_CALLBACK || atomic_load(&f->cancel)) {
+    if (cc == CURLE_ABORTED_BY_CALLBACK || sne_fetch_cancelled(f)) {
         snprintf(why, whylen, "%s: cancelled", c->what);
         a->status = -1;
         return SNE_FETCH_FINAL;

@@ -40,6 +40,7 @@ struct sne_fetch {
     char api[SNE_FETCH_URL_MAX];    /* scheme://host:port/prefix/v1.0 */
     char origin[SNE_FETCH_URL_MAX]; /* scheme://host:port */
     atomic_bool cancel;
+    const volatile sig_atomic_t *stop; /* sne_fetch_set_stop; NULL: none */
     uint64_t rng;
     sne_fetch_stats stats;
     sne_tls_seen tls; /* the last request's handshake; outlives curl's kept-alive connections */

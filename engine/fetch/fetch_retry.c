@@ -92,7 +92,7 @@ sne_err sne_fetch_call_run(sne_fetch *f, sne_fetch_call *c, sne_buf *body, sne_e
     memset(&f->stats, 0, sizeof(f->stats));
     c->retry_after = 0;
     for (;;) {
-        if (atomic_load(&f->cancel))
+        if (sne_fetch_cancelled(f))
             return sne_error_set(err, SNE_ERR_NETWORK, 0, "%s: cancelled", c->what);
         sne_fetch_attempt a = {.f = f, .dl = c->dl, .err = err};
         sne_buf_init(&a.body, c->body_max ? c->body_max : SNE_JSON_MAX_INPUT);

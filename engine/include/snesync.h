@@ -42,6 +42,7 @@
 #ifndef SNESYNC_H
 #define SNESYNC_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -588,6 +589,16 @@ typedef struct sne_sync_summary {
  * WORK/JOB/EXPORT_n.tar.gz.bad, and the next run asks for a fresh one). */
 SNESYNC_API sne_err sne_sync_run(sne_store *s, const sne_sync_options *o, sne_sync_summary *sum,
                                  sne_error *err);
+
+/* sne_sync_run(), stopping at the next safe point once *stop is non-zero (a signal handler may
+ * set it; NULL: never), within a second or so: a request, a wait between polls or retries and
+ * a transfer are cut at once, the ingest at its next read (its committed batches stay). The note
+ * of the pending export is kept, so that the next run resumes the same export, and nothing is
+ * released. Returns SNE_ERR_NETWORK ("stopped ...") then, unless the job had ended first (its
+ * own result). `stop` is borrowed for the call. */
+SNESYNC_API sne_err sne_sync_run_until(sne_store *s, const sne_sync_options *o,
+                                       const volatile sig_atomic_t *stop, sne_sync_summary *sum,
+                                       sne_error *err);
 
 /* Appends to `out` the DemandeExport JSON the job would POST (a canonical form: entities in
  * schema order, locations sorted and deduplicated). Checks the request: SNE_ERR_USAGE with why. */

@@ -61,8 +61,10 @@ def sync_chained(env, store, data):
                     f"pg-schema = si\npg-batch = 333\n")
         p = env.snesync("sync", "--config", env("snesync.conf"), "--pg-apply", "--json")
         lines = p.stdout.decode().splitlines()
-        check(len(lines) == 2, f"sync --pg-apply --json prints 2 lines, not {len(lines)}")
-        out = json.loads(lines[1])
+        check(len(lines) == 1, f"sync --pg-apply --json prints 1 line, not {len(lines)}")
+        report = json.loads(lines[0])
+        check(report["ok"] and report["command"] == "sync", f"sync --pg-apply: {report}")
+        out = report["pgApply"]
         check(out["schema"] == "si" and out["changes"] > 0, f"pg-apply after sync: {out}")
         log(f"sync --pg-apply: {out['changes']} changes in {out['batches']} batches")
     finally:

@@ -16,8 +16,12 @@ start_server "$T/r2" || finish
 
 # --- ground truth ------------------------------------------------------------------------------
 fresh_follow_store gt
-follow_run "$S" --json
+follow_run "$S" --json --metrics-file "$T/follow.prom"
 check "follow exits 0" 0 "$RC"
+check_match "--json: the run's report, command follow" '^\{"command":"follow","ok":true,' "$OUT"
+check "--json: one object on one line" 1 "$(printf '%s\n' "$OUT" | wc -l)"
+check "--metrics-file: the run's success" 1 \
+    "$(grep -c '^snesync_run_success{command="follow"} 1$' "$T/follow.prom")"
 check "changes of the follow = ground truth of the moved demands" \
     "$(md5sum <"$T/want.moved-changes")" "$(changes_tsv "$S" "$BASE_SEQ" | md5sum)"
 check_match "some moved demands left the scope (radiated)" '"leftScope":[1-9]' "$OUT"
@@ -45,8 +49,10 @@ stop_server
 sim evolve --from "$T/r2" --out "$T/r3" --days 8 --seed "$SEED" >>"$T/gen.log" 2>&1
 start_server "$T/r3" || finish
 fresh_follow_store behind
-follow_run "$S"
+follow_run "$S" --json
 check "a store 8 days behind: exit 12" 12 "$RC"
+check_match "... its report says so" '^\{"command":"follow","ok":false,"exitStatus":12,"error":"' \
+    "$OUT"
 check_match "... told to run a full sync" "run a full sync" "$ERR"
 check "... nothing changed" "$BASE_SEQ" "$(last_seq "$S")"
 stop_server

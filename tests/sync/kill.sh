@@ -35,15 +35,6 @@ killed() {
     SNESYNC_TEST_KILL_AT=$hook sync_all "$S"
     check "$NAME: the first run was killed (SIGKILL, 137)" 137 "$RC"
 }
-# restarted: the same command again.
-restarted() {
-    sync_all "$S"
-    check "$NAME: the restarted run exits 0" 0 "$RC"
-    check "$NAME: one export requested in all" 1 "$(count_log 'POST /v1.0/exports -> 202')"
-    check "$NAME: the restarted run picked up the pending export" true "$(jfield resumed)"
-    same_as_ref
-    check "$NAME: the export was released" 1 "$(count_log 'DELETE /v1.0/exports/.* -> 204')"
-}
 
 killed posted posted
 check "$NAME: the POST was made before the kill" 1 "$(count_log 'POST /v1.0/exports -> 202')"

@@ -113,3 +113,14 @@ same_as_ref() {
     check "$NAME: end state equals the uninterrupted resync (no change lost or twice)" "$REF" \
         "$(state_since "$S" "$BASE_SEQ" | md5sum)"
 }
+
+# restarted: after a run of test NAME on store S was killed or stopped, the same command again:
+# it picks up the pending export and ends in the reference's state, the export released once.
+restarted() {
+    sync_all "$S"
+    check "$NAME: the restarted run exits 0" 0 "$RC"
+    check "$NAME: one export requested in all" 1 "$(count_log 'POST /v1.0/exports -> 202')"
+    check "$NAME: the restarted run picked up the pending export" true "$(jfield resumed)"
+    same_as_ref
+    check "$NAME: the export was released" 1 "$(count_log 'DELETE /v1.0/exports/.* -> 204')"
+}
