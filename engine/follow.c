@@ -245,7 +245,8 @@ static void sort_moved(moved *m)
 /* Lists the window's movements into m; a window the server refuses as too far back (400) is
  * SNE_ERR_BEHIND. */
 static sne_err list_movements(const sne_follow_options *o, const scope *sc, const char *depuis,
-                              moved *m, char *jusque, sne_error *err)
+                              const volatile sig_atomic_t *stop, moved *m, char *jusque,
+                              sne_error *err)
 {
     sne_fetch *f = NULL;
     sne_gdm_window w = {.depuis = depuis,
@@ -253,8 +254,10 @@ static sne_err list_movements(const sne_follow_options *o, const scope *sc, cons
                         .n_locations = sc->n,
                         .locations = (const char(*)[SNE_LOCATION_CODE_MAX + 1]) sc->codes};
     sne_err rc = sne_fetch_new(&f, &o->fetch, err);
-    if (!rc)
+    if (!rc) {
+        sne_fetch_set_stop(f, stop);
         rc = sne_gdm_list(f, &w, on_movement, m, jusque, err);
+    }
     sne_fetch_free(f);
     if (rc == SNE_ERR_HTTP && err->lib_code == 400)
         return sne_error_set(err, SNE_ERR_BEHIND, 400,
@@ -316,26 +319,58 @@ static sne_err apply_one(sne_store *s, const sne_follow_options *o, const scope 
     return rc;
 }
 
+static bool stopped(const volatile sig_atomic_t *stop)
+{
+    return stop && *stop;
+}
+
+/* Commits the reads applied so far (`applied` of `n`), and tells the progress. */
+static sne_err commit_reads(sne_store *s, const sne_follow_options *o, size_t n, size_t applied,
+                            sne_error *err)
+{
+    sne_err rc = sne_store_commit(s);
+    if (rc)
+        *err = *sne_store_error(s);
+    else if (o->progress)
+        o->progress(o->progress_ctx, n, applied);
+    return rc;
+}
+
+/* Reads and applies the moved demands in order, a transaction every batch_reads. Once *stop is
+ * set, the reads applied are committed and the others left: the window is not recorded, so the
+ * next run reads it again. */
 static sne_err read_all(sne_store *s, const sne_follow_options *o, const scope *sc, const moved *m,
-                        sne_follow_summary *sum, sne_error *err)
+                        const volatile sig_atomic_t *stop, sne_follow_summary *sum,
+                        sne_error *err)
 {
     follow_reader *r = NULL;
     char query[SNE_GDM_READ_QUERY_MAX];
     sne_gdm_read_query(o->entities | (1u << SNE_ENTITY_CERFA), o->profondeur_drm, query,
                        sizeof(query));
-    sne_err rc =
-        m->n ? follow_reader_start(&r, &o->fetch, o->parallel, m->nums, m->n, query, err) : SNE_OK;
-    for (size_t i = 0; !rc && i < m->n; i++) {
+    sne_err rc = m->n ? follow_reader_start(&r, &o->fetch, o->parallel, stop, m->nums, m->n,
+                                            query, err)
+                      : SNE_OK;
+    size_t i = 0, committed = 0;
+    for (; !rc && i < m->n && !stopped(stop); i++) {
         follow_result *res;
         rc = follow_reader_next(r, &res, err);
-        if (!rc)
+        if (rc && stopped(stop)) /* a read cut by the stop: not a failure of its own */
+            rc = SNE_OK;
+        else if (!rc)
             rc = apply_one(s, o, sc, m->nums[i], res, sum, err);
-        if (!rc && ((i + 1) % o->batch_reads == 0 || i + 1 == m->n)) {
-            if ((rc = sne_store_commit(s)))
-                *err = *sne_store_error(s);
-            else if (o->progress)
-                o->progress(o->progress_ctx, m->n, i + 1);
-        }
+        if (!rc && !stopped(stop) && ((i + 1) % o->batch_reads == 0 || i + 1 == m->n) &&
+            !(rc = commit_reads(s, o, m->n, i + 1, err)))
+            committed = i + 1;
+    }
+    if (!rc && stopped(stop) && committed < m->n) {
+        size_t applied = sum->demands_read; /* the reads before the stop, each whole */
+        if (applied > committed)
+            rc = commit_reads(s, o, m->n, applied, err);
+        if (!rc)
+            rc = sne_error_set(err, SNE_ERR_NETWORK, 0,
+                               "stopped by a signal after %zu of %zu reads; the next run reads "
+                               "the window again",
+                               applied, m->n);
     }
     if (rc)
         sne_store_abort(s);
@@ -381,6 +416,13 @@ static sne_err plan_window(sne_store *s, const sne_follow_options *o, const scop
 sne_err sne_follow_run(sne_store *s, const sne_follow_options *o, sne_follow_summary *sum,
                        sne_error *err)
 {
+    return sne_follow_run_until(s, o, NULL, sum, err);
+}
+
+sne_err sne_follow_run_until(sne_store *s, const sne_follow_options *o,
+                             const volatile sig_atomic_t *stop, sne_follow_summary *sum,
+                             sne_error *err)
+{
     double t0 = wall_now();
     moved m = {0};
     follow_note nt;
@@ -404,11 +446,16 @@ sne_err sne_follow_run(sne_store *s, const sne_follow_options *o, sne_follow_sum
         goto out;
     /* the sequence begins: it counts for the etiquette even if it fails */
     if ((rc = note_save(s, sc, &nt, err)) ||
-        (rc = list_movements(o, sc, sum->depuis, &m, sum->jusque, err)))
+        (rc = list_movements(o, sc, sum->depuis, stop, &m, sum->jusque, err))) {
+        if (stopped(stop)) /* the listing cut: nothing read, the window is the next run's */
+            rc = sne_error_set(err, SNE_ERR_NETWORK, 0,
+                               "stopped by a signal while listing the movements; the next run "
+                               "lists them again");
         goto out;
+    }
     sum->movements = m.movements;
     double t1 = wall_now();
-    if ((rc = read_all(s, o, sc, &m, sum, err)))
+    if ((rc = read_all(s, o, sc, &m, stop, sum, err)))
         goto out;
     sum->seconds_reading = wall_now() - t1;
     snprintf(nt.jusque, sizeof(nt.jusque), "%s", sum->jusque);

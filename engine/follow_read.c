@@ -141,6 +141,7 @@ static void slot_clear(slot *sl)
 }
 
 sne_err follow_reader_start(follow_reader **out, const sne_fetch_options *fo, unsigned parallel,
+                            const volatile sig_atomic_t *stop,
                             char (*nums)[SNE_NUM_UNIQUE_LEN + 1], size_t n, const char *query,
                             sne_error *err)
 {
@@ -166,6 +167,7 @@ sne_err follow_reader_start(follow_reader **out, const sne_fetch_options *fo, un
         r->n_workers = k + 1;
         if ((rc = sne_fetch_new(&w->fetch, fo, err)))
             break;
+        sne_fetch_set_stop(w->fetch, stop);
         if (!(w->parser = sne_parser_new(NULL, &cb, w))) {
             rc = sne_error_set(err, SNE_ERR_NOMEM, 0, "out of memory");
             break;

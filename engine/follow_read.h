@@ -10,7 +10,7 @@
  * fetch.h's.
  *
  *     follow_reader *r;
- *     follow_reader_start(&r, &fetch_options, parallel, nums, n, query, &err);
+ *     follow_reader_start(&r, &fetch_options, parallel, stop, nums, n, query, &err);
  *     for (size_t i = 0; i < n; i++) { follow_result *res; follow_reader_next(r, &res, &err); ... }
  *     follow_reader_stop(r);
  */
@@ -38,8 +38,10 @@ typedef struct follow_result {
 typedef struct follow_reader follow_reader;
 
 /* Starts `parallel` (1..SNE_FOLLOW_MAX_PARALLEL) workers reading nums[0..n) (borrowed, NUL-
- * terminated numbers, until follow_reader_stop) with the unit read query `query` (copied). */
+ * terminated numbers, until follow_reader_stop) with the unit read query `query` (copied). Once
+ * *stop (borrowed, NULL: never) is set, the reads under way end with SNE_ERR_NETWORK. */
 sne_err follow_reader_start(follow_reader **out, const sne_fetch_options *fo, unsigned parallel,
+                            const volatile sig_atomic_t *stop,
                             char (*nums)[SNE_NUM_UNIQUE_LEN + 1], size_t n, const char *query,
                             sne_error *err);
 /* The next read, in list order: *res is borrowed until the next call or the stop. An error is

@@ -2,6 +2,7 @@
  * cmd_sync.c, which it shares with sync and drm-refresh; this file runs the job and prints its
  * summary. */
 #include "cli.h"
+#include "stop.h"
 
 #include <inttypes.h>
 #include <signal.h>
@@ -22,7 +23,9 @@ const char cli_follow_usage[] =
     "The window's end is the server's instant; it is recorded once every read is committed, so\n"
     "a run killed at any point is simply run again. One movements sequence an hour at most: a\n"
     "run within the hour calls nothing and exits 0. A store more than 7 days behind (or that\n"
-    "never had a full export of this scope) exits 12: run `snesync sync` first.\n"
+    "never had a full export of this scope) exits 12: run `snesync sync` first. SIGTERM or\n"
+    "SIGINT stops it (exit 143, 130) with the reads applied committed: the next run reads the\n"
+    "window again.\n"
     "\n"
     "  --overlap S         the window starts S seconds before the last one ended (default\n"
     "                      600): a movement on the edge is never lost\n"
@@ -32,19 +35,35 @@ const char cli_follow_usage[] =
     "                      atomically), also when it fails\n"
     "  other options       as for `snesync sync` (the scope must be the one synced)\n";
 
-/* SNESYNC_TEST_KILL_AT=reading:N (test hook): SIGKILL once N reads are committed. */
+/* Test hooks: SNESYNC_TEST_KILL_AT=reading:N sends the process SIGKILL once N reads are
+ * committed, SNESYNC_TEST_TERM_AT=reading:N SIGTERM (once). */
 typedef struct hook {
-    uint64_t kill_at;
-    bool armed;
+    uint64_t at;
+    int signal;
 } hook;
 
 static void on_progress(void *ctx, uint64_t moved, uint64_t applied)
 {
     hook *h = ctx;
     (void)moved;
-    if (h->armed && applied >= h->kill_at) {
+    if (h->signal && applied >= h->at) {
+        int sig = h->signal;
+        h->signal = 0;
         fflush(NULL);
-        raise(SIGKILL);
+        raise(sig);
+    }
+}
+
+static void arm_hook(hook *h)
+{
+    static const struct {
+        const char *env;
+        int signal;
+    } hooks[] = {{"SNESYNC_TEST_KILL_AT", SIGKILL}, {"SNESYNC_TEST_TERM_AT", SIGTERM}};
+    for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
+        const char *v = getenv(hooks[i].env);
+        if (v && strncmp(v, "reading:", 8) == 0 && cli_parse_u64(v + 8, &h->at))
+            h->signal = hooks[i].signal;
     }
 }
 
@@ -118,9 +137,7 @@ int cli_follow_run(const sne_sync_options *so, const char *overlap, const char *
     if (interval && cli_parse_u64(interval, &v))
         o.min_interval = (double)v;
     hook h = {0};
-    const char *kill_at = getenv("SNESYNC_TEST_KILL_AT");
-    if (kill_at && strncmp(kill_at, "reading:", 8) == 0 && cli_parse_u64(kill_at + 8, &h.kill_at))
-        h.armed = true;
+    arm_hook(&h);
     const char *batch = getenv("SNESYNC_TEST_BATCH_DEMANDS");
     if (batch && cli_parse_u64(batch, &v) && v > 0 && v < 1000000)
         o.batch_reads = (size_t)v;
@@ -134,11 +151,16 @@ int cli_follow_run(const sne_sync_options *so, const char *overlap, const char *
     sne_err rc = cli_open_store(common, CLI_STORE_WRITE, &store, &err);
     if (!rc) { /* the counts are known (null in the report otherwise) */
         cli_report_seq_before(common->report, store);
-        rc = sne_follow_run(store, &o, &sum, &err);
+        rc = sne_follow_run_until(store, &o, cli_stop_flag(), &sum, &err);
         cli_report_seq_after(common->report, store);
         report_summary(common->report, &sum);
     }
     sne_store_close(store);
+    int signal_number = *cli_stop_flag();
+    if (rc && signal_number) { /* stopped: the message says the next run reads the window again */
+        cli_fail(common, rc, &err);
+        return EXIT_SIGNALLED + signal_number;
+    }
     if (rc)
         return cli_fail(common, rc, &err);
     if (!common->json)

@@ -620,8 +620,10 @@ static int run_job(int argc, char **argv, cli_common *common, job_kind kind)
     o.work_dir = work;
     if (!check_job(&o, name))
         goto out;
-    if (kind == JOB_FOLLOW) {
-        status = cli_follow_run(&o, get(&set, CONF_OVERLAP), get(&set, CONF_PARALLEL), common);
+    if (kind == JOB_FOLLOW) { /* cli_stop_catch said why it failed */
+        status = cli_stop_catch(name) ? cli_follow_run(&o, get(&set, CONF_OVERLAP),
+                                                       get(&set, CONF_PARALLEL), common)
+                                      : EXIT_FAILURE_OTHER;
         goto out;
     }
     ps.tty = isatty(STDERR_FILENO);

@@ -1,8 +1,9 @@
-/* stop.h: a clean stop on SIGTERM and SIGINT for the jobs that run long (sync, drm-refresh). The
- * first of these signals sets a flag that the engine checks at its safe points
- * (sne_sync_run_until): the job ends within a second or so, keeping what the next run resumes,
- * and the command exits with EXIT_SIGNALLED + the signal's number (130, 143). A second signal
- * (either) ends the process at once, as if no handler were there (the kill -9 guarantees hold then too). */
+/* stop.h: a clean stop on SIGTERM and SIGINT for the jobs that run long (sync, drm-refresh,
+ * follow). The first of these signals sets a flag that the engine checks at its safe points
+ * (sne_sync_run_until, sne_follow_run_until): the job ends within a second or so, keeping what
+ * the next run resumes, and the command exits with EXIT_SIGNALLED + the signal's number (130,
+ * 143). A second signal (either) ends the process at once, as if no handler were there (the
+ * kill -9 guarantees hold then too). */
 #ifndef SNE_CLI_STOP_H
 #define SNE_CLI_STOP_H
 

@@ -658,6 +658,16 @@ typedef struct sne_follow_summary {
 SNESYNC_API sne_err sne_follow_run(sne_store *s, const sne_follow_options *o,
                                    sne_follow_summary *sum, sne_error *err);
 
+/* sne_follow_run(), stopping once *stop is non-zero (a signal handler may set it; NULL: never),
+ * within a second or so: the listing and the reads under way are cut, the reads applied are
+ * committed, and the window's end is not recorded, so that the next run reads the window again
+ * (nothing is lost; the reads it repeats change nothing). Returns SNE_ERR_NETWORK ("stopped
+ * ...") then, unless every read was committed first (the run's own result). `stop` is borrowed
+ * for the call. */
+SNESYNC_API sne_err sne_follow_run_until(sne_store *s, const sne_follow_options *o,
+                                         const volatile sig_atomic_t *stop,
+                                         sne_follow_summary *sum, sne_error *err);
+
 /* ---- the PostgreSQL sink ------------------------------------------------------------------ */
 
 /* A database kept equal to the store, exactly once, through libpq.
