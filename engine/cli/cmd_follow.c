@@ -132,7 +132,7 @@ int cli_follow_run(const sne_sync_options *so, const char *overlap, const char *
     o.profondeur_drm = so->profondeur_drm > 0 ? (unsigned)so->profondeur_drm : 0;
     o.overlap = (unsigned)ov;
     o.parallel = (unsigned)par;
-    /* Test hooks (not for production): the hourly etiquette's interval, a kill after N reads. */
+    /* Test hooks (not for production): the hourly etiquette's interval, a signal after N reads. */
     const char *interval = getenv("SNESYNC_TEST_FOLLOW_INTERVAL");
     if (interval && cli_parse_u64(interval, &v))
         o.min_interval = (double)v;
