@@ -106,6 +106,8 @@ static int compare_num(const void *a, const void *b)
 /* Sorts the identities and the demands; notes the entities with an item changed twice. */
 static void sort_touched(batch_ctx *b)
 {
+    if (b->n == 0) /* the arrays may be NULL, which qsort does not take even for 0 elements */
+        return;
     qsort(b->ids, b->n, sizeof(*b->ids), compare_u64);
     for (size_t i = 1; i < b->n; i++)
         if (b->ids[i] == b->ids[i - 1])
