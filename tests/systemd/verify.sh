@@ -19,7 +19,7 @@ cp "$build/engine/snesync" "$t/prefix/bin/snesync"
 
 units="$t/prefix/lib/systemd/system"
 n=$(ls "$units" | wc -l)
-[ "$n" -eq 4 ] || { echo "expected 4 units in $units, found $n:"; ls "$units"; exit 1; }
+[ "$n" -eq 6 ] || { echo "expected 6 units in $units, found $n:"; ls "$units"; exit 1; }
 
 cd "$units"
 if ! MANPATH="$t/prefix/share/man" systemd-analyze verify ./*.service ./*.timer >"$t/verify.out" 2>&1 || [ -s "$t/verify.out" ]; then
