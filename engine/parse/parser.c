@@ -5,7 +5,9 @@
 #include "parser_internal.h"
 
 #include <libxml/SAX2.h>
+#include <libxml/parser.h>
 #include <libxml/xmlerror.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,9 +265,20 @@ static void on_xml_error(void *ctx, xmlErrorPtr error)
 
 /* --- the document ---------------------------------------------------------------------------- */
 
+/* libxml2's global state (encoding handlers, its mutexes) must be set up once, before threads use
+ * it: left to be done lazily, readers parsing at once (follow's) race to make it (LeakSanitizer
+ * saw the losers' copies). */
+static pthread_once_t xml_library_ready = PTHREAD_ONCE_INIT;
+
+static void init_xml_library(void)
+{
+    xmlInitParser();
+}
+
 sne_parser *sne_parser_new(const sne_parse_limits *limits, const sne_parser_callbacks *cb,
                            void *ctx)
 {
+    pthread_once(&xml_library_ready, init_xml_library);
     sne_parser *p = calloc(1, sizeof(*p));
     if (!p)
         return NULL;
