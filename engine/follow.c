@@ -340,16 +340,15 @@ static sne_err commit_reads(sne_store *s, const sne_follow_options *o, size_t n,
  * set, the reads applied are committed and the others left: the window is not recorded, so the
  * next run reads it again. */
 static sne_err read_all(sne_store *s, const sne_follow_options *o, const scope *sc, const moved *m,
-                        const volatile sig_atomic_t *stop, sne_follow_summary *sum,
-                        sne_error *err)
+                        const volatile sig_atomic_t *stop, sne_follow_summary *sum, sne_error *err)
 {
     follow_reader *r = NULL;
     char query[SNE_GDM_READ_QUERY_MAX];
     sne_gdm_read_query(o->entities | (1u << SNE_ENTITY_CERFA), o->profondeur_drm, query,
                        sizeof(query));
-    sne_err rc = m->n ? follow_reader_start(&r, &o->fetch, o->parallel, stop, m->nums, m->n,
-                                            query, err)
-                      : SNE_OK;
+    sne_err rc =
+        m->n ? follow_reader_start(&r, &o->fetch, o->parallel, stop, m->nums, m->n, query, err)
+             : SNE_OK;
     size_t i = 0, committed = 0;
     for (; !rc && i < m->n && !stopped(stop); i++) {
         follow_result *res;

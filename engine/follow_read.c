@@ -141,9 +141,8 @@ static void slot_clear(slot *sl)
 }
 
 sne_err follow_reader_start(follow_reader **out, const sne_fetch_options *fo, unsigned parallel,
-                            const volatile sig_atomic_t *stop,
-                            char (*nums)[SNE_NUM_UNIQUE_LEN + 1], size_t n, const char *query,
-                            sne_error *err)
+                            const volatile sig_atomic_t *stop, char (*nums)[SNE_NUM_UNIQUE_LEN + 1],
+                            size_t n, const char *query, sne_error *err)
 {
     *out = NULL;
     if (parallel < 1 || parallel > SNE_FOLLOW_MAX_PARALLEL ||

@@ -41,9 +41,8 @@ typedef struct follow_reader follow_reader;
  * terminated numbers, until follow_reader_stop) with the unit read query `query` (copied). Once
  * *stop (borrowed, NULL: never) is set, the reads under way end with SNE_ERR_NETWORK. */
 sne_err follow_reader_start(follow_reader **out, const sne_fetch_options *fo, unsigned parallel,
-                            const volatile sig_atomic_t *stop,
-                            char (*nums)[SNE_NUM_UNIQUE_LEN + 1], size_t n, const char *query,
-                            sne_error *err);
+                            const volatile sig_atomic_t *stop, char (*nums)[SNE_NUM_UNIQUE_LEN + 1],
+                            size_t n, const char *query, sne_error *err);
 /* The next read, in list order: *res is borrowed until the next call or the stop. An error is
  * the first one met for this number (the server's final answer, the network after retries, a
  * document that is not one demand's valid export document); the reads after it are abandoned. */

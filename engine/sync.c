@@ -394,8 +394,7 @@ sne_err sne_sync_run(sne_store *s, const sne_sync_options *o, sne_sync_summary *
 }
 
 sne_err sne_sync_run_until(sne_store *s, const sne_sync_options *o,
-                           const volatile sig_atomic_t *stop, sne_sync_summary *sum,
-                           sne_error *err)
+                           const volatile sig_atomic_t *stop, sne_sync_summary *sum, sne_error *err)
 {
     job j = {.store = s, .o = o, .sum = sum, .stop = stop, .err = err};
     sne_buf req, raw;

@@ -143,8 +143,10 @@ int cli_parse(int argc, char **argv, const char *usage, const struct option *own
             break;
         case OPT_METRICS_FILE:
             if (!common->metrics_allowed) {
-                fprintf(stderr, "snesync %s: --metrics-file is for ingest, sync, drm-refresh, "
-                                "follow and pg-apply\n", argv[0]);
+                fprintf(stderr,
+                        "snesync %s: --metrics-file is for ingest, sync, drm-refresh, "
+                        "follow and pg-apply\n",
+                        argv[0]);
                 common->json = json_asked(argc, argv);
                 *status = EXIT_USAGE;
                 return -1;

@@ -38,16 +38,16 @@ const char *cli_status_meaning(int status);
  * (snesync.c) makes it, with the run's report and whether the command takes --metrics-file,
  * and writes the report after the command returns. */
 typedef struct cli_common {
-    cli_report *report;    /* the run's report (the dispatcher's) */
-    bool metrics_allowed;  /* the command takes --metrics-file */
+    cli_report *report;       /* the run's report (the dispatcher's) */
+    bool metrics_allowed;     /* the command takes --metrics-file */
     const char *metrics_file; /* --metrics-file PATH, or NULL */
-    bool helped;           /* --help was given: the usage is the whole output */
-    const char *store_dir; /* --store, else the config's store, else $SNESYNC_STORE, else
-                              ./snesync.store; borrowed from argv, conf or the environment */
-    bool store_given;      /* --store was on the command line: it wins over the config file */
-    bool json;             /* --json */
-    const char *config;    /* the config file read (cli_conf_path), or NULL */
-    cli_conf conf;         /* its values (owned: cli_common_free) */
+    bool helped;              /* --help was given: the usage is the whole output */
+    const char *store_dir;    /* --store, else the config's store, else $SNESYNC_STORE, else
+                                 ./snesync.store; borrowed from argv, conf or the environment */
+    bool store_given;         /* --store was on the command line: it wins over the config file */
+    bool json;                /* --json */
+    const char *config;       /* the config file read (cli_conf_path), or NULL */
+    cli_conf conf;            /* its values (owned: cli_common_free) */
 } cli_common;
 
 /* Prints "snesync: <message>", tells it to the report, and returns the exit status for rc. */
@@ -57,7 +57,8 @@ int cli_fail(const cli_common *c, sne_err rc, const sne_error *e);
 typedef int (*cli_option_fn)(void *ctx, int opt, const char *arg);
 
 /* Parses argv (argv[0] is the command name) with the common options (--store, --config,
- * --json, --help, and --metrics-file where the command takes it) plus `own` (may be NULL, terminated by a zeroed entry; their `val`s must be
+ * --json, --help, and --metrics-file where the command takes it) plus `own` (may be NULL,
+ * terminated by a zeroed entry; their `val`s must be
  * >= 300), then reads the config file (cli_conf_path) into common->conf. `--help` prints
  * `usage` and returns -1 with *status EXIT_OK; a bad option or config file is said and returns
  * -1 with EXIT_USAGE. Otherwise returns the index of the first positional argument. In every
@@ -111,8 +112,7 @@ typedef struct cli_pg {
 int cli_pg_option(cli_pg *p, int opt, const char *arg);
 /* Fills `o` from the options, over the config file's pg-* keys (common->conf). EXIT_OK or the
  * status, said why. */
-int cli_pg_settings(const char *cmd, const cli_pg *p, const cli_common *common,
-                    sne_pg_options *o);
+int cli_pg_settings(const char *cmd, const cli_pg *p, const cli_common *common, sne_pg_options *o);
 /* sync --pg-apply: the config file's pg-* settings are checked before the job, and pg-apply
  * runs on the job's store after it. */
 int cli_pg_chain_check(const char *job, const cli_conf *conf);

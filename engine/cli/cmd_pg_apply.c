@@ -85,8 +85,7 @@ static int pg_options(const char *const *cli, const cli_conf *conf, const char *
     return EXIT_USAGE;
 }
 
-int cli_pg_settings(const char *cmd, const cli_pg *p, const cli_common *common,
-                    sne_pg_options *o)
+int cli_pg_settings(const char *cmd, const cli_pg *p, const cli_common *common, sne_pg_options *o)
 {
     return pg_options(p->cli, &common->conf, cmd, o);
 }

@@ -269,7 +269,7 @@ static void show_progress(void *ctx, const sne_sync_progress *p)
         if (v >= ps->kill_at) {
             fflush(NULL);
             ps->kill_phase[0] = '\0'; /* once: a second SIGTERM would end the process */
-            raise(ps->kill_signal); /* a crash, or a stop, as a test of resumption wants it */
+            raise(ps->kill_signal);   /* a crash, or a stop, as a test of resumption wants it */
         }
     }
     double t = cli_now();
@@ -621,9 +621,9 @@ static int run_job(int argc, char **argv, cli_common *common, job_kind kind)
     if (!check_job(&o, name))
         goto out;
     if (kind == JOB_FOLLOW) { /* cli_stop_catch said why it failed */
-        status = cli_stop_catch(name) ? cli_follow_run(&o, get(&set, CONF_OVERLAP),
-                                                       get(&set, CONF_PARALLEL), common)
-                                      : EXIT_FAILURE_OTHER;
+        status = cli_stop_catch(name)
+                     ? cli_follow_run(&o, get(&set, CONF_OVERLAP), get(&set, CONF_PARALLEL), common)
+                     : EXIT_FAILURE_OTHER;
         goto out;
     }
     ps.tty = isatty(STDERR_FILENO);

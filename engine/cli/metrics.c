@@ -61,8 +61,7 @@ static sne_err sample(sne_buf *b, const char *name, const char *command, const c
 }
 
 /* A gauge of one sample: a count, or a number of seconds (%.15g: 1796041025.639, 0.054, 1). */
-static sne_err gauge(sne_buf *b, const char *name, const char *help, const char *command,
-                     double v)
+static sne_err gauge(sne_buf *b, const char *name, const char *help, const char *command, double v)
 {
     char value[64];
     snprintf(value, sizeof(value), "%.15g", v);
@@ -89,7 +88,8 @@ static bool parse_date_time(const char *s, double *out)
     memset(&tm, 0, sizeof(tm));
     int used = 0;
     if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-               &tm.tm_min, &tm.tm_sec, &used) != 6 || used != 19)
+               &tm.tm_min, &tm.tm_sec, &used) != 6 ||
+        used != 19)
         return false;
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
@@ -147,8 +147,7 @@ static sne_err render(sne_buf *b, const cli_report *r, double last_success)
     sne_err rc = gauge(b, "snesync_run_success", "1 if the last run succeeded, 0 if it failed.", c,
                        ok ? 1 : 0);
     if (!rc)
-        rc = gauge(b, "snesync_run_exit_status", "The last run's exit status.", c,
-                   r->exit_status);
+        rc = gauge(b, "snesync_run_exit_status", "The last run's exit status.", c, r->exit_status);
     if (!rc)
         rc = gauge(b, "snesync_run_end_timestamp_seconds", "When the last run ended (Unix time).",
                    c, r->ended);
@@ -156,8 +155,8 @@ static sne_err render(sne_buf *b, const cli_report *r, double last_success)
         rc = gauge(b, "snesync_run_duration_seconds", "How long the last run took.", c,
                    r->ended - r->started);
     if (!rc && last_success >= 0)
-        rc = gauge(b, LAST_SUCCESS, "When the last successful run ended (kept by failed runs).",
-                   c, last_success);
+        rc = gauge(b, LAST_SUCCESS, "When the last successful run ended (kept by failed runs).", c,
+                   last_success);
     static const char *const ops[] = {"create", "update", "delete"};
     static const cli_fact op_facts[] = {CLI_FACT_CREATES, CLI_FACT_UPDATES, CLI_FACT_DELETES};
     if (!rc && r->has[CLI_FACT_CREATES])
@@ -201,8 +200,8 @@ static bool replace_file(const char *path, const sne_buf *b)
     if (fd < 0)
         return false;
     /* node_exporter runs as a user of its own: the file is readable by all (no personal data) */
-    bool ok = fchmod(fd, 0644) == 0 && write(fd, b->data, b->len) == (ssize_t)b->len &&
-              fsync(fd) == 0;
+    bool ok =
+        fchmod(fd, 0644) == 0 && write(fd, b->data, b->len) == (ssize_t)b->len && fsync(fd) == 0;
     int e = errno;
     if (close(fd) != 0 && ok) {
         ok = false;

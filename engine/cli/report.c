@@ -207,14 +207,15 @@ bool cli_report_print_json(const cli_report *r, FILE *out)
     iso_utc(r->ended, end, sizeof(end));
     sne_buf b;
     sne_buf_init(&b, CLI_REPORT_MEMBERS_MAX + 16 * 1024);
-    sne_err rc = sne_buf_printf(&b, "{\"command\":\"%s\",\"ok\":%s,\"exitStatus\":%d,\"error\":",
-                                r->command, r->exit_status == EXIT_OK ? "true" : "false",
-                                r->exit_status);
+    sne_err rc =
+        sne_buf_printf(&b, "{\"command\":\"%s\",\"ok\":%s,\"exitStatus\":%d,\"error\":", r->command,
+                       r->exit_status == EXIT_OK ? "true" : "false", r->exit_status);
     if (!rc)
         rc = json_str_or_null(&b, r->error);
     if (!rc)
-        rc = sne_buf_printf(&b, ",\"start\":\"%s\",\"end\":\"%s\",\"seconds\":%.3f,\"export\":",
-                            start, end, r->ended - r->started);
+        rc = sne_buf_printf(&b,
+                            ",\"start\":\"%s\",\"end\":\"%s\",\"seconds\":%.3f,\"export\":", start,
+                            end, r->ended - r->started);
     if (!rc)
         rc = json_str_or_null(&b, r->numero);
     if (!rc)

@@ -17,11 +17,11 @@
 
 /* The facts every command may have, in the order the JSON object gives them. */
 typedef enum cli_fact {
-    CLI_FACT_FIRST_SEQ,        /* the first seq this run wrote to the change log */
-    CLI_FACT_LAST_SEQ,         /* the last seq this run wrote */
-    CLI_FACT_STORE_LAST_SEQ,   /* the store's last seq when the run ended */
-    CLI_FACT_DEMANDS,          /* demands read from the export */
-    CLI_FACT_CREATES,          /* changes written, by operation */
+    CLI_FACT_FIRST_SEQ,      /* the first seq this run wrote to the change log */
+    CLI_FACT_LAST_SEQ,       /* the last seq this run wrote */
+    CLI_FACT_STORE_LAST_SEQ, /* the store's last seq when the run ended */
+    CLI_FACT_DEMANDS,        /* demands read from the export */
+    CLI_FACT_CREATES,        /* changes written, by operation */
     CLI_FACT_UPDATES,
     CLI_FACT_DELETES,
     CLI_FACT_ARCHIVE_BYTES,    /* the export archive's size */
@@ -33,10 +33,10 @@ typedef enum cli_fact {
 enum { CLI_REPORT_MEMBERS_MAX = 64 * 1024, CLI_REPORT_ERROR_MAX = 512 };
 
 typedef struct cli_report {
-    const char *command;        /* static storage */
-    double started, ended;      /* Unix time, seconds */
-    double mono_started;        /* cli_now() at the start, for the duration */
-    int exit_status;            /* set by cli_report_end */
+    const char *command;                /* static storage */
+    double started, ended;              /* Unix time, seconds */
+    double mono_started;                /* cli_now() at the start, for the duration */
+    int exit_status;                    /* set by cli_report_end */
     char error[CLI_REPORT_ERROR_MAX];   /* the failure's message, "" before one is told */
     char numero[SNE_NUMERO_MAX + 1];    /* the export, "" if none */
     char date_export[SNE_DATE_MAX + 1]; /* its dateExport, "" if unknown */

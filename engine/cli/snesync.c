@@ -17,8 +17,7 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"ingest", cmd_ingest, "apply an export archive to the store and log the changes", false,
-     true},
+    {"ingest", cmd_ingest, "apply an export archive to the store and log the changes", false, true},
     {"changes", cmd_changes, "print the change log after a seq, as NDJSON", true, false},
     {"prune", cmd_prune, "forget the changes the SI has applied", false, false},
     {"show", cmd_show, "print a stored demand as JSON", true, false},
@@ -27,8 +26,8 @@ static const command commands[] = {
     {"sync", cmd_sync, "request, download and ingest an export from the service", false, true},
     {"drm-refresh", cmd_drm_refresh, "the monthly DRM-only export, ingested like sync", false,
      true},
-    {"follow", cmd_follow, "read the demands that moved since the last window (incremental)",
-     false, true},
+    {"follow", cmd_follow, "read the demands that moved since the last window (incremental)", false,
+     true},
     {"pg-apply", cmd_pg_apply, "apply the changes to a PostgreSQL database, exactly once", false,
      true},
 };
@@ -49,8 +48,7 @@ static int run_command(const command *cmd, int argc, char **argv)
             cli_report_end(&report, status = EXIT_FAILURE_OTHER);
         if (common.json && (status != EXIT_OK || !cmd->data) &&
             !cli_report_print_json(&report, stdout) && status == EXIT_OK) {
-            fprintf(stderr, "snesync %s: cannot write the report on standard output\n",
-                    cmd->name);
+            fprintf(stderr, "snesync %s: cannot write the report on standard output\n", cmd->name);
             status = EXIT_FAILURE_OTHER;
         }
     }

@@ -29,8 +29,8 @@ bool cli_stop_catch(const char *command)
     sa.sa_flags = SA_RESTART;
     for (int i = 0; i < 2; i++)
         if (sigaction(stop_signals[i], &sa, &previous[i]) != 0) {
-            fprintf(stderr, "snesync %s: cannot catch %s: %s\n", command,
-                    i ? "SIGINT" : "SIGTERM", strerror(errno));
+            fprintf(stderr, "snesync %s: cannot catch %s: %s\n", command, i ? "SIGINT" : "SIGTERM",
+                    strerror(errno));
             while (i-- > 0)
                 sigaction(stop_signals[i], &previous[i], NULL);
             return false;

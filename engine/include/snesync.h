@@ -665,8 +665,8 @@ SNESYNC_API sne_err sne_follow_run(sne_store *s, const sne_follow_options *o,
  * ...") then, unless every read was committed first (the run's own result). `stop` is borrowed
  * for the call. */
 SNESYNC_API sne_err sne_follow_run_until(sne_store *s, const sne_follow_options *o,
-                                         const volatile sig_atomic_t *stop,
-                                         sne_follow_summary *sum, sne_error *err);
+                                         const volatile sig_atomic_t *stop, sne_follow_summary *sum,
+                                         sne_error *err);
 
 /* ---- the PostgreSQL sink ------------------------------------------------------------------ */
 

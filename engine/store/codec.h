@@ -88,11 +88,12 @@
 #include <stdint.h>
 #include <zstd.h>
 
-#define SNE_STORE_FORMAT   3 /* 2: DRM items in a body of their own; 3: the run record and the
-                                 scope values carry a version byte */
-#define SNE_STORE_FORMAT_OLDEST 2 /* read as it is (its records are their older versions) and
-                                     marked SNE_STORE_FORMAT at its first writable open */
-#define SNE_HEADER_VERSION 1
+/* Store formats: 2, DRM items in a body of their own; 3, the run record and the scope values
+ * carry a version byte. The oldest one still read is read as it is (its records are their older
+ * versions) and marked SNE_STORE_FORMAT at its first writable open. */
+#define SNE_STORE_FORMAT        3
+#define SNE_STORE_FORMAT_OLDEST 2
+#define SNE_HEADER_VERSION      1
 
 /* Widths of the fixed string fields (NUL-padded, so one byte more than the longest value). They
  * are stored: a model size that outgrows them changes the layouts that hold them. */

@@ -1,8 +1,8 @@
 /* store_read.c: reading demands (store.h): a demand's items, decoded from its bodies; or demand
  * headers (state, date of last modification, item references) without their items, for consumers
  * that mirror the store elsewhere (the PostgreSQL sink): one lookup, or every demand in numUnique
- * order; and a demand's state as the public API gives it (snesync.h). Inside a pinned read (sne_store_read_begin) they see the same snapshot as the change log
- * read with them. */
+ * order; and a demand's state as the public API gives it (snesync.h). Inside a pinned read
+ * (sne_store_read_begin) they see the same snapshot as the change log read with them. */
 #include "store_internal.h"
 
 #include <stdlib.h>

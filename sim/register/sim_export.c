@@ -38,11 +38,11 @@ typedef struct exporter {
     const sim_export_request *req;
     const sim_register *reg; /* borrowed: own, or the caller's */
     sim_register own;        /* mapped read-only by sim_export_write() */
-    uint32_t *scope; /* the indexes of the demands in scope, ns of them */
+    uint32_t *scope;         /* the indexes of the demands in scope, ns of them */
     size_t ns, per, parts;
     int depth, drm_last;
     char date[40]; /* dateExport */
-    sim_xml *w;   /* borrowed: own_w, or the caller's */
+    sim_xml *w;    /* borrowed: own_w, or the caller's */
     sim_xml own_w;
     struct archive *a;
     struct archive_entry *ae;
@@ -215,7 +215,7 @@ static void perimeter(exporter *x)
         }
     put_str(x->w, "      </ns1:listeEntite>\n");
     put_str(x->w, req->radiees ? "      <ns1:etatDemande>RADIEE</ns1:etatDemande>\n"
-                                : "      <ns1:etatDemande>ACTIVE</ns1:etatDemande>\n");
+                               : "      <ns1:etatDemande>ACTIVE</ns1:etatDemande>\n");
     if (req->n_departements) {
         put_str(x->w, "      <ns1:listeDepartement>\n");
         for (size_t k = 0; k < req->n_departements; k++) {
@@ -249,9 +249,9 @@ static void head(exporter *x, size_t p)
 {
     char t[256];
     put_str(x->w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                   "<ns1:exportNuu versionInterface=\"13.34\" "
-                   "xmlns:ns1=\"http://nuu.application.i2/\">\n"
-                   "  <ns1:entete>\n");
+                  "<ns1:exportNuu versionInterface=\"13.34\" "
+                  "xmlns:ns1=\"http://nuu.application.i2/\">\n"
+                  "  <ns1:entete>\n");
     snprintf(t, sizeof t, "    <ns1:numeroExport>%s</ns1:numeroExport>\n", x->req->numero_export);
     put_str(x->w, t);
     snprintf(t, sizeof t, "    <ns1:dateExport>%s</ns1:dateExport>\n", x->date);
@@ -433,8 +433,8 @@ out:
     return rc;
 }
 
-int sim_export_render_demand(const sim_register *r, size_t i, unsigned entities,
-                             int profondeur_drm, sim_xml *w)
+int sim_export_render_demand(const sim_register *r, size_t i, unsigned entities, int profondeur_drm,
+                             sim_xml *w)
 {
     sim_export_request req;
     memset(&req, 0, sizeof req);

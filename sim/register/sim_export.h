@@ -71,8 +71,8 @@ int sim_export_write(const char *data_dir, const sim_export_request *req, const 
  * (a non-empty set of SIM_ENT_ bits) and the demand's own etatDemande, one part, nombreDemandes 1;
  * `profondeur_drm` 1..3, 0 for the default 3. Returns 0, or -1 when `w` holds an error (w->err).
  * Thread-safe for distinct writers over one register opened read-only. */
-int sim_export_render_demand(const sim_register *r, size_t i, unsigned entities,
-                             int profondeur_drm, sim_xml *w);
+int sim_export_render_demand(const sim_register *r, size_t i, unsigned entities, int profondeur_drm,
+                             sim_xml *w);
 
 /* 1 when `s` is a valid numeroExport: [0-9A-Za-z_-]{1,40}. */
 int sim_export_id_valid(const char *s);

@@ -4,8 +4,9 @@
  * "serve". The server implements /work/shared/contract/exports-api.yaml over a simulated register
  * in --data DIR: it answers POST /v1.0/exports by running sim_export_write() in a worker thread,
  * serves the status, the archive (with Range), DELETE, GET /v1.0/demandes/mouvements over
- * DIR/mouvements.tsv, and the unit read GET /v1.0/demandes/{numUnique} (serve_demande.h). It prints "listening on http(s)://ADDR:PORT" on stdout once ready and
- * stops cleanly on SIGINT/SIGTERM (exit 0).
+ * DIR/mouvements.tsv, and the unit read GET /v1.0/demandes/{numUnique} (serve_demande.h). It
+ * prints "listening on http(s)://ADDR:PORT" on stdout once ready and stops cleanly on SIGINT or
+ * SIGTERM (exit 0).
  *
  *   snesync-sim serve --data DIR --port P [--bind 127.0.0.1]
  *       [--tls-cert F --tls-key F [--tls-client-ca F]] [--token-file F]

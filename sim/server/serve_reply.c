@@ -47,7 +47,8 @@ static struct MHD_Response *shaped_response(const char *body, size_t len, const 
     t->stop = x->cut && x->cut_at < len ? x->cut_at : len;
     t->ms = x->trickle_ms;
     memcpy(t->data, body, len);
-    struct MHD_Response *r = MHD_create_response_from_callback(len, 64 * 1024, read_shaped, t, free);
+    struct MHD_Response *r =
+        MHD_create_response_from_callback(len, 64 * 1024, read_shaped, t, free);
     if (r == NULL)
         free(t);
     return r;

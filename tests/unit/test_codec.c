@@ -1,7 +1,7 @@
 /* Unit tests of the store's small records (store/codec.h): the run record, the scope key and
  * value, meta's counts, a demand's read instant and the sync job's note. Each is checked byte by
- * byte against its layout (built here by hand, little-endian, not by the encoder), read back, read in the versions written
- * before the current one, and refused when cut. */
+ * byte against its layout (built here by hand, little-endian, not by the encoder), read back,
+ * read in the versions written before the current one, and refused when cut. */
 #include "store/codec.h"
 #include "testlib.h"
 

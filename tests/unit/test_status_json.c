@@ -295,12 +295,13 @@ static void test_movements(void)
     sne_movements_page pg;
     sne_error err = {0};
     seen_movements s = {.stop_after = 0};
-    CHECK_EQ_INT(page("{\"mouvements\":[{\"numUnique\":\"0380126000001G1700\",\"dateMouvement\":"
-                      "\"2026-10-24T22:02:00Z\",\"autre\":[1]},{\"dateMouvement\":\"2026-10-25T10:00:"
-                      "00Z\",\"numUnique\":\"02A0626000003G2001\"}],\"jusque\":\"2026-10-31T01:00:00."
-                      "000Z\",\"prochainCurseur\":\"c7.1761872400000\"}",
-                      &s, &pg, &err),
-                 SNE_OK);
+    CHECK_EQ_INT(
+        page("{\"mouvements\":[{\"numUnique\":\"0380126000001G1700\",\"dateMouvement\":"
+             "\"2026-10-24T22:02:00Z\",\"autre\":[1]},{\"dateMouvement\":\"2026-10-25T10:00:"
+             "00Z\",\"numUnique\":\"02A0626000003G2001\"}],\"jusque\":\"2026-10-31T01:00:00."
+             "000Z\",\"prochainCurseur\":\"c7.1761872400000\"}",
+             &s, &pg, &err),
+        SNE_OK);
     CHECK_EQ_STR(s.text, "0380126000001G1700@2026-10-24T22:02:00Z "
                          "02A0626000003G2001@2026-10-25T10:00:00Z ");
     CHECK_EQ_INT(pg.count, 2);
