@@ -29,9 +29,8 @@ void sne_follow_options_default(sne_follow_options *o)
 /* The scope, parsed once. */
 typedef struct scope {
     sne_location_kind kind;
-    size_t n;
-    char codes[SNE_MAX_LOCATIONS][SNE_LOCATION_CODE_MAX + 1];
-    char key[NOTE_MAX / 2]; /* the scope as the note names it */
+    sne_location_list locations; /* when kind is not SNE_LOCATION_ALL */
+    char key[NOTE_MAX / 2];      /* the scope as the note names it */
 } scope;
 
 static int cmp_code(const void *a, const void *b)
@@ -39,36 +38,20 @@ static int cmp_code(const void *a, const void *b)
     return strcmp(a, b);
 }
 
-/* Parses the comma-separated codes of `list`, sorted and deduplicated, into sc. */
+/* The scope's locations, parsed once: sorted and deduplicated. */
 static sne_err parse_locations(scope *sc, const sne_follow_options *o, sne_error *err)
 {
-    const char *list = o->departements ? o->departements : o->communes;
     sc->kind = o->departements ? SNE_LOCATION_DEPARTEMENTS
                : o->communes   ? SNE_LOCATION_COMMUNES
                                : SNE_LOCATION_ALL;
+    sc->locations.n = 0;
     if (o->departements && o->communes)
         return sne_error_set(err, SNE_ERR_USAGE, 0, "departements or communes, not both");
-    for (const char *p = list; p && *p;) {
-        size_t n = strcspn(p, ",");
-        bool ok = sc->kind == SNE_LOCATION_DEPARTEMENTS ? sne_departement_valid(p, n)
-                                                        : sne_commune_valid(p, n);
-        if (!ok || sc->n == SNE_MAX_LOCATIONS)
-            return sne_error_set(err, SNE_ERR_USAGE, 0, "'%.*s' is not a %s code (or too many)",
-                                 (int)(n > 8 ? 8 : n), p,
-                                 sc->kind == SNE_LOCATION_DEPARTEMENTS ? "department" : "commune");
-        memcpy(sc->codes[sc->n], p, n);
-        sc->codes[sc->n++][n] = '\0';
-        p += n + (p[n] == ',');
-    }
-    if (sc->kind != SNE_LOCATION_ALL && sc->n == 0)
-        return sne_error_set(err, SNE_ERR_USAGE, 0, "an empty list of locations");
-    qsort(sc->codes, sc->n, sizeof(sc->codes[0]), cmp_code);
-    size_t kept = 0;
-    for (size_t i = 0; i < sc->n; i++)
-        if (kept == 0 || strcmp(sc->codes[kept - 1], sc->codes[i]) != 0)
-            memmove(sc->codes[kept++], sc->codes[i], sizeof(sc->codes[0]));
-    sc->n = kept;
-    return SNE_OK;
+    if (sc->kind == SNE_LOCATION_ALL)
+        return SNE_OK;
+    return sne_location_list_parse(&sc->locations, sc->kind,
+                                   o->departements ? o->departements : o->communes,
+                                   SNE_MAX_LOCATIONS, err);
 }
 
 /* The scope's key: etat, entities, locations ("A|1ff|D38,26"). */
@@ -78,8 +61,8 @@ static sne_err make_key(scope *sc, const sne_follow_options *o, sne_error *err)
     sne_buf_init(&b, sizeof(sc->key) - 1);
     sne_err rc =
         sne_buf_printf(&b, "%c|%x|%c", o->radiees ? 'R' : 'A', o->entities, "*DC"[sc->kind]);
-    for (size_t i = 0; !rc && i < sc->n; i++)
-        rc = sne_buf_printf(&b, "%s%s", i ? "," : "", sc->codes[i]);
+    for (size_t i = 0; !rc && i < sc->locations.n; i++)
+        rc = sne_buf_printf(&b, "%s%s", i ? "," : "", sc->locations.codes[i]);
     if (!rc) {
         memcpy(sc->key, b.data, b.len);
         sc->key[b.len] = '\0';
@@ -251,8 +234,9 @@ static sne_err list_movements(const sne_follow_options *o, const scope *sc, cons
     sne_fetch *f = NULL;
     sne_gdm_window w = {.depuis = depuis,
                         .location = sc->kind,
-                        .n_locations = sc->n,
-                        .locations = (const char(*)[SNE_LOCATION_CODE_MAX + 1]) sc->codes};
+                        .n_locations = sc->locations.n,
+                        .locations =
+                            (const char(*)[SNE_LOCATION_CODE_MAX + 1]) sc->locations.codes};
     sne_err rc = sne_fetch_new(&f, &o->fetch, err);
     if (!rc) {
         sne_fetch_set_stop(f, stop);
@@ -282,8 +266,9 @@ static bool in_scope(const sne_follow_options *o, const scope *sc, const sne_dem
         const char *commune = d->communes[c];
         size_t n = sc->kind == SNE_LOCATION_COMMUNES ? SNE_COMMUNE_LEN
                                                      : sne_commune_department_len(commune);
-        for (size_t i = 0; i < sc->n; i++)
-            if (strlen(sc->codes[i]) == n && memcmp(sc->codes[i], commune, n) == 0)
+        for (size_t i = 0; i < sc->locations.n; i++)
+            if (strlen(sc->locations.codes[i]) == n &&
+                memcmp(sc->locations.codes[i], commune, n) == 0)
                 return true;
     }
     return false;

@@ -11,59 +11,20 @@
 
 #define LOCATIONS_MAX 2000 /* codes in --departements or --communes */
 
-/* A department or commune code as the request lists it, NUL-terminated (a commune's is the
- * longest: SNE_COMMUNE_LEN characters). */
-typedef struct location_code {
-    char c[SNE_COMMUNE_LEN + 1];
-} location_code;
-
-static int cmp_code(const void *a, const void *b)
-{
-    return strcmp(((const location_code *)a)->c, ((const location_code *)b)->c);
-}
-
 /* Appends `"name":["a","b"]` from a comma-separated list, checked, sorted and deduplicated. */
-static sne_err append_locations(sne_buf *b, const char *name, const char *list,
-                                bool (*valid)(const char *, size_t), sne_error *err)
+static sne_err append_locations(sne_buf *b, sne_location_kind kind, const char *list,
+                                sne_error *err)
 {
-    location_code *codes = calloc(LOCATIONS_MAX, sizeof(*codes));
-    size_t n = 0;
-    sne_err rc = SNE_OK;
+    sne_location_list *codes = malloc(sizeof(*codes));
     if (!codes)
         return sne_error_set(err, SNE_ERR_NOMEM, 0, "out of memory");
-    for (const char *p = list; *p;) {
-        size_t len = strcspn(p, ",");
-        const char *s = p;
-        p += len + (p[len] == ',');
-        while (len > 0 && *s == ' ')
-            s++, len--;
-        while (len > 0 && s[len - 1] == ' ')
-            len--;
-        if (len == 0)
-            continue;
-        if (!valid(s, len)) {
-            rc = sne_error_set(err, SNE_ERR_USAGE, 0, "'%.*s' is not a valid code for --%s",
-                               (int)(len > 12 ? 12 : len), s, name);
-            goto out;
-        }
-        if (n == LOCATIONS_MAX) {
-            rc = sne_error_set(err, SNE_ERR_USAGE, 0, "more than %d codes for --%s", LOCATIONS_MAX,
-                               name);
-            goto out;
-        }
-        memcpy(codes[n++].c, s, len);
-    }
-    if (n == 0) {
-        rc = sne_error_set(err, SNE_ERR_USAGE, 0, "--%s lists no code", name);
+    sne_err rc = sne_location_list_parse(codes, kind, list, LOCATIONS_MAX, err);
+    if (rc)
         goto out;
-    }
-    qsort(codes, n, sizeof(*codes), cmp_code);
-    rc = sne_buf_printf(b, ",\"%s\":[", name);
-    for (size_t i = 0, k = 0; i < n && !rc; i++) {
-        if (i > 0 && strcmp(codes[i].c, codes[i - 1].c) == 0)
-            continue;
-        rc = sne_buf_printf(b, "%s\"%s\"", k++ ? "," : "", codes[i].c);
-    }
+    rc = sne_buf_printf(b, ",\"%s\":[",
+                        kind == SNE_LOCATION_DEPARTEMENTS ? "departements" : "communes");
+    for (size_t i = 0; i < codes->n && !rc; i++)
+        rc = sne_buf_printf(b, "%s\"%s\"", i ? "," : "", codes->codes[i]);
     if (!rc)
         rc = sne_buf_append_str(b, "]");
     if (rc)
@@ -96,10 +57,9 @@ sne_err sne_sync_request_json(const sne_sync_options *o, sne_buf *out, sne_error
     if (rc)
         return sne_error_set(err, rc, 0, "request too large");
     if (o->departements &&
-        (rc = append_locations(out, "departements", o->departements, sne_departement_valid, err)))
+        (rc = append_locations(out, SNE_LOCATION_DEPARTEMENTS, o->departements, err)))
         return rc;
-    if (o->communes &&
-        (rc = append_locations(out, "communes", o->communes, sne_commune_valid, err)))
+    if (o->communes && (rc = append_locations(out, SNE_LOCATION_COMMUNES, o->communes, err)))
         return rc;
     if (o->profondeur_drm)
         rc = sne_buf_printf(out, ",\"profondeurDrm\":%d", o->profondeur_drm);
