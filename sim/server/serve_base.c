@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 static atomic_int stopping;
@@ -52,5 +53,26 @@ int serve_trickle_wait(unsigned ms)
         if (left <= 0)
             return 0;
         serve_sleep(left < 0.05 ? left : 0.05);
+    }
+}
+
+int serve_each_listed(const char *list, size_t max_len, int (*take)(const char *item, void *ctx),
+                      void *ctx)
+{
+    const char *p = list ? list : "";
+    char item[SERVE_LIST_ITEM_MAX + 1];
+    if (max_len > SERVE_LIST_ITEM_MAX)
+        max_len = SERVE_LIST_ITEM_MAX;
+    for (;;) {
+        size_t n = strcspn(p, ",");
+        if (n == 0 || n > max_len)
+            return -1;
+        memcpy(item, p, n);
+        item[n] = '\0';
+        if (take(item, ctx) != 0)
+            return -1;
+        if (p[n] == '\0')
+            return 0;
+        p += n + 1;
     }
 }

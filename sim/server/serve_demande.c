@@ -154,27 +154,20 @@ typedef struct query {
     const char *bad;   /* the first problem found, NULL while none */
 } query;
 
+static int take_entity(const char *code, void *ctx)
+{
+    query *q = ctx;
+    int e = sim_entity_find(code);
+    if (e < 0)
+        return -1;
+    q->entities |= 1u << e;
+    return 0;
+}
+
 static void add_entities(query *q, const char *value)
 {
-    const char *p = value ? value : "";
-    for (;;) {
-        size_t n = strcspn(p, ",");
-        char code[16];
-        int e = -1;
-        if (n > 0 && n < sizeof(code)) {
-            memcpy(code, p, n);
-            code[n] = '\0';
-            e = sim_entity_find(code);
-        }
-        if (e < 0) {
-            q->bad = "entites: unknown entity code";
-            return;
-        }
-        q->entities |= 1u << e;
-        if (p[n] == '\0')
-            return;
-        p += n + 1;
-    }
+    if (serve_each_listed(value, 15, take_entity, q) != 0)
+        q->bad = "entites: unknown entity code";
 }
 
 static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind, const char *key,

@@ -106,30 +106,29 @@ static int is_guichet(const char *s)
     return 1;
 }
 
+/* One listed query value being read into a set of codes. */
+typedef struct code_taker {
+    codes *set;
+    int (*valid)(const char *);
+} code_taker;
+
+static int take_code(const char *item, void *ctx)
+{
+    code_taker *t = ctx;
+    if (t->set->n >= MAX_CODES || !t->valid(item))
+        return -1;
+    memcpy(t->set->v[t->set->n++], item, strlen(item) + 1);
+    return 0;
+}
+
 /* Adds the comma-separated items of `value` to `set`, each checked by `valid`. */
 static void add_codes(query *q, codes *set, const char *name, const char *value,
                       int (*valid)(const char *))
 {
-    const char *p = value ? value : "";
-    for (;;) {
-        size_t n = strcspn(p, ",");
-        char item[17];
-        if (n == 0 || n >= sizeof(item) || set->n >= MAX_CODES) {
-            q->bad = 1;
-            snprintf(q->bad_what, sizeof(q->bad_what), "%s", name);
-            return;
-        }
-        memcpy(item, p, n);
-        item[n] = '\0';
-        if (!valid(item)) {
-            q->bad = 1;
-            snprintf(q->bad_what, sizeof(q->bad_what), "%s", name);
-            return;
-        }
-        memcpy(set->v[set->n++], item, n + 1);
-        if (p[n] == '\0')
-            return;
-        p += n + 1;
+    code_taker t = {set, valid};
+    if (serve_each_listed(value, 16, take_code, &t) != 0) {
+        q->bad = 1;
+        snprintf(q->bad_what, sizeof(q->bad_what), "%s", name);
     }
 }
 
