@@ -16,20 +16,8 @@ RANDOM=$KSEED
 
 make_follow_base
 start_server "$T/r2" --retry-after 1 || finish
-fresh_follow_store ref
-follow_run "$S"
-check "uninterrupted follow exits 0" 0 "$RC"
-"$SNESYNC" changes --store "$S" --since 0 >"$T/ref.log"
+follow_reference
 MOVED=$(wc -l <"$T/want.moved")
-
-# dump STORE: every moved demand as `show` prints it (absent ones say so).
-dump() {
-    local num
-    while read -r num; do
-        "$SNESYNC" show --store "$1" "$num" 2>&1
-    done <"$T/want.moved"
-}
-dump "$T/f-ref" >"$T/ref.dump"
 
 kills=0
 chain=0

@@ -52,3 +52,21 @@ fresh_follow_store() {
     rm -rf "$S"
     cp -r "$T/base" "$S"
 }
+
+# dump STORE: every moved demand as `show` prints it (absent ones say so).
+dump() {
+    local num
+    while read -r num; do
+        "$SNESYNC" show --store "$1" "$num" 2>&1
+    done <"$T/want.moved"
+}
+
+# follow_reference: an uninterrupted follow of a fresh copy of the base store, whose change log
+# ($T/ref.log) and moved demands ($T/ref.dump) interrupted runs must end with.
+follow_reference() {
+    fresh_follow_store ref
+    follow_run "$S"
+    check "uninterrupted follow exits 0" 0 "$RC"
+    "$SNESYNC" changes --store "$S" --since 0 >"$T/ref.log"
+    dump "$S" >"$T/ref.dump"
+}

@@ -13,19 +13,7 @@ DEMANDS=${DEMANDS:-${SYNC_TEST_DEMANDS:-1500}}
 
 make_follow_base
 start_server "$T/r2" || finish
-fresh_follow_store ref
-follow_run "$S"
-check "uninterrupted follow exits 0" 0 "$RC"
-"$SNESYNC" changes --store "$S" --since 0 >"$T/ref.log"
-
-# dump STORE: every moved demand as `show` prints it (absent ones say so).
-dump() {
-    local num
-    while read -r num; do
-        "$SNESYNC" show --store "$1" "$num" 2>&1
-    done <"$T/want.moved"
-}
-dump "$S" >"$T/ref.dump"
+follow_reference
 
 # rerun NAME: the same follow again ends as the uninterrupted one.
 rerun() {
