@@ -405,40 +405,59 @@ static void test_drm_refresh_and_sync_staleness(void)
     remove_store(dir);
 }
 
+/* The store's meta database, opened behind the store's back in a write transaction: meta_open
+ * and meta_close go in pairs (meta_close commits when rc is 0, else aborts, and checks rc). */
+typedef struct raw_meta {
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+} raw_meta;
+
+static int meta_open(raw_meta *m, const char *dir)
+{
+    *m = (raw_meta){0};
+    int rc = mdb_env_create(&m->env);
+    if (!rc)
+        rc = mdb_env_set_maxdbs(m->env, 8);
+    if (!rc)
+        rc = mdb_env_open(m->env, dir, 0, 0600);
+    if (!rc)
+        rc = mdb_txn_begin(m->env, NULL, 0, &m->txn);
+    if (!rc)
+        rc = mdb_dbi_open(m->txn, "meta", 0, &m->dbi);
+    return rc;
+}
+
+static void meta_close(raw_meta *m, int rc)
+{
+    if (!rc)
+        rc = mdb_txn_commit(m->txn);
+    else if (m->txn)
+        mdb_txn_abort(m->txn);
+    CHECK_EQ_INT(rc, 0);
+    if (m->env)
+        mdb_env_close(m->env);
+}
+
 /* Rewrites the store's run record as a snesync of before the DRM window wrote it (version 0: no
  * version byte, and not the 5 bytes of the window at its end), behind the store's back. */
 static void make_run_record_v0(const char *dir)
 {
-    MDB_env *env = NULL;
-    MDB_txn *txn = NULL;
-    MDB_dbi meta;
+    raw_meta m;
     MDB_val k = {3, "run"}, v;
     uint8_t record[1024];
-    int rc = mdb_env_create(&env);
+    int rc = meta_open(&m, dir);
     if (!rc)
-        rc = mdb_env_set_maxdbs(env, 8);
-    if (!rc)
-        rc = mdb_env_open(env, dir, 0, 0600);
-    if (!rc)
-        rc = mdb_txn_begin(env, NULL, 0, &txn);
-    if (!rc)
-        rc = mdb_dbi_open(txn, "meta", 0, &meta);
-    if (!rc)
-        rc = mdb_get(txn, meta, &k, &v);
+        rc = mdb_get(m.txn, m.dbi, &k, &v);
     if (!rc && (v.mv_size < 1 + 5 || v.mv_size > sizeof(record) ||
                 ((const uint8_t *)v.mv_data)[0] != SNE_RUN_VERSION))
         rc = MDB_BAD_VALSIZE;
     if (!rc) {
         memcpy(record, v.mv_data, v.mv_size);
         v = (MDB_val){v.mv_size - 1 - 5, record + 1};
-        rc = mdb_put(txn, meta, &k, &v, 0);
+        rc = mdb_put(m.txn, m.dbi, &k, &v, 0);
     }
-    if (!rc)
-        rc = mdb_txn_commit(txn);
-    else if (txn)
-        mdb_txn_abort(txn);
-    CHECK_EQ_INT(rc, 0);
-    mdb_env_close(env);
+    meta_close(&m, rc);
 }
 
 /* A run record written before the DRM window was kept (version 0) still reads: the unfinished run
@@ -709,15 +728,12 @@ static void test_identity(void)
     CHECK_EQ_STR(sne_store_identity(s), id);
     sne_store_close(s);
     /* Take the identity away, as in a store of an earlier version. */
-    MDB_env *env = NULL;
-    MDB_txn *txn = NULL;
-    MDB_dbi meta;
+    raw_meta m;
     MDB_val k = {strlen("identity"), "identity"};
-    CHECK(mdb_env_create(&env) == 0 && mdb_env_set_maxdbs(env, 8) == 0 &&
-          mdb_env_open(env, a, 0, 0600) == 0 && mdb_txn_begin(env, NULL, 0, &txn) == 0 &&
-          mdb_dbi_open(txn, "meta", 0, &meta) == 0 && mdb_del(txn, meta, &k, NULL) == 0 &&
-          mdb_txn_commit(txn) == 0);
-    mdb_env_close(env);
+    int rc = meta_open(&m, a);
+    if (!rc)
+        rc = mdb_del(m.txn, m.dbi, &k, NULL);
+    meta_close(&m, rc);
     CHECK_EQ_INT(sne_store_open(&s, a, &ro, &err), SNE_OK);
     CHECK_EQ_STR(sne_store_identity(s), "");
     sne_store_close(s);
@@ -736,32 +752,17 @@ static void test_identity(void)
 /* Sets or reads the store's format number (meta "format", a u64) behind the store's back. */
 static uint64_t store_format_at(const char *dir, uint64_t set)
 {
-    MDB_env *env = NULL;
-    MDB_txn *txn = NULL;
-    MDB_dbi meta;
+    raw_meta m;
     MDB_val k = {strlen("format"), "format"}, v = {sizeof(set), &set};
     uint64_t format = 0;
-    int rc = mdb_env_create(&env);
-    if (!rc)
-        rc = mdb_env_set_maxdbs(env, 8);
-    if (!rc)
-        rc = mdb_env_open(env, dir, 0, 0600);
-    if (!rc)
-        rc = mdb_txn_begin(env, NULL, 0, &txn);
-    if (!rc)
-        rc = mdb_dbi_open(txn, "meta", 0, &meta);
+    int rc = meta_open(&m, dir);
     if (!rc && set)
-        rc = mdb_put(txn, meta, &k, &v, 0);
+        rc = mdb_put(m.txn, m.dbi, &k, &v, 0);
     if (!rc)
-        rc = mdb_get(txn, meta, &k, &v);
+        rc = mdb_get(m.txn, m.dbi, &k, &v);
     if (!rc && v.mv_size == sizeof(format))
         memcpy(&format, v.mv_data, sizeof(format));
-    if (!rc)
-        rc = mdb_txn_commit(txn);
-    else if (txn)
-        mdb_txn_abort(txn);
-    CHECK_EQ_INT(rc, 0);
-    mdb_env_close(env);
+    meta_close(&m, rc);
     return format;
 }
 
