@@ -132,10 +132,11 @@ int cmd_follow(int argc, char **argv, cli_common *common);
 int cmd_pg_apply(int argc, char **argv, cli_common *common);
 
 /* follow (cmd_follow.c), once cmd_sync.c has read the options it shares with sync: its usage,
- * and the run. `so` holds the server, TLS, token, retries and scope; `overlap` and `parallel`
- * are the settings' text (NULL: the defaults). Returns the exit status. */
+ * and the run. `so` holds the server, TLS, token, retries and scope; `overlap` (seconds, -1:
+ * the default) and `parallel` (reads at once, 0: the default) are already checked. Returns the
+ * exit status. */
 extern const char cli_follow_usage[];
-int cli_follow_run(const sne_sync_options *so, const char *overlap, const char *parallel,
+int cli_follow_run(const sne_sync_options *so, long overlap, unsigned parallel,
                    const cli_common *common);
 
 #endif

@@ -105,33 +105,22 @@ static void print_summary(const sne_follow_summary *s)
            st->updates, st->deletes, st->items_unchanged, s->seconds, reads_per_second(s));
 }
 
-/* A number setting in [min, max], or the default when not given; false after a message. */
-static bool setting(const char *text, const char *what, uint64_t min, uint64_t max, uint64_t *v)
-{
-    if (!text)
-        return true;
-    if (cli_parse_u64(text, v) && *v >= min && *v <= max)
-        return true;
-    fprintf(stderr, "snesync follow: --%s takes %" PRIu64 "..%" PRIu64 "\n", what, min, max);
-    return false;
-}
-
-int cli_follow_run(const sne_sync_options *so, const char *overlap, const char *parallel,
+int cli_follow_run(const sne_sync_options *so, long overlap, unsigned parallel,
                    const cli_common *common)
 {
     sne_follow_options o;
     sne_follow_options_default(&o);
-    uint64_t ov = o.overlap, par = o.parallel, v;
-    if (!setting(overlap, "overlap", 0, 86400, &ov) || !setting(parallel, "parallel", 1, 4, &par))
-        return EXIT_USAGE;
+    uint64_t v;
     o.fetch = so->fetch;
     o.entities = so->entities;
     o.radiees = so->radiees;
     o.departements = so->departements;
     o.communes = so->communes;
     o.profondeur_drm = so->profondeur_drm > 0 ? (unsigned)so->profondeur_drm : 0;
-    o.overlap = (unsigned)ov;
-    o.parallel = (unsigned)par;
+    if (overlap >= 0)
+        o.overlap = (unsigned)overlap;
+    if (parallel > 0)
+        o.parallel = parallel;
     /* Test hooks (not for production): the hourly etiquette's interval, a signal after N reads. */
     const char *interval = getenv("SNESYNC_TEST_FOLLOW_INTERVAL");
     if (interval && cli_parse_u64(interval, &v))

@@ -130,6 +130,19 @@ static bool number_setting(const settings *s, int k, uint64_t min, uint64_t max,
     return false;
 }
 
+/* follow's own settings: the overlap in seconds (-1 when not set: follow's default) and the reads
+ * at once (0 when not set). False after a message. */
+static bool follow_settings(const settings *s, const char *cmd, long *overlap, unsigned *parallel)
+{
+    uint64_t ov, par;
+    if (!number_setting(s, CONF_OVERLAP, 0, 86400, cmd, "takes seconds (0..86400)", &ov) ||
+        !number_setting(s, CONF_PARALLEL, 1, 4, cmd, "takes 1..4 reads at once", &par))
+        return false;
+    *overlap = get(s, CONF_OVERLAP) ? (long)ov : -1;
+    *parallel = (unsigned)par;
+    return true;
+}
+
 static int on_option(void *ctx, int opt, const char *arg)
 {
     settings *s = ctx;
@@ -620,10 +633,12 @@ static int run_job(int argc, char **argv, cli_common *common, job_kind kind)
     o.work_dir = work;
     if (!check_job(&o, name))
         goto out;
-    if (kind == JOB_FOLLOW) { /* cli_stop_catch said why it failed */
-        status = cli_stop_catch(name)
-                     ? cli_follow_run(&o, get(&set, CONF_OVERLAP), get(&set, CONF_PARALLEL), common)
-                     : EXIT_FAILURE_OTHER;
+    if (kind == JOB_FOLLOW) {
+        long overlap;
+        unsigned parallel;
+        if (follow_settings(&set, name, &overlap, &parallel)) /* cli_stop_catch says why not */
+            status = cli_stop_catch(name) ? cli_follow_run(&o, overlap, parallel, common)
+                                          : EXIT_FAILURE_OTHER;
         goto out;
     }
     ps.tty = isatty(STDERR_FILENO);
