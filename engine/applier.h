@@ -25,8 +25,14 @@
 #include "model/record.h"
 #include "store/store.h"
 
-#define APPLIER_RECORDS 128 /* demands in flight between the parser and the store */
-#define APPLIER_RUN     32  /* records moved per hand-over, either way (applier.c) */
+/* Demands in flight between the parser and the store. While the store thread commits a batch
+ * (page writes and a data sync), the parser runs on: with 128 records it stalled and the 100k
+ * initial load and next month took 2% and 15% longer in wall time than with the parcel queue
+ * this pool replaced (1,024 copied demands); 512 is as fast as that queue or faster in all three
+ * stages (initial 0.90, resync 0.95, next month 0.96 of its wall time, medians of 3, quiet
+ * machine) for 9 MB more resident memory, and 1,024 buys nothing more. */
+#define APPLIER_RECORDS 512
+#define APPLIER_RUN     32 /* records moved per hand-over, either way (applier.c) */
 
 typedef struct sne_applier sne_applier;
 
