@@ -225,11 +225,12 @@ static void sort_moved(moved *m)
     m->n = kept;
 }
 
-/* Lists the window's movements into m; a window the server refuses as too far back (400) is
+/* Lists the window's movements into m, and adds the attempts the listing repeated after a
+ * transient failure to *retries; a window the server refuses as too far back (400) is
  * SNE_ERR_BEHIND. */
 static sne_err list_movements(const sne_follow_options *o, const scope *sc, const char *depuis,
                               const volatile sig_atomic_t *stop, moved *m, char *jusque,
-                              sne_error *err)
+                              unsigned *retries, sne_error *err)
 {
     sne_fetch *f = NULL;
     sne_gdm_window w = {.depuis = depuis,
@@ -241,6 +242,7 @@ static sne_err list_movements(const sne_follow_options *o, const scope *sc, cons
     if (!rc) {
         sne_fetch_set_stop(f, stop);
         rc = sne_gdm_list(f, &w, on_movement, m, jusque, err);
+        *retries += sne_fetch_retries(f);
     }
     sne_fetch_free(f);
     if (rc == SNE_ERR_HTTP && err->lib_code == 400)
@@ -358,7 +360,7 @@ static sne_err read_all(sne_store *s, const sne_follow_options *o, const scope *
     }
     if (rc)
         sne_store_abort(s);
-    follow_reader_stop(r);
+    follow_reader_stop(r, &sum->retries);
     return rc;
 }
 
@@ -430,7 +432,7 @@ sne_err sne_follow_run_until(sne_store *s, const sne_follow_options *o,
         goto out;
     /* the sequence begins: it counts for the etiquette even if it fails */
     if ((rc = note_save(s, sc, &nt, err)) ||
-        (rc = list_movements(o, sc, sum->depuis, stop, &m, sum->jusque, err))) {
+        (rc = list_movements(o, sc, sum->depuis, stop, &m, sum->jusque, &sum->retries, err))) {
         if (stopped(stop)) /* the listing cut: nothing read, the window is the next run's */
             rc = sne_error_set(err, SNE_ERR_NETWORK, 0,
                                "stopped by a signal while listing the movements; the next run "

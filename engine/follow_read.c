@@ -177,8 +177,8 @@ sne_err follow_reader_start(follow_reader **out, const sne_fetch_options *fo, un
         }
         w->started = true;
     }
-    if (rc) {
-        follow_reader_stop(r);
+    if (rc) { /* the caller has no reader to stop: the few retries made so far go untold */
+        follow_reader_stop(r, NULL);
         return rc;
     }
     *out = r;
@@ -209,7 +209,7 @@ sne_err follow_reader_next(follow_reader *r, follow_result **res, sne_error *err
     return SNE_OK;
 }
 
-void follow_reader_stop(follow_reader *r)
+void follow_reader_stop(follow_reader *r, unsigned *retries)
 {
     if (!r)
         return;
@@ -224,6 +224,8 @@ void follow_reader_stop(follow_reader *r)
         worker *w = &r->workers[k];
         if (w->started)
             pthread_join(w->thread, NULL);
+        if (retries && w->fetch)
+            *retries += sne_fetch_retries(w->fetch);
         sne_fetch_free(w->fetch);
         sne_parser_free(w->parser);
         sne_buf_free(&w->body);

@@ -12,7 +12,7 @@
  *     follow_reader *r;
  *     follow_reader_start(&r, &fetch_options, parallel, stop, nums, n, query, &err);
  *     for (size_t i = 0; i < n; i++) { follow_result *res; follow_reader_next(r, &res, &err); ... }
- *     follow_reader_stop(r);
+ *     follow_reader_stop(r, &retries);
  */
 #ifndef SNE_FOLLOW_READ_H
 #define SNE_FOLLOW_READ_H
@@ -47,7 +47,8 @@ sne_err follow_reader_start(follow_reader **out, const sne_fetch_options *fo, un
  * the first one met for this number (the server's final answer, the network after retries, a
  * document that is not one demand's valid export document); the reads after it are abandoned. */
 sne_err follow_reader_next(follow_reader *r, follow_result **res, sne_error *err);
-/* Cancels what is still running, joins the workers, frees everything; accepts NULL. */
-void follow_reader_stop(follow_reader *r);
+/* Cancels what is still running, joins the workers, adds the attempts their reads repeated after
+ * a transient failure to *retries (when not NULL), frees everything; accepts NULL. */
+void follow_reader_stop(follow_reader *r, unsigned *retries);
 
 #endif

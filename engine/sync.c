@@ -471,6 +471,9 @@ sne_err sne_sync_run_until(sne_store *s, const sne_sync_options *o,
 out:
     if (rc)
         stopping(&j, &rc); /* a request or a wait cut by the stop: said so */
+    /* every request of the run: the download thread's too, joined by now */
+    if (j.f)
+        sum->retries = sne_fetch_retries(j.f);
     sne_fetch_free(j.f);
     sne_buf_free(&req);
     sne_buf_free(&raw);

@@ -78,6 +78,7 @@ static void report_summary(cli_report *r, const sne_follow_summary *s)
 {
     cli_report_apply_stats(r, &s->stats);
     cli_report_fact(r, CLI_FACT_DEMANDS, s->demands_read);
+    cli_report_fact(r, CLI_FACT_RETRIES, s->retries);
     cli_report_bool(r, "skipped", s->skipped);
     cli_report_str(r, "depuis", s->depuis);
     cli_report_str(r, "jusque", s->jusque);

@@ -341,6 +341,7 @@ static void report_summary(cli_report *r, const char *job, const sne_sync_summar
         cli_report_apply_stats(r, &in->stats);
     cli_report_fact(r, CLI_FACT_ARCHIVE_BYTES, s->archive_bytes);
     cli_report_fact(r, CLI_FACT_DOWNLOADED_BYTES, s->downloaded_bytes);
+    cli_report_fact(r, CLI_FACT_RETRIES, s->retries);
     cli_report_str(r, "job", job);
     cli_report_bool(r, "resumed", s->resumed);
     cli_report_u64(r, "exportsRequested", s->exports_requested);

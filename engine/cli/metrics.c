@@ -176,6 +176,8 @@ static sne_err render(sne_buf *b, const cli_report *r, double last_success)
          CLI_FACT_ARCHIVE_BYTES},
         {"snesync_run_downloaded_bytes", "Bytes the last run downloaded.",
          CLI_FACT_DOWNLOADED_BYTES},
+        {"snesync_run_retries", "HTTP attempts the last run repeated after a transient failure.",
+         CLI_FACT_RETRIES},
         {"snesync_store_last_seq", "The store's last change seq after the last run.",
          CLI_FACT_STORE_LAST_SEQ},
     };

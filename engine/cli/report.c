@@ -19,6 +19,7 @@ static const char *const fact_names[CLI_FACT__COUNT] = {
     [CLI_FACT_DELETES] = "deletes",
     [CLI_FACT_ARCHIVE_BYTES] = "archiveBytes",
     [CLI_FACT_DOWNLOADED_BYTES] = "downloadedBytes",
+    [CLI_FACT_RETRIES] = "retries",
 };
 
 static double unix_now(void)

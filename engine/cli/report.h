@@ -26,6 +26,7 @@ typedef enum cli_fact {
     CLI_FACT_DELETES,
     CLI_FACT_ARCHIVE_BYTES,    /* the export archive's size */
     CLI_FACT_DOWNLOADED_BYTES, /* fetched from the server by this run */
+    CLI_FACT_RETRIES,          /* HTTP attempts repeated after a transient failure */
     CLI_FACT__COUNT
 } cli_fact;
 

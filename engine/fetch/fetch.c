@@ -106,6 +106,11 @@ const sne_fetch_stats *sne_fetch_last_stats(const sne_fetch *f)
     return &f->stats;
 }
 
+unsigned sne_fetch_retries(const sne_fetch *f)
+{
+    return f->retries;
+}
+
 /* Checks the server URL and derives its origin and API base (SNE_FETCH_URL_MAX bytes each). A
  * URL longer than SNE_FETCH_URL_MAX - API_PATH_ROOM is refused: its calls would not fit. */
 static sne_err split_server(const char *server, char *origin, char *api, sne_error *err)

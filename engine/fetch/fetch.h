@@ -86,6 +86,10 @@ typedef struct sne_fetch_stats {
 /* The stats of the last call. Borrowed. */
 const sne_fetch_stats *sne_fetch_last_stats(const sne_fetch *f);
 
+/* The attempts repeated after a transient failure (an attempt after the first of its call), over
+ * every call of the handle's life. Read it when no call is running on another thread. */
+unsigned sne_fetch_retries(const sne_fetch *f);
+
 /* POST /exports with the DemandeExport `request_json`: 202 gives the export's number in
  * st->numero (statut usually EN_ATTENTE) and the Retry-After to wait before the first poll in
  * *retry_after (seconds, 0 when none was given). */

@@ -43,6 +43,7 @@ struct sne_fetch {
     const volatile sig_atomic_t *stop; /* sne_fetch_set_stop; NULL: none */
     uint64_t rng;
     sne_fetch_stats stats;
+    unsigned retries; /* attempts after the first of their call, every call of the handle's life */
     sne_tls_seen tls; /* the last request's handshake; outlives curl's kept-alive connections */
 };
 
@@ -128,7 +129,8 @@ sne_err sne_fetch_get_json(sne_fetch *f, const char *what, const char *path, sne
 
 /* Runs `c` until an answer is final or the attempts run out (fetch.h: what is retried, how long
  * it waits). On success a JSON call's body goes to *body when not NULL (replaced; the caller
- * frees it) and c->retry_after is set. f->stats describe the call. */
+ * frees it) and c->retry_after is set. f->stats describe the call; f->retries counts its
+ * attempts after the first. */
 sne_err sne_fetch_call_run(sne_fetch *f, sne_fetch_call *c, sne_buf *body, sne_error *err);
 
 /* --- fetch_attempt.c -------------------------------------------------------------------------- */

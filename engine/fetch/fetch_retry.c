@@ -97,6 +97,8 @@ sne_err sne_fetch_call_run(sne_fetch *f, sne_fetch_call *c, sne_buf *body, sne_e
         sne_fetch_attempt a = {.f = f, .dl = c->dl, .err = err};
         sne_buf_init(&a.body, c->body_max ? c->body_max : SNE_JSON_MAX_INPUT);
         f->stats.attempts++;
+        if (f->stats.attempts > 1) /* the loop comes back only after a transient failure */
+            f->retries++;
         sne_fetch_outcome out = sne_fetch_attempt_once(f, c, &a, why, sizeof(why));
         double ra =
             a.retry_after[0] ? sne_fetch_parse_retry_after(a.retry_after, (double)time(NULL)) : -1;

@@ -579,6 +579,8 @@ typedef struct sne_sync_summary {
     double seconds;            /* the whole run */
     double seconds_waiting;    /* requesting and polling, until the export was TERMINE */
     double seconds_transfer;   /* downloading and ingesting at once, verification included */
+    unsigned retries; /* HTTP attempts repeated after a transient failure, all requests of the run
+                         (also when it fails) */
 } sne_sync_summary;
 
 /* Runs the job against the writable store `s`: requests an export (or picks up the pending one
@@ -648,6 +650,8 @@ typedef struct sne_follow_summary {
     uint64_t left_scope;         /* of which out of the scope or unknown (404) */
     sne_apply_stats stats;       /* creates, updates, deletes, unchanged items */
     double seconds, seconds_reading;
+    unsigned retries; /* HTTP attempts repeated after a transient failure, the listing's and every
+                         reading thread's (also when the run fails) */
 } sne_follow_summary;
 
 /* Follows the movements into the writable store `s`. One movements sequence per min_interval: a

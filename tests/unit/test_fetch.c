@@ -249,6 +249,34 @@ static void test_retry_after_honoured(void)
     CHECK(strncmp(x.srv.requests[2], "GET /v1.0/exports/X1 HTTP/1.1", 29) == 0);
 }
 
+/* A handle's retries add up over its calls: the attempts after the first of each call, those of a
+ * call that gave up included; a final answer is not retried. */
+static void test_retries_over_calls(void)
+{
+    fixture x;
+    fixture_open(&x, 2);
+    CHECK_EQ_INT(sne_fetch_retries(x.f), 0);
+    add(&x, (reply){PROBLEM_HEAD("503 Service Unavailable"), "{}", 0, 0});
+    add(&x, (reply){JSON_HEAD("200 OK"), status_json, 0, 0});
+    add(&x, (reply){JSON_HEAD("200 OK"), status_json, 0, 0});
+    add(&x, (reply){PROBLEM_HEAD("429 Too Many Requests"), "{}", 0, 0});
+    add(&x, (reply){PROBLEM_HEAD("503 Service Unavailable"), "{}", 0, 0});
+    add(&x, (reply){PROBLEM_HEAD("404 Not Found"), "{}", 0, 0});
+    sne_export_status st;
+    sne_error err = {0};
+    CHECK_EQ_INT(sne_fetch_status(x.f, "X1", &st, NULL, &err), SNE_OK);
+    CHECK_EQ_INT(sne_fetch_retries(x.f), 1);
+    CHECK_EQ_INT(sne_fetch_status(x.f, "X1", &st, NULL, &err), SNE_OK);
+    CHECK_EQ_INT(sne_fetch_retries(x.f), 1);
+    CHECK_EQ_INT(sne_fetch_status(x.f, "X1", &st, NULL, &err), SNE_ERR_HTTP);
+    CHECK_EQ_INT(err.lib_code, 503);
+    CHECK_EQ_INT(sne_fetch_retries(x.f), 2);
+    CHECK_EQ_INT(sne_fetch_status(x.f, "X1", &st, NULL, &err), SNE_ERR_HTTP);
+    CHECK_EQ_INT(err.lib_code, 404);
+    CHECK_EQ_INT(sne_fetch_retries(x.f), 2);
+    fixture_close(&x);
+}
+
 static void test_backoff_with_jitter(void)
 {
     fixture x;
@@ -862,6 +890,7 @@ int main(void)
 {
     test_post_and_headers();
     test_retry_after_honoured();
+    test_retries_over_calls();
     test_backoff_with_jitter();
     test_final_errors();
     test_transient_exhausted();
