@@ -57,7 +57,7 @@ def main():
     report = json.loads(lines[-1])
     for key in ("command", "ok", "exitStatus", "error", "start", "end", "seconds", "export",
                 "dateExport", "firstSeq", "lastSeq", "storeLastSeq", "demands", "creates",
-                "updates", "deletes", "archiveBytes", "downloadedBytes"):
+                "updates", "deletes", "archiveBytes", "downloadedBytes", "retries"):
         check(key in report, f"the report has {key}")
     check(report["command"] == command, f"command {report['command']}")
     check(report["ok"] == (status == 0), f"ok {report['ok']}")
@@ -86,7 +86,8 @@ def main():
         check(got == report[op + "s"], f"snesync_run_changes{{op={op}}} {got} = the report's")
     for name, key in (("snesync_run_demands", "demands"), ("snesync_store_last_seq", "storeLastSeq"),
                       ("snesync_run_archive_bytes", "archiveBytes"),
-                      ("snesync_run_downloaded_bytes", "downloadedBytes")):
+                      ("snesync_run_downloaded_bytes", "downloadedBytes"),
+                      ("snesync_run_retries", "retries")):
         check(m.get((name, c)) == report[key], f"{name} {m.get((name, c))} = the report's {key}")
     date = m.get(("snesync_export_date_timestamp_seconds", c))
     if report["dateExport"]:

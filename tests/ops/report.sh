@@ -1,5 +1,6 @@
 # report.sh: --json and --metrics-file on good and failed runs: ingest (a good archive, then one
-# that is not gzip), sync against the simulator (a good run, then the server gone), the read
+# that is not gzip), sync against the simulator (a good run, then the server gone; a poll
+# answered 503 once, then a POST answered 503 until retries are spent: the retries), the read
 # commands (their failure report), a metrics file that cannot be written. check_report.py parses
 # both outputs and checks every value.
 #   report.sh PATH/TO/snesync PATH/TO/snesync-sim SAMPLE.tar.gz
@@ -25,7 +26,8 @@ verify() {
 S=$T/store
 "$SNESYNC" ingest --store "$S" --json --metrics-file "$M/ingest.prom" "$SAMPLE" >"$T/out" 2>"$T/err"
 check "ingest: exit 0" 0 "$?"
-verify "ingest: report and metrics of a good run" ingest 0 firstSeq=1 'export="X20261031A0001"'
+verify "ingest: report and metrics of a good run" ingest 0 firstSeq=1 'export="X20261031A0001"' \
+    retries=null
 LAST_S=$(last_seq "$S")
 cp "$M/ingest.prom" "$T/previous.prom"
 head -c 1000 /dev/urandom >"$T/bad.tar.gz"
@@ -40,7 +42,8 @@ start_server "$T/r1" || exit 1
 "$SNESYNC" sync --server "$URL" --store "$T/s2" --entities "$ALL" --json \
     --metrics-file "$M/sync.prom" >"$T/out" 2>"$T/err"
 check "sync: exit 0" 0 "$?"
-verify "sync: report and metrics of a good run" sync 0 firstSeq=1 released=true ingested=true
+verify "sync: report and metrics of a good run" sync 0 firstSeq=1 released=true ingested=true \
+    retries=0
 cp "$M/sync.prom" "$T/previous.prom"
 LAST=$(last_seq "$T/s2")
 stop_server
@@ -48,7 +51,22 @@ stop_server
     --metrics-file "$M/sync.prom" >"$T/out" 2>"$T/err"
 check "sync, the server gone: exit 7" 7 "$?"
 verify "sync: report and metrics of a failed run" sync 7 "storeLastSeq=$LAST" firstSeq=null \
-    ingested=false -- "$T/previous.prom"
+    ingested=false retries=0 -- "$T/previous.prom"
+
+# Retries: every request of the run counts (a poll retried, then more polls, the download and the
+# DELETE made at once), a failed run's too. The metrics file carries the report's number.
+start_server "$T/r1" --faults 'status:503' || exit 1
+"$SNESYNC" sync --server "$URL" --store "$T/s3" --entities "$ALL" --json \
+    --metrics-file "$M/sync.prom" >"$T/out" 2>"$T/err"
+check "sync, a poll answered 503 once: exit 0" 0 "$?"
+verify "sync: a poll retried once, reported" sync 0 retries=1 released=true
+stop_server
+start_server "$T/r1" --faults 'post:503*always' || exit 1
+"$SNESYNC" sync --server "$URL" --store "$T/s4" --entities "$ALL" --retries 2 --json \
+    --metrics-file "$M/sync.prom" >"$T/out" 2>"$T/err"
+check "sync, every POST answered 503: exit 7" 7 "$?"
+verify "sync: the retries of a run that gave up, reported" sync 7 retries=2 ingested=false
+stop_server
 
 # The read commands print their data on success, their report only when they fail; a command
 # line that does not parse still gets its report.

@@ -9,6 +9,7 @@ DEMANDS=${SYNC_TEST_DEMANDS:-800}
 . "$(dirname "$0")/lib.sh"
 
 make_base_and_ref # the reference: the fault-free resync
+check "the fault-free resync reports no retry" 0 "$(jfield retries)"
 LC_ALL=C sort "$T/r2/changes.tsv" | sed '/^$/d' >"$T/want.tsv"
 
 # scenario NAME FAULTS [sync args]: fresh copy of the base store, server with FAULTS, one sync.
@@ -38,6 +39,7 @@ check "$NAME: exit 0" 0 "$RC"
 check "$NAME: POST answered 503 twice, then 202" "2 1" \
     "$(count_log 'POST /v1.0/exports -> 503') $(count_log 'POST /v1.0/exports -> 202')"
 check "$NAME: waited Retry-After (1 s) twice" 1 "$([ "$ELAPSED" -ge 2000 ] && echo 1)"
+check "$NAME: the report counts the two retries" 2 "$(jfield retries)"
 same_as_ref
 stop_server
 
@@ -51,6 +53,7 @@ scenario status429 'status:429@2*2,status:503+2'
 check "$NAME: exit 0" 0 "$RC"
 check "$NAME: status 429 twice and 503 once, retried" "2 1" \
     "$(count_log 'GET /v1.0/exports/[A-Z0-9]* -> 429') $(count_log 'GET /v1.0/exports/[A-Z0-9]* -> 503')"
+check "$NAME: the report counts the retries of every poll" 3 "$(jfield retries)"
 check "$NAME: never polled faster than asked (no 429 from --min-poll)" 0 \
     "$(grep -c 'polling faster' "$T/server.log")"
 same_as_ref
@@ -59,6 +62,7 @@ stop_server
 scenario cuts 'file:cut@65536*3'
 check "$NAME: exit 0 after three cuts" 0 "$RC"
 check "$NAME: three resumptions with a Range (206)" 3 "$(count_log 'fichier -> 206')"
+check "$NAME: the report counts the three resumptions as retries" 3 "$(jfield retries)"
 check "$NAME: no byte fetched twice" "$(jfield archiveBytes)" "$(jfield downloadedBytes)"
 same_as_ref
 stop_server

@@ -22,6 +22,9 @@ check_match "--json: the run's report, command follow" '^\{"command":"follow","o
 check "--json: one object on one line" 1 "$(printf '%s\n' "$OUT" | wc -l)"
 check "--metrics-file: the run's success" 1 \
     "$(grep -c '^snesync_run_success{command="follow"} 1$' "$T/follow.prom")"
+check "--json: no retry without a fault" 0 "$(jfield retries)"
+check "--metrics-file: no retry either" 1 \
+    "$(grep -c '^snesync_run_retries{command="follow"} 0$' "$T/follow.prom")"
 check "changes of the follow = ground truth of the moved demands" \
     "$(md5sum <"$T/want.moved-changes")" "$(changes_tsv "$S" "$BASE_SEQ" | md5sum)"
 check_match "some moved demands left the scope (radiated)" '"leftScope":[1-9]' "$OUT"
@@ -90,8 +93,13 @@ start_server "$T/r2" --retry-after 1 --gdm-page-size 7 --faults \
     "gdm:429@1,gdm:503@1+1,gdm:cut@40+2,demande:429@1*2,demande:503@1+3,demande:cut@200+5,demande:delay@4000+8" ||
     finish
 fresh_follow_store faults
-follow_run "$S" --stall-timeout 2 --parallel 3
+follow_run "$S" --stall-timeout 2 --parallel 3 --json --metrics-file "$T/follow.prom"
 check "faults: follow exits 0" 0 "$RC"
+# each fault fails one request, retried once, by the listing's client or a reading thread's
+check "faults: one retry reported per fault injected" \
+    "$(grep -cE '(gdm|demande): fault .* injected' "$T/server.log")" "$(jfield retries)"
+check "faults: the metrics file carries the same retries" 1 \
+    "$(grep -c "^snesync_run_retries{command=\"follow\"} $(jfield retries)\$" "$T/follow.prom")"
 check "faults: the end state equals the fault-free follow's" "$REF_FOLLOW" \
     "$(state_since "$S" "$BASE_SEQ" | md5sum)"
 for f in "gdm: fault 429" "gdm: fault 503" "gdm: fault cut" "demande: fault 429" \
