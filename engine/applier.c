@@ -1,6 +1,7 @@
 #include "applier.h"
 
 #include "common/queue.h"
+#include "common/thread.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -82,6 +83,7 @@ static void *apply_loop(void *arg)
 {
     sne_applier *a = arg;
     sne_record *run[APPLIER_RUN];
+    sne_thread_name("sne-store");
     size_t n;
     sne_err rc = SNE_OK;
     sne_queue_rc qrc = SNE_QUEUE_OK;

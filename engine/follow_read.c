@@ -3,6 +3,7 @@
 #include "follow_read.h"
 
 #include "common/buffer.h"
+#include "common/thread.h"
 #include "fetch/gdm.h"
 #include "parse/parser.h"
 
@@ -113,6 +114,7 @@ static void *work(void *arg)
 {
     worker *w = arg;
     follow_reader *r = w->r;
+    sne_thread_name("sne-follow");
     pthread_mutex_lock(&r->mu);
     for (;;) {
         /* the slots in use are the borrowed one (next_given - 1) up to next_read - 1 */

@@ -3,6 +3,7 @@
 #include "sync_feed.h"
 
 #include "common/queue.h"
+#include "common/thread.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -79,6 +80,7 @@ static sne_err feed_sink(void *ctx, const void *data, size_t n)
 
 static void *download_thread(void *arg)
 {
+    sne_thread_name("sne-download");
     feed *fd = arg;
     const sne_sync_feed_job *job = fd->job;
     sne_err rc = sne_fetch_download(job->fetch, job->numero, job->url, fd->start, fd->size,

@@ -1,6 +1,7 @@
 #include "readahead.h"
 
 #include "../common/queue.h"
+#include "../common/thread.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -102,6 +103,7 @@ static void *produce(void *arg)
     sne_readahead *r = arg;
     const char *name;
     sne_err rc;
+    sne_thread_name("sne-inflate");
     while ((rc = sne_unpack_next(r->u, &name)) == SNE_OK) {
         size_t n = strlen(name);
         if (n > NAME_MAX_LEN)
