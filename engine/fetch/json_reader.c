@@ -256,83 +256,73 @@ static sne_err jliteral(sne_json_cursor *c, const char *word)
     return SNE_OK;
 }
 
-/* Reads an object, calling fn for each member with the cursor on its value; fn must consume the
- * value (it may call sne_json_skip). */
-sne_err sne_json_object(sne_json_cursor *c, sne_json_member_fn fn, void *ctx)
+/* Enters a container that must open with `open` (else the failure `expected`); *empty is set
+ * when it closes at once with `close` (then it is already left). */
+static sne_err container_open(sne_json_cursor *c, char open, char close, const char *expected,
+                              bool *empty)
 {
-    sne_err rc;
     sne_json_ws(c);
-    if (c->p >= c->end || *c->p != '{')
-        return sne_json_fail(c, SNE_ERR_INVALID, "expected an object");
+    if (c->p >= c->end || *c->p != open)
+        return sne_json_fail(c, SNE_ERR_INVALID, expected);
     if (++c->depth > SNE_JSON_MAX_DEPTH)
         return sne_json_fail(c, SNE_ERR_LIMIT, "nested too deep");
     c->p++;
     sne_json_ws(c);
-    if (c->p < c->end && *c->p == '}') {
+    *empty = c->p < c->end && *c->p == close;
+    if (*empty) {
         c->p++;
         c->depth--;
+    }
+    return SNE_OK;
+}
+
+/* After a member or element: a ',' (*more set) or the closing `close` (the container is left),
+ * else the failure `expected`. */
+static sne_err container_next(sne_json_cursor *c, char close, const char *expected, bool *more)
+{
+    sne_json_ws(c);
+    *more = c->p < c->end && *c->p == ',';
+    if (*more || (c->p < c->end && *c->p == close)) {
+        c->p++;
+        c->depth -= !*more;
         return SNE_OK;
     }
-    for (;;) {
+    return sne_json_fail(c, SNE_ERR_INVALID, expected);
+}
+
+/* Reads an object, calling fn for each member with the cursor on its value; fn must consume the
+ * value (it may call sne_json_skip). */
+sne_err sne_json_object(sne_json_cursor *c, sne_json_member_fn fn, void *ctx)
+{
+    bool empty = false, more = true;
+    sne_err rc = container_open(c, '{', '}', "expected an object", &empty);
+    while (!rc && !empty && more) {
         char key[64];
         sne_json_sink ks = {key, sizeof(key), 0, true, false, false};
         sne_json_ws(c);
         if ((rc = sne_json_string(c, &ks)))
-            return rc;
+            break;
         sne_json_ws(c);
         if (c->p >= c->end || *c->p != ':')
             return sne_json_fail(c, SNE_ERR_INVALID, "expected ':'");
         c->p++;
         sne_json_ws(c);
-        if ((rc = fn ? fn(c, ctx, key, ks.overflow) : sne_json_skip(c)))
-            return rc;
-        sne_json_ws(c);
-        if (c->p < c->end && *c->p == ',') {
-            c->p++;
-            continue;
-        }
-        if (c->p < c->end && *c->p == '}') {
-            c->p++;
-            break;
-        }
-        return sne_json_fail(c, SNE_ERR_INVALID, "expected ',' or '}'");
+        if (!(rc = fn ? fn(c, ctx, key, ks.overflow) : sne_json_skip(c)))
+            rc = container_next(c, '}', "expected ',' or '}'", &more);
     }
-    c->depth--;
-    return SNE_OK;
+    return rc;
 }
 
 sne_err sne_json_array(sne_json_cursor *c, sne_json_element_fn fn, void *ctx)
 {
-    sne_err rc;
-    sne_json_ws(c);
-    if (c->p >= c->end || *c->p != '[')
-        return sne_json_fail(c, SNE_ERR_INVALID, "expected an array");
-    if (++c->depth > SNE_JSON_MAX_DEPTH)
-        return sne_json_fail(c, SNE_ERR_LIMIT, "nested too deep");
-    c->p++;
-    sne_json_ws(c);
-    if (c->p < c->end && *c->p == ']') {
-        c->p++;
-        c->depth--;
-        return SNE_OK;
-    }
-    for (;;) {
+    bool empty = false, more = true;
+    sne_err rc = container_open(c, '[', ']', "expected an array", &empty);
+    while (!rc && !empty && more) {
         sne_json_ws(c);
-        if ((rc = fn ? fn(c, ctx) : sne_json_skip(c)))
-            return rc;
-        sne_json_ws(c);
-        if (c->p < c->end && *c->p == ',') {
-            c->p++;
-            continue;
-        }
-        if (c->p < c->end && *c->p == ']') {
-            c->p++;
-            break;
-        }
-        return sne_json_fail(c, SNE_ERR_INVALID, "expected ',' or ']'");
+        if (!(rc = fn ? fn(c, ctx) : sne_json_skip(c)))
+            rc = container_next(c, ']', "expected ',' or ']'", &more);
     }
-    c->depth--;
-    return SNE_OK;
+    return rc;
 }
 
 sne_err sne_json_skip(sne_json_cursor *c)
