@@ -41,17 +41,37 @@ typedef struct sortkey {
     uint32_t idx;
 } sortkey;
 
+/* The order in which an object's members are written; the JSON value is the same. */
+typedef enum member_order {
+    MEMBERS_MAPPING, /* the mapping's (snesync.h): attributes, text, then children */
+    MEMBERS_JSONB    /* PostgreSQL jsonb's (render.h) */
+} member_order;
+
+/* A member of an object being written: an attribute, the element's text ("#text") or the child
+ * elements of one name. */
+typedef enum member_kind { M_ATTR, M_TEXT, M_CHILDREN } member_kind;
+typedef struct member {
+    const uint8_t *name;
+    size_t name_len;
+    member_kind kind;
+    const uint8_t *val; /* M_ATTR: the value */
+    size_t val_len;
+    uint32_t node; /* M_TEXT: the element; M_CHILDREN: the first child of the name */
+} member;
+
 typedef struct tree {
     const uint8_t *in;
     node *nodes;
     seg *segs;
-    sortkey *keys;  /* scratch for grouping, one per node */
+    sortkey *keys;   /* scratch for grouping, one per node */
+    member *members; /* scratch for writing: the objects open on the way down take turns */
+    size_t members_used;
     void *heap;     /* the block holding the arrays when they did not fit on the stack */
     sne_buf concat; /* text of elements with several segments (mixed content); rare */
 } tree;
 
 /* Stack room for the tree of a small item (an event, a priority: a few dozen elements). */
-#define STACK_TREE_BYTES 8192
+#define STACK_TREE_BYTES 16384
 typedef union stack_block {
     max_align_t align;
     unsigned char bytes[STACK_TREE_BYTES];
@@ -61,7 +81,8 @@ typedef union stack_block {
 /* Building the tree */
 
 /* Validates `in` and counts its elements and text segments. */
-static sne_err scan(const uint8_t *in, size_t len, uint32_t *nnodes, uint32_t *nsegs)
+static sne_err scan(const uint8_t *in, size_t len, uint32_t *nnodes, uint32_t *nsegs,
+                    uint32_t *nattrs)
 {
     if (len > UINT32_MAX)
         return SNE_ERR_LIMIT;
@@ -71,7 +92,7 @@ static sne_err scan(const uint8_t *in, size_t len, uint32_t *nnodes, uint32_t *n
     sne_canon_token t;
     int rc, prev = 0;
     const char *prev_attr = NULL;
-    uint32_t nn = 0, ns = 0;
+    uint32_t nn = 0, ns = 0, na = 0;
     sne_canon_reader_init(&r, in, len);
     while ((rc = sne_canon_next(&r, &t)) == 1) {
         switch (t.kind) {
@@ -85,6 +106,7 @@ static sne_err scan(const uint8_t *in, size_t len, uint32_t *nnodes, uint32_t *n
             if (prev == SNE_CANON_ATTR && strcmp(prev_attr, t.name) >= 0)
                 return SNE_ERR_CORRUPT;
             prev_attr = t.name;
+            na++;
             break;
         case SNE_CANON_TEXT:
             ns++;
@@ -98,6 +120,7 @@ static sne_err scan(const uint8_t *in, size_t len, uint32_t *nnodes, uint32_t *n
         return SNE_ERR_CORRUPT;
     *nnodes = nn;
     *nsegs = ns;
+    *nattrs = na;
     return SNE_OK;
 }
 
@@ -172,13 +195,17 @@ static void tree_free(tree *t)
 /* Builds the tree of `in`. On success the caller frees it with tree_free, whatever happens next. */
 static sne_err tree_build(tree *t, const uint8_t *in, size_t len, stack_block *stack)
 {
-    uint32_t nn, ns;
+    uint32_t nn, ns, na;
     memset(t, 0, sizeof(*t));
     sne_buf_init(&t->concat, len);
-    sne_err rc = scan(in, len, &nn, &ns);
+    sne_err rc = scan(in, len, &nn, &ns, &na);
     if (rc)
         return rc;
-    size_t need = (size_t)nn * (sizeof(node) + sizeof(sortkey)) + (size_t)ns * sizeof(seg);
+    /* An object has at most one member per attribute, per child and for its text: the members of
+     * the objects open at once never pass na + 2 nn. */
+    size_t nm = (size_t)na + 2 * (size_t)nn;
+    size_t need = (size_t)nn * (sizeof(node) + sizeof(sortkey)) + nm * sizeof(member) +
+                  (size_t)ns * sizeof(seg);
     unsigned char *block;
     if (need <= sizeof(stack->bytes)) {
         block = stack->bytes;
@@ -187,11 +214,12 @@ static sne_err tree_build(tree *t, const uint8_t *in, size_t len, stack_block *s
         if (!block)
             return SNE_ERR_NOMEM;
     }
-    /* sortkey (holding a pointer) first, then the uint32_t-only arrays. */
+    /* sortkey and member (holding pointers) first, then the uint32_t-only arrays. */
     t->in = in;
     t->keys = (sortkey *)block;
-    t->nodes = (node *)(block + (size_t)nn * sizeof(sortkey));
-    t->segs = (seg *)(block + (size_t)nn * (sizeof(node) + sizeof(sortkey)));
+    t->members = (member *)(block + (size_t)nn * sizeof(sortkey));
+    t->nodes = (node *)((unsigned char *)t->members + nm * sizeof(member));
+    t->segs = (seg *)((unsigned char *)t->nodes + (size_t)nn * sizeof(node));
 
     sne_canon_reader r;
     sne_canon_token tok;
@@ -303,8 +331,80 @@ static sne_err put_text(tree *t, uint32_t n, sne_buf *out)
     return rc ? rc : sne_buf_append_json_string(out, s, len);
 }
 
+/* jsonb's order of an object's keys: shorter first, then bytewise. */
+static int jsonb_key_cmp(const member *a, const member *b)
+{
+    if (a->name_len != b->name_len)
+        return a->name_len < b->name_len ? -1 : 1;
+    return memcmp(a->name, b->name, a->name_len);
+}
+
+/* A stable insertion sort: members of one name (an attribute and a child element may share it)
+ * keep their order, and jsonb keeps the last of them, as from the mapping's order. */
+static void sort_members(member *m, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        member v = m[i];
+        size_t j = i;
+        while (j > 0 && jsonb_key_cmp(&m[j - 1], &v) > 0) {
+            m[j] = m[j - 1];
+            j--;
+        }
+        m[j] = v;
+    }
+}
+
+/* Lists the members of object `n` into t->members from t->members_used, in the mapping's order:
+ * the attributes, the text, then the children grouped by name in order of first appearance. */
+static size_t list_members(tree *t, uint32_t n)
+{
+    const node *nd = &t->nodes[n];
+    member *m = t->members + t->members_used;
+    size_t k = 0;
+    const uint8_t *p = t->in + nd->attrs;
+    for (uint32_t i = 0; i < nd->nattr; i++, k++) {
+        const char *name, *val;
+        size_t nl, vl;
+        next_attr(&p, &name, &nl, &val, &vl);
+        m[k] = (member){(const uint8_t *)name, nl, M_ATTR, (const uint8_t *)val, vl, NONE};
+    }
+    if (nd->nseg)
+        m[k++] = (member){(const uint8_t *)"#text", 5, M_TEXT, NULL, 0, n};
+    for (uint32_t c = nd->first_child; c != NONE; c = t->nodes[c].next_sibling) {
+        const node *cn = &t->nodes[c];
+        if (cn->group_size) /* the first of its name */
+            m[k++] = (member){t->in + cn->name, cn->name_len, M_CHILDREN, NULL, 0, c};
+    }
+    return k;
+}
+
+static sne_err render_node(tree *t, uint32_t n, member_order order, sne_buf *out);
+
+static sne_err render_member(tree *t, const member *m, member_order order, sne_buf *out)
+{
+    sne_err rc = sne_buf_append_json_string(out, m->name, m->name_len);
+    if (!rc)
+        rc = sne_buf_append_byte(out, ':');
+    if (rc)
+        return rc;
+    if (m->kind == M_ATTR)
+        return sne_buf_append_json_string(out, m->val, m->val_len);
+    if (m->kind == M_TEXT)
+        return put_text(t, m->node, out);
+    if (t->nodes[m->node].group_size == 1)
+        return render_node(t, m->node, order, out);
+    rc = sne_buf_append_byte(out, '[');
+    for (uint32_t g = m->node; !rc && g != NONE; g = t->nodes[g].group_next) {
+        if (g != m->node)
+            rc = sne_buf_append_byte(out, ',');
+        if (!rc)
+            rc = render_node(t, g, order, out);
+    }
+    return rc ? rc : sne_buf_append_byte(out, ']');
+}
+
 /* Recursion: one frame per element level, so at most SNE_CANON_MAX_DEPTH. */
-static sne_err render_node(tree *t, uint32_t n, sne_buf *out)
+static sne_err render_node(tree *t, uint32_t n, member_order order, sne_buf *out)
 {
     const node *nd = &t->nodes[n];
     sne_err rc = SNE_OK;
@@ -316,75 +416,48 @@ static sne_err render_node(tree *t, uint32_t n, sne_buf *out)
             if (c != nd->first_child)
                 rc = sne_buf_append_byte(out, ',');
             if (!rc)
-                rc = render_node(t, c, out);
+                rc = render_node(t, c, order, out);
         }
         return rc ? rc : sne_buf_append_byte(out, ']');
     }
-    bool first = true;
+    member *m = t->members + t->members_used;
+    size_t k = list_members(t, n);
+    if (order == MEMBERS_JSONB)
+        sort_members(m, k);
+    t->members_used += k; /* the children's members go after these */
     rc = sne_buf_append_byte(out, '{');
-    const uint8_t *p = t->in + nd->attrs;
-    for (uint32_t i = 0; !rc && i < nd->nattr; i++) {
-        const char *name, *val;
-        size_t nl, vl;
-        next_attr(&p, &name, &nl, &val, &vl);
-        if (!first)
+    for (size_t i = 0; !rc && i < k; i++) {
+        if (i)
             rc = sne_buf_append_byte(out, ',');
-        first = false;
         if (!rc)
-            rc = sne_buf_append_json_string(out, (const uint8_t *)name, nl);
-        if (!rc)
-            rc = sne_buf_append_byte(out, ':');
-        if (!rc)
-            rc = sne_buf_append_json_string(out, (const uint8_t *)val, vl);
+            rc = render_member(t, &m[i], order, out);
     }
-    if (!rc && nd->nseg) {
-        rc = sne_buf_append_str(out, first ? "\"#text\":" : ",\"#text\":");
-        first = false;
-        if (!rc)
-            rc = put_text(t, n, out);
-    }
-    for (uint32_t c = nd->first_child; !rc && c != NONE; c = t->nodes[c].next_sibling) {
-        const node *cn = &t->nodes[c];
-        if (cn->group_size == 0)
-            continue; /* written with the first of its name */
-        if (!first)
-            rc = sne_buf_append_byte(out, ',');
-        first = false;
-        if (!rc)
-            rc = sne_buf_append_json_string(out, t->in + cn->name, cn->name_len);
-        if (!rc)
-            rc = sne_buf_append_byte(out, ':');
-        if (rc)
-            break;
-        if (cn->group_size == 1) {
-            rc = render_node(t, c, out);
-            continue;
-        }
-        rc = sne_buf_append_byte(out, '[');
-        for (uint32_t g = c; !rc && g != NONE; g = t->nodes[g].group_next) {
-            if (g != c)
-                rc = sne_buf_append_byte(out, ',');
-            if (!rc)
-                rc = render_node(t, g, out);
-        }
-        if (!rc)
-            rc = sne_buf_append_byte(out, ']');
-    }
+    t->members_used -= k;
     return rc ? rc : sne_buf_append_byte(out, '}');
 }
 
-sne_err sne_render_json(const uint8_t *canon, size_t len, sne_buf *out)
+static sne_err render(const uint8_t *canon, size_t len, member_order order, sne_buf *out)
 {
     size_t mark = out->len;
     stack_block stack;
     tree t;
     sne_err rc = tree_build(&t, canon, len, &stack);
     if (!rc)
-        rc = render_node(&t, 0, out);
+        rc = render_node(&t, 0, order, out);
     tree_free(&t);
     if (rc)
         sne_buf_truncate(out, mark);
     return rc;
+}
+
+sne_err sne_render_json(const uint8_t *canon, size_t len, sne_buf *out)
+{
+    return render(canon, len, MEMBERS_MAPPING, out);
+}
+
+sne_err sne_render_jsonb(const uint8_t *canon, size_t len, sne_buf *out)
+{
+    return render(canon, len, MEMBERS_JSONB, out);
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -10,4 +10,9 @@
 
 #include "snesync.h"
 
+/* As sne_render_json, with each object's members in jsonb's order: the order in which PostgreSQL
+ * stores them and into which it sorts those it receives, at a cost (a sort per object) that
+ * sorted input does not pay. Members of one name keep their relative order. */
+sne_err sne_render_jsonb(const uint8_t *canon, size_t len, sne_buf *out);
+
 #endif

@@ -11,9 +11,11 @@
 #define SNE_PG_INTERNAL_H
 
 #include "../common/buffer.h"
+#include "../common/queue.h"
 #include "pg.h"
 
 #include <libpq-fe.h>
+#include <pthread.h>
 
 /* ---- pg_link.c ---- */
 
@@ -51,16 +53,30 @@ sne_err pg_lock_schema(pg_link *l);
 
 /* ---- pg_copy.c ---- */
 
-/* A COPY ... FROM STDIN (FORMAT binary) in progress. Rows are encoded into `buf` and sent
- * whenever it holds PG_COPY_CHUNK bytes or more, so memory stays at about one chunk plus the
- * largest row. */
-#define PG_COPY_CHUNK (256u * 1024)
+/* A COPY ... FROM STDIN (FORMAT binary) in progress. Rows are encoded into `buf`; whenever it
+ * holds PG_COPY_CHUNK bytes or more, the chunk goes to a thread of the COPY's own, the sender,
+ * which hands it to libpq while the caller encodes the next: the server parses rows while the
+ * store is read (with one thread the two took turns, each waiting on the other, and the initial
+ * load took the sum of both). At most PG_COPY_CHUNKS chunks exist, so memory stays at about
+ * that many chunks plus the largest row.
+ *
+ * Threads: between pg_copy_begin and pg_copy_end (or pg_copy_abort) the connection belongs to
+ * the sender; the caller must not use it, nor the link's error, which the caller's thread fills
+ * once the sender has stopped. The chunks travel by value (sne_buf) in a loop: `full` holds
+ * those to send, in order, `spare` the ones sent and emptied. */
+#define PG_COPY_CHUNK  (256u * 1024)
+#define PG_COPY_CHUNKS 4
 typedef struct pg_copy {
     pg_link *link; /* borrowed; NULL: nothing is sent (the encoder's unit test) */
-    sne_buf buf;
-    size_t field; /* offset of the open field's length word */
+    sne_buf buf;   /* the chunk being filled; owned */
+    size_t field;  /* offset of the open field's length word */
     uint64_t rows;
     bool open; /* the server is in COPY IN for us */
+    /* The sender: runs from pg_copy_begin to pg_copy_end or pg_copy_abort. */
+    pthread_t sender;
+    bool sending;
+    sne_queue *full, *spare; /* owned; the chunks queued in them too */
+    bool send_failed;        /* libpq refused a chunk; written by the sender before it ends */
 } pg_copy;
 
 void pg_copy_init(pg_copy *c, pg_link *l);
