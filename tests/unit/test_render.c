@@ -65,14 +65,14 @@ static uint8_t *build(const char *xml, size_t *len)
 
 static char result[1 << 16];
 
-/* The JSON of the item built from `xml`, or "ERR <code>". */
-static const char *json(const char *xml)
+/* The JSON of the item built from `xml` by `render`, or "ERR <code>". */
+static const char *rendered(sne_err (*render)(const uint8_t *, size_t, sne_buf *), const char *xml)
 {
     size_t n;
     uint8_t *c = build(xml, &n);
     sne_buf out;
     sne_buf_init(&out, 1 << 20);
-    sne_err rc = sne_render_json(c, n, &out);
+    sne_err rc = render(c, n, &out);
     if (rc)
         snprintf(result, sizeof(result), "ERR %d", (int)rc);
     else
@@ -80,6 +80,16 @@ static const char *json(const char *xml)
     sne_buf_free(&out);
     free(c);
     return result;
+}
+
+static const char *json(const char *xml)
+{
+    return rendered(sne_render_json, xml);
+}
+
+static const char *jsonb(const char *xml)
+{
+    return rendered(sne_render_jsonb, xml);
 }
 
 static const char *changed(const char *before, const char *after)
@@ -382,6 +392,28 @@ static void check_fails(const uint8_t *c, size_t n, sne_err want)
     free(good);
 }
 
+/* The jsonb order: each object's members, whatever their kind, shorter names first, then
+ * bytewise; sequences and repeated names keep document order, and so do members of one name. */
+static void test_jsonb_order(void)
+{
+    CHECK_EQ_STR(jsonb("<e k=\"v\">t<long>1</long><ab>2</ab><b>3</b><aa>4</aa></e>"),
+                 "{\"b\":\"3\",\"k\":\"v\",\"aa\":\"4\",\"ab\":\"2\",\"long\":\"1\","
+                 "\"#text\":\"t\"}");
+    CHECK_EQ_STR(jsonb("<e><zz>1</zz><c>2</c><zz>3</zz></e>"),
+                 "{\"c\":\"2\",\"zz\":[\"1\",\"3\"]}");
+    CHECK_EQ_STR(jsonb("<l><listeTypeLogement><typeLogement code=\"T4\" a=\"x\"/><typeLogement "
+                       "code=\"T1\"/></listeTypeLogement></l>"),
+                 "{\"listeTypeLogement\":[{\"a\":\"x\",\"code\":\"T4\"},{\"code\":\"T1\"}]}");
+    /* An attribute and a child of one name: both written, the attribute first, as in the
+     * mapping's order (jsonb keeps the last). */
+    CHECK_EQ_STR(jsonb("<e><x>child</x><w x=\"1\"><x>2</x></w></e>"),
+                 "{\"w\":{\"x\":\"1\",\"x\":\"2\"},\"x\":\"child\"}");
+    CHECK_EQ_STR(jsonb("<a>text only</a>"), "\"text only\"");
+    /* The same members as the mapping's JSON, in another order. */
+    CHECK_EQ_STR(json("<e><b>1</b><a>2</a></e>"), "{\"b\":\"1\",\"a\":\"2\"}");
+    CHECK_EQ_STR(jsonb("<e><b>1</b><a>2</a></e>"), "{\"a\":\"2\",\"b\":\"1\"}");
+}
+
 static void test_corrupt(void)
 {
     size_t n;
@@ -532,6 +564,7 @@ int main(void)
     test_cerfa();
     test_changed_paths();
     test_pointer_escaping();
+    test_jsonb_order();
     test_corrupt();
     test_limits();
     test_big_and_deep();
