@@ -365,7 +365,7 @@ sne_err pg_batch(pg_link *l, sne_store *s, const sne_pg_options *o, pg_state *st
                  sne_pg_summary *sum, bool *done)
 {
     batch_ctx b = {.l = l, .s = s};
-    pg_copy_init(&b.copy, l);
+    pg_copy_init(&b.copy, &l, 1);
     char digest[33];
     snprintf(digest, sizeof(digest), "%.32s", st->digest);
     bool full = false;

@@ -53,35 +53,46 @@ sne_err pg_lock_schema(pg_link *l);
 
 /* ---- pg_copy.c ---- */
 
-/* A COPY ... FROM STDIN (FORMAT binary) in progress. Rows are encoded into `buf`; whenever it
- * holds PG_COPY_CHUNK bytes or more, the chunk goes to a thread of the COPY's own, the sender,
- * which hands it to libpq while the caller encodes the next: the server parses rows while the
- * store is read (with one thread the two took turns, each waiting on the other, and the initial
- * load took the sum of both). At most PG_COPY_CHUNKS chunks exist, so memory stays at about
- * that many chunks plus the largest row.
+/* A COPY ... FROM STDIN (FORMAT binary) in progress, over one connection or several. Rows are
+ * encoded into `buf`; whenever it holds PG_COPY_CHUNK bytes or more, the chunk goes to the
+ * senders, a thread per connection, each of which sends the chunks it takes while the caller
+ * encodes the next: the server parses rows while the store is read (with one thread the two
+ * took turns, each waiting on the other, and a load took the sum of both), and over two
+ * connections two server processes parse them. A chunk holds whole rows, so each connection
+ * receives a COPY stream of its own (the format's header, some of the rows, its trailer); which
+ * rows go where is whichever sender is free. At most PG_COPY_CHUNKS chunks exist, so memory
+ * stays at about that many chunks plus the largest row.
  *
- * Threads: between pg_copy_begin and pg_copy_end (or pg_copy_abort) the connection belongs to
- * the sender; the caller must not use it, nor the link's error, which the caller's thread fills
- * once the sender has stopped. The chunks travel by value (sne_buf) in a loop: `full` holds
- * those to send, in order, `spare` the ones sent and emptied. */
-#define PG_COPY_CHUNK  (256u * 1024)
-#define PG_COPY_CHUNKS 4
-typedef struct pg_copy {
-    pg_link *link; /* borrowed; NULL: nothing is sent (the encoder's unit test) */
-    sne_buf buf;   /* the chunk being filled; owned */
-    size_t field;  /* offset of the open field's length word */
-    uint64_t rows;
-    bool open; /* the server is in COPY IN for us */
-    /* The sender: runs from pg_copy_begin to pg_copy_end or pg_copy_abort. */
+ * Threads: between pg_copy_begin and pg_copy_end (or pg_copy_abort) the connections belong to
+ * the senders; the caller must not use them, nor their links' error, which the caller's thread
+ * fills once the senders have stopped. The chunks travel by value (sne_buf) in a loop: `full`
+ * holds those to send, in order, `spare` the ones sent and emptied. */
+#define PG_COPY_CHUNK   (256u * 1024)
+#define PG_COPY_CHUNKS  4
+#define PG_COPY_STREAMS 2 /* the most connections a COPY is spread over */
+typedef struct pg_copy pg_copy;
+typedef struct pg_copy_stream {
+    pg_copy *copy;
+    pg_link *link; /* borrowed */
     pthread_t sender;
-    bool sending;
-    sne_queue *full, *spare; /* owned; the chunks queued in them too */
-    bool send_failed;        /* libpq refused a chunk; written by the sender before it ends */
-} pg_copy;
+    bool open;    /* the server is in COPY IN for us */
+    bool sending; /* the sender runs */
+    bool failed;  /* libpq refused data; written by the sender before it ends */
+} pg_copy_stream;
+struct pg_copy {
+    pg_copy_stream streams[PG_COPY_STREAMS];
+    size_t n_streams; /* 0: nothing is sent; buf keeps the stream (the encoder's unit test) */
+    sne_buf buf;      /* the chunk being filled; owned */
+    size_t field;     /* offset of the open field's length word */
+    uint64_t rows;
+    sne_queue *full, *spare; /* owned, from begin to end or abort; the chunks queued in them too */
+};
 
-void pg_copy_init(pg_copy *c, pg_link *l);
+/* Prepares a COPY over the connections `links` (n of them, at most PG_COPY_STREAMS; 0: none). */
+void pg_copy_init(pg_copy *c, pg_link *const *links, size_t n);
 void pg_copy_free(pg_copy *c);
-/* Sends `sql` (a COPY ... FROM STDIN (FORMAT binary)) and the format's header. */
+/* Sends `sql` (a COPY ... FROM STDIN (FORMAT binary)) over each connection and starts the
+ * senders. */
 sne_err pg_copy_begin(pg_copy *c, const char *sql, const char *what);
 /* Starts a row of `fields` fields; the fields follow, in the table's column order. */
 sne_err pg_copy_row(pg_copy *c, uint16_t fields);
@@ -95,7 +106,7 @@ sne_err pg_copy_field_open(pg_copy *c);
 sne_err pg_copy_field_close(pg_copy *c);
 /* A jsonb field: the JSON of the canonical item `canon` (render.h). */
 sne_err pg_copy_item_json(pg_copy *c, const uint8_t *canon, size_t len);
-/* Sends the trailer and ends the COPY. */
+/* Sends the last rows and ends the COPY on every connection. */
 sne_err pg_copy_end(pg_copy *c, const char *what);
 /* Ends a COPY in progress with an error (the server rolls the statement back). */
 void pg_copy_abort(pg_copy *c);
@@ -114,10 +125,13 @@ typedef struct pg_state {
 
 /* Reads the state of l->schema (nothing locked). */
 sne_err pg_state_read(pg_link *l, pg_state *st);
-/* Creates, in schema `name`, the tables of the layout without their keys (a load adds them
- * once the rows are in: pg_schema_add_keys). */
+/* Creates schema `name`, marked as a load in progress, with the tables of the layout without
+ * their keys (a load adds them once the rows are in: pg_schema_add_keys). */
 sne_err pg_schema_create(pg_link *l, const char *name);
 sne_err pg_schema_add_keys(pg_link *l, const char *name);
+/* Drops schema `name` when it is a load in progress that a run left (killed, or its connection
+ * lost); SNE_ERR_MISMATCH when a schema of that name is not one. */
+sne_err pg_schema_drop_load(pg_link *l, const char *name);
 /* Makes in l->schema the tables of the entities it lacks (an entity that a later interface
  * version added to entities.def has no items yet: its table starts empty, and its changes
  * follow), so that the layout grows with the entity table without a new version. */
@@ -127,7 +141,8 @@ sne_err pg_schema_staging(pg_link *l);
 /* SNE_ERR_MISMATCH, naming them, when objects of others would stop l->schema from being dropped
  * by a rebuild: views on its tables, foreign keys to them, relations of theirs in it. */
 sne_err pg_schema_check_replaceable(pg_link *l);
-/* Puts schema `fresh` in place of l->schema in the open transaction. An old schema (`replace`)
+/* Puts schema `fresh` in place of l->schema in the open transaction, no longer marked as a load
+ * in progress. An old schema (`replace`)
  * is dropped, and the indexes and privileges others added to it and its tables are made again
  * on the new ones; a view on its tables makes the drop fail (PostgreSQL's message names it). */
 sne_err pg_schema_swap(pg_link *l, const char *fresh, bool replace);
@@ -148,7 +163,7 @@ sne_err pg_copy_demande(pg_copy *c, const char *num, const sne_header *h);
 /* ---- pg_load.c ---- */
 
 /* Fills a new schema from the store's current state (read in one snapshot) and puts it in
- * place of l->schema (`replace`: there is one) in one transaction. */
+ * place of l->schema (`replace`: there is one) in one commit (pg_load.c says how). */
 sne_err pg_load(pg_link *l, sne_store *s, const sne_pg_options *o, bool replace,
                 sne_pg_summary *sum);
 

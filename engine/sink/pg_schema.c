@@ -92,6 +92,35 @@ static sne_err item_compression(pg_link *l, const char **clause)
     return SNE_OK;
 }
 
+/* The comment that marks a schema as a load in progress (pg_load.c): the only schema that
+ * snesync drops without a word. */
+#define LOAD_MARK "snesync: a load in progress, dropped by the next pg-apply"
+
+sne_err pg_schema_drop_load(pg_link *l, const char *name)
+{
+    const char *params[] = {name};
+    PGresult *res;
+    sne_err rc = pg_query(l,
+                          "SELECT coalesce(obj_description(oid, 'pg_namespace'), '') FROM "
+                          "pg_namespace WHERE nspname = $1",
+                          1, params, &res, "cannot read the schemas");
+    if (rc)
+        return rc;
+    bool exists = PQntuples(res) == 1;
+    bool ours = exists && strcmp(PQgetvalue(res, 0, 0), LOAD_MARK) == 0;
+    PQclear(res);
+    if (!exists)
+        return SNE_OK;
+    if (!ours)
+        return sne_error_set(l->err, SNE_ERR_MISMATCH, 0,
+                             "schema %s of %s is in the way of the load, and snesync did not "
+                             "make it: drop or rename it",
+                             name, l->where);
+    char sql[128];
+    snprintf(sql, sizeof(sql), "DROP SCHEMA \"%s\" CASCADE", name);
+    return pg_command(l, sql, NULL, "cannot drop an unfinished load");
+}
+
 sne_err pg_schema_create(pg_link *l, const char *name)
 {
     const char *compression;
@@ -102,13 +131,13 @@ sne_err pg_schema_create(pg_link *l, const char *name)
     sne_buf_init(&b, SQL_CAP);
     rc = sne_buf_printf(
         &b,
-        "CREATE SCHEMA \"%s\";"
+        "CREATE SCHEMA \"%s\";COMMENT ON SCHEMA \"%s\" IS '" LOAD_MARK "';"
         "CREATE TABLE \"%s\".item (entity text COLLATE \"C\" NOT NULL, num_unique text "
         "COLLATE \"C\" NOT NULL, item_key text COLLATE \"C\" NOT NULL, item jsonb%s NOT NULL) "
         "PARTITION BY LIST (entity);"
         "COMMENT ON TABLE \"%s\".item IS 'snesync: every item of the store, one table per "
         "entity; item is its JSON as snesync changes prints after';",
-        name, name, compression, name);
+        name, name, name, compression, name);
     for (int e = 0; !rc && e < SNE_ENTITY__COUNT; e++) {
         char t[PG_TABLE_MAX];
         pg_entity_table((sne_entity)e, t);
@@ -304,7 +333,9 @@ sne_err pg_schema_swap(pg_link *l, const char *fresh, bool replace)
                             "DROP SCHEMA \"%s_snesync_old\";",
                             l->schema, l->schema, l->schema, l->schema, l->schema, l->schema);
     if (!rc)
-        rc = sne_buf_printf(&b, "ALTER SCHEMA \"%s\" RENAME TO \"%s\";", fresh, l->schema);
+        rc = sne_buf_printf(
+            &b, "ALTER SCHEMA \"%s\" RENAME TO \"%s\";COMMENT ON SCHEMA \"%s\" IS NULL;", fresh,
+            l->schema, l->schema);
     for (int i = 0; !rc && carried && i < PQntuples(carried); i++)
         rc = sne_buf_printf(&b, "%s;", PQgetvalue(carried, i, 0));
     PQclear(carried);

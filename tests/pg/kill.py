@@ -17,7 +17,8 @@ delay within the length of an uninterrupted run. After every kill the schema's i
 change log replayed up to the seq its state says (no half batch), and its state names store B.
 Then a last run without a kill: every table and the state row equal ref's. One chain kills the
 first load itself (from B into an empty schema): after the kill there is no schema, or the whole
-of it. At least 25 kills a run (PG_TEST_KILLS).
+of it, and at most the load in progress (kload_snesync_new, marked as such), which the next run
+drops. At least 25 kills a run (PG_TEST_KILLS).
 """
 import json
 import math
@@ -135,19 +136,35 @@ def timed_run(env, store_a, store_b, schema, batch):
     return time.monotonic() - t
 
 
+def schemas(env, name):
+    """The comment of each schema called `name` (a list of at most one; 'none' without a comment)."""
+    return [r[0] for r in env.cluster.psql(
+        f"SELECT coalesce(obj_description(oid, 'pg_namespace'), 'none') FROM pg_namespace "
+        f"WHERE nspname = '{name}'")]
+
+
 def kill_the_load(env, rng, store_b, ref):
-    """Kills the first load into an empty schema: afterwards no schema, or all of it."""
+    """Kills the first load into an empty schema: afterwards no schema, or all of it, and at most
+    a load in progress, marked so, which the next run drops."""
+    t = time.monotonic()
+    env.snesync("pg-apply", "--store", store_b, "--schema", "ktime")
+    took = time.monotonic() - t
+    env.cluster.psql("DROP SCHEMA ktime CASCADE")
     rc = killed_run(env, ("pg-apply", "--store", store_b, "--schema", "kload"),
-                    rng.uniform(0, 1.0))
-    exists = env.cluster.psql("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'kload%'")
+                    rng.uniform(0, 1.2 * took))
+    exists = schemas(env, "kload") != []
+    left = schemas(env, "kload_snesync_new")
     # A kill that lands after the load's commit, before the process exits, leaves all of it.
-    check(exists == [["1"]] or (rc != 0 and exists == [["0"]]),
-          f"a load that exited {rc} left {exists[0][0]} schemas")
-    if rc != 0 and exists == [["1"]]:
+    check(exists or rc != 0, f"a load that exited {rc} left no schema")
+    if rc != 0 and exists:
         check(pgtest.db_dump(env, "kload") == ref, "a load killed after its commit is not whole")
+    check(left == [] or left[0].startswith("snesync: a load in progress"),
+          f"a killed load left schema kload_snesync_new unmarked: {left}")
     env.snesync("pg-apply", "--store", store_b, "--schema", "kload")
     check(pgtest.db_dump(env, "kload") == ref, "the load after a killed one differs from ref")
-    log(f"load {'killed' if rc else 'done'}, then run again: equal to ref")
+    check(schemas(env, "kload_snesync_new") == [], "the load in progress was not dropped")
+    log(f"load {'killed' if rc else 'done'}{' (its load in progress left)' if left else ''}, "
+        f"then run again: equal to ref")
     return rc != 0
 
 

@@ -22,6 +22,9 @@ C is another store (its own identity) that ingested A1 too.
                the constraint, no item data in the message; in one batch nothing is applied, in
                batches of 40 those before the rejected one are, exactly; without the constraint
                the next run converges
+  leftover     a load in progress that a killed run left (<schema>_snesync_new, marked so) is
+               dropped by the next load; a schema of that name that snesync did not make stops
+               the load (exit 10), both schemas left as they were
   busy         the schema's lock held by another session: exit 5 once the wait (15 s) is over
   usage        a password in --dsn (exit 2, the password not printed), a bad schema name, a batch
                of 0; a database that cannot be reached: exit 11
@@ -189,6 +192,24 @@ def layout(env, b3):
     check("did not make it" in err, f"a schema snesync did not make: {err}")
 
 
+def leftover(env, a):
+    env.cluster.psql("CREATE SCHEMA lo_snesync_new; CREATE TABLE lo_snesync_new.item (x int); "
+                     "INSERT INTO lo_snesync_new.item VALUES (1); COMMENT ON SCHEMA lo_snesync_new "
+                     "IS 'snesync: a load in progress, dropped by the next pg-apply'")
+    apply(env, a, "--schema", "lo")
+    check(env.cluster.psql("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'lo%'") ==
+          [["1"]], "the load in progress left by a killed run was not dropped")
+    same_as_fresh_load(env, a, "lo")
+    env.cluster.psql("CREATE SCHEMA th_snesync_new; CREATE TABLE th_snesync_new.t (x int); "
+                     "INSERT INTO th_snesync_new.t VALUES (7)")
+    err = apply(env, a, "--schema", "th", rc=EXIT_MISMATCH)
+    check("in the way of the load" in err and "th_snesync_new" in err, f"theirs: {err}")
+    check(env.cluster.psql("SELECT x FROM th_snesync_new.t") == [["7"]], "their schema changed")
+    check(env.cluster.psql("SELECT count(*) FROM pg_namespace WHERE nspname = 'th'") == [["0"]],
+          "a refused load made its schema")
+    log(f"a load in progress dropped; a schema of its name not snesync's: {err.strip()[:120]}")
+
+
 def busy(env, a):
     holder = subprocess.Popen(
         [os.path.join(env.cluster.bin, "psql"), "-X", "-q", "-c",
@@ -223,6 +244,7 @@ def body(env):
     b3 = prune_applied(env, a, b)
     constraint(env, b3)
     layout(env, b3)
+    leftover(env, a)
     busy(env, a)
     usage(env, a)
 

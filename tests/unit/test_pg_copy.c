@@ -17,7 +17,7 @@ static bool bytes_at(const pg_copy *c, size_t off, const void *want, size_t n)
 static void test_header_and_fields(void)
 {
     pg_copy c;
-    pg_copy_init(&c, NULL);
+    pg_copy_init(&c, NULL, 0);
     CHECK_EQ_INT(pg_copy_begin(&c, "unused", "unused"), SNE_OK);
     static const uint8_t head[] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n',
                                    0,   0,   0,   0,   0,   0,   0,    0,    0};
@@ -65,7 +65,7 @@ static void test_item_json(void)
     sne_canon_close(&w);
 
     pg_copy c;
-    pg_copy_init(&c, NULL);
+    pg_copy_init(&c, NULL, 0);
     CHECK_EQ_INT(pg_copy_item_json(&c, w.out.data, w.out.len), SNE_OK);
     /* render.h: quotes and backslashes escaped, bytes below 0x20 as \u00XX */
     const char *json = "{\"v\":\"quote \\\" backslash \\\\ line\\u000aend\"}";
@@ -84,7 +84,7 @@ static void test_item_json(void)
 static void test_demande_row(void)
 {
     pg_copy c;
-    pg_copy_init(&c, NULL);
+    pg_copy_init(&c, NULL, 0);
     const char *date = "2000-01-01T01:00:01.5+01:00"; /* 1.5 s after PostgreSQL's epoch */
     sne_header h = {.radiee = true, .date_modification = date, .date_len = strlen(date)};
     CHECK_EQ_INT(pg_copy_demande(&c, "0380000000001G1226", &h), SNE_OK);
