@@ -9,7 +9,8 @@ the statement that fails is a batch's merge into the tables. Store A holds expor
 The schema is loaded from A into the tablespace; then the tmpfs is filled by a file of the test's
 until SLACK bytes are left, and pg-apply of B in batches of BATCH must exit 11 (database failure)
 with SQLSTATE 53100 and the words that say the last committed batch is kept. The schema is then
-at a batch boundary: its items are the change log replayed up to the seq its state says. The
+at a batch boundary: its items are the change log replayed up to the seq its state says. A first load
+into another schema, with room for half of it, fails the same way and leaves nothing. The
 file is removed, and the next run converges to the tables and state of an uninterrupted run.
 """
 import os
@@ -101,6 +102,20 @@ def run_full(env, mnt):
     pgtest.diff_dicts(pgtest.db_items(env, "tight"), want, f"disk full, at seq {seq}")
     log(f"disk full: the schema is at seq {seq} ({(seq - start) // BATCH} batches applied), "
         f"its items the log replayed up to it")
+
+    # A first load with room for half of its tables: the same failure, mid-copy (its items go
+    # over two connections), and neither the schema nor the load in progress is left.
+    half = int(env.cluster.psql("SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN "
+                                "pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = "
+                                "'tight' AND c.relkind = 'r'")[0][0]) // 2
+    os.truncate(filler, os.path.getsize(filler) - half)
+    p = env.snesync("pg-apply", "--store", a, "--schema", "full", env_extra=tiny, check_rc=None)
+    err = p.stderr.decode()
+    check(p.returncode == EXIT_DATABASE and "53100" in err, f"a load on a full disk: exit "
+                                                            f"{p.returncode}: {err}")
+    check(env.cluster.psql("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'full%'") ==
+          [["0"]], "a load that failed on a full disk left a schema")
+    log(f"a load with room for half of it: {err.strip()[:140]}; nothing left")
 
     os.remove(filler)
     env.snesync("pg-apply", "--store", b, "--schema", "tight", "--batch", str(BATCH),
