@@ -25,6 +25,8 @@ C is another store (its own identity) that ingested A1 too.
   leftover     a load in progress that a killed run left (<schema>_snesync_new, marked so) is
                dropped by the next load; a schema of that name that snesync did not make stops
                the load (exit 10), both schemas left as they were
+  one          a role allowed one connection: a load goes over that one (no second connection
+               for its items), equal to a fresh load
   busy         the schema's lock held by another session: exit 5 once the wait (15 s) is over
   usage        a password in --dsn (exit 2, the password not printed), a bad schema name, a batch
                of 0; a database that cannot be reached: exit 11
@@ -210,6 +212,21 @@ def leftover(env, a):
     log(f"a load in progress dropped; a schema of its name not snesync's: {err.strip()[:120]}")
 
 
+def one_connection(env, a):
+    env.cluster.psql("CREATE ROLE one LOGIN CONNECTION LIMIT 1; GRANT CREATE ON DATABASE postgres "
+                     "TO one")
+    env.snesync("pg-apply", "--store", a, "--schema", "solo", "--dsn", "user=one")
+    check(env.cluster.psql("SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = "
+                           "'solo'") == [["one"]], "the load ran as the role")
+    with open(env.cluster.logfile, errors="replace") as f:
+        check('too many connections for role "one"' in f.read(),
+              "the server did not refuse the load's second connection")
+    same_as_fresh_load(env, a, "solo")
+    env.cluster.psql("DROP SCHEMA solo CASCADE; REVOKE CREATE ON DATABASE postgres FROM one; "
+                     "DROP ROLE one")
+    log("a role allowed one connection: loaded over it")
+
+
 def busy(env, a):
     holder = subprocess.Popen(
         [os.path.join(env.cluster.bin, "psql"), "-X", "-q", "-c",
@@ -245,6 +262,7 @@ def body(env):
     constraint(env, b3)
     layout(env, b3)
     leftover(env, a)
+    one_connection(env, a)
     busy(env, a)
     usage(env, a)
 
