@@ -62,7 +62,7 @@ static void *send_chunks(void *arg)
     sne_thread_name("sne-pg-copy");
     bool sent = put_data(st, header, sizeof(header));
     sne_buf b;
-    sne_queue_rc q;
+    sne_queue_rc q = SNE_QUEUE_CANCELLED;
     while (sent && (q = sne_queue_pop(c->full, &b)) == SNE_QUEUE_OK) {
         sent = put_data(st, b.data, b.len);
         sne_buf_reset(&b);
