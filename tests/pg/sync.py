@@ -10,7 +10,8 @@ demands (pgtest.check_equal: items, demande with every demand's state and date, 
                   demands whose date of last modification moved without a DRM change get it in
                   demande too (their other items arrive with the next full export)
   next month      A2, all entities: creates, updates, deletes, and the sweep of absent demands
-                  (radiated ones: their rows and demande rows go)
+                  (radiated ones: their rows and demande rows go); CERFA rows it updates that
+                  someone deleted from the table before are inserted again
   department      an export of one department of the register 125 days later: only its demands
   RADIEE          the radiated demands of that register: demande says RADIEE
   sync            `snesync sync --pg-apply` against the simulator's server (config file with
@@ -45,6 +46,22 @@ def ingest(env, store, name, *export_args, data):
     sim("export", "--data", env(data), "--out", env(name + ".tar.gz"), "--numero", name,
         *export_args)
     env.snesync("ingest", "--store", store, env(name + ".tar.gz"))
+
+
+def deleted_by_someone(env, store, since):
+    """Deletes from sne.cerfa up to 40 rows that the changes after `since` update once (an SI's
+    hand, or a bug of theirs): the update must put them back. Returns how many."""
+    p = env.snesync("changes", "--store", store, "--since", str(since))
+    ops = collections.Counter()
+    for line in p.stdout.splitlines():
+        c = json.loads(line)
+        if c["entity"] == "CERFA":
+            ops[c["numUnique"]] += 1 if c["op"] == "update" else 100
+    nums = sorted(n for n, k in ops.items() if k == 1)[:40]
+    check(nums, "the next month updates some CERFA")
+    env.cluster.psql("DELETE FROM sne.cerfa WHERE num_unique IN (%s)" %
+                     ",".join(f"'{n}'" for n in nums))
+    return len(nums)
 
 
 def sync_chained(env, store, data):
@@ -113,11 +130,14 @@ def body(env):
     check(out["reconciled"], f"after a DRM-only export, demande is compared: {out}")
     check_equal(env, store, what="DRM refresh")
 
+    before_a2 = pgtest.last_seq(env, store)[0]
     ingest(env, store, "A2", "--entities", ALL, "--etat", "ACTIVE", data="r2")
+    gone = deleted_by_someone(env, store, before_a2)
     out = pg_apply(env, store, "--batch", "500")
     check(out["itemsDeleted"] > 0 and out["demandesDeleted"] > 0,
           f"next month deletes items and demands (the sweep): {out}")
     check_equal(env, store, what="next month")
+    log(f"next month: the {gone} CERFA rows someone deleted, which it updates, are back")
 
     dep = main_department(items)
     ingest(env, store, "A3D", "--entities", ALL, "--etat", "ACTIVE", "--departements", dep,
