@@ -57,6 +57,7 @@ typedef struct member {
     const uint8_t *val; /* M_ATTR: the value */
     size_t val_len;
     uint32_t node; /* M_TEXT: the element; M_CHILDREN: the first child of the name */
+    uint32_t pos;  /* its place in the mapping's order */
 } member;
 
 typedef struct tree {
@@ -331,22 +332,30 @@ static sne_err put_text(tree *t, uint32_t n, sne_buf *out)
     return rc ? rc : sne_buf_append_json_string(out, s, len);
 }
 
-/* jsonb's order of an object's keys: shorter first, then bytewise. */
-static int jsonb_key_cmp(const member *a, const member *b)
+/* jsonb's order of an object's keys: shorter first, then bytewise; members of one name (an
+ * attribute and a child element may share it) keep the mapping's order, so that jsonb keeps the
+ * same one of them (the last). */
+static int member_cmp(const void *x, const void *y)
 {
+    const member *a = x, *b = y;
     if (a->name_len != b->name_len)
         return a->name_len < b->name_len ? -1 : 1;
-    return memcmp(a->name, b->name, a->name_len);
+    int c = memcmp(a->name, b->name, a->name_len);
+    return c ? c : (a->pos > b->pos) - (a->pos < b->pos);
 }
 
-/* A stable insertion sort: members of one name (an attribute and a child element may share it)
- * keep their order, and jsonb keeps the last of them, as from the mapping's order. */
+/* The order is total (positions differ), so both ways give the same result; the insertion sort
+ * for the few members of most objects, qsort for the many that a hostile item may have. */
 static void sort_members(member *m, size_t n)
 {
+    if (n > 16) {
+        qsort(m, n, sizeof(*m), member_cmp);
+        return;
+    }
     for (size_t i = 1; i < n; i++) {
         member v = m[i];
         size_t j = i;
-        while (j > 0 && jsonb_key_cmp(&m[j - 1], &v) > 0) {
+        while (j > 0 && member_cmp(&m[j - 1], &v) > 0) {
             m[j] = m[j - 1];
             j--;
         }
@@ -366,14 +375,19 @@ static size_t list_members(tree *t, uint32_t n)
         const char *name, *val;
         size_t nl, vl;
         next_attr(&p, &name, &nl, &val, &vl);
-        m[k] = (member){(const uint8_t *)name, nl, M_ATTR, (const uint8_t *)val, vl, NONE};
+        m[k] = (member){
+            (const uint8_t *)name, nl, M_ATTR, (const uint8_t *)val, vl, NONE, (uint32_t)k};
     }
-    if (nd->nseg)
-        m[k++] = (member){(const uint8_t *)"#text", 5, M_TEXT, NULL, 0, n};
+    if (nd->nseg) {
+        m[k] = (member){(const uint8_t *)"#text", 5, M_TEXT, NULL, 0, n, (uint32_t)k};
+        k++;
+    }
     for (uint32_t c = nd->first_child; c != NONE; c = t->nodes[c].next_sibling) {
         const node *cn = &t->nodes[c];
-        if (cn->group_size) /* the first of its name */
-            m[k++] = (member){t->in + cn->name, cn->name_len, M_CHILDREN, NULL, 0, c};
+        if (cn->group_size) { /* the first of its name */
+            m[k] = (member){t->in + cn->name, cn->name_len, M_CHILDREN, NULL, 0, c, (uint32_t)k};
+            k++;
+        }
     }
     return k;
 }

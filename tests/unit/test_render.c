@@ -409,6 +409,15 @@ static void test_jsonb_order(void)
     CHECK_EQ_STR(jsonb("<e><x>child</x><w x=\"1\"><x>2</x></w></e>"),
                  "{\"w\":{\"x\":\"1\",\"x\":\"2\"},\"x\":\"child\"}");
     CHECK_EQ_STR(jsonb("<a>text only</a>"), "\"text only\"");
+    /* More members than the insertion sort takes: the same order, ties included. */
+    CHECK_EQ_STR(
+        jsonb("<e "
+              "d=\"A\"><bbbb>0</bbbb><aaa>1</aaa><cc>2</cc><d>3</d><e>4</e><ff>5</ff><gg>6</"
+              "gg><hhh>7</hhh><iiii>8</iiii><j>9</j><kk>10</kk><lll>11</lll><m>12</m><nn>13</"
+              "nn><o>14</o><pp>15</pp><q>16</q><r>17</r></e>"),
+        "{\"d\":\"A\",\"d\":\"3\",\"e\":\"4\",\"j\":\"9\",\"m\":\"12\",\"o\":\"14\",\"q\":\"16\","
+        "\"r\":\"17\",\"cc\":\"2\",\"ff\":\"5\",\"gg\":\"6\",\"kk\":\"10\",\"nn\":\"13\",\"pp\":"
+        "\"15\",\"aaa\":\"1\",\"hhh\":\"7\",\"lll\":\"11\",\"bbbb\":\"0\",\"iiii\":\"8\"}");
     /* The same members as the mapping's JSON, in another order. */
     CHECK_EQ_STR(json("<e><b>1</b><a>2</a></e>"), "{\"b\":\"1\",\"a\":\"2\"}");
     CHECK_EQ_STR(jsonb("<e><b>1</b><a>2</a></e>"), "{\"a\":\"2\",\"b\":\"1\"}");
