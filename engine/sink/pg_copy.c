@@ -1,8 +1,8 @@
 /* pg_copy.c: rows in COPY's binary format (PostgreSQL's "COPY ... WITH BINARY" file layout),
- * sent to the server by a thread of their own as they are made (pg_internal.h). The binary format
- * needs no escaping: every field is its length and its bytes, so JSON's backslashes and quotes
- * reach the server as they are. Integers are big-endian; a jsonb field is the version byte 1 and
- * the JSON text. */
+ * handed in chunks, as they are made, to sender threads, one per connection (pg_internal.h). The
+ * binary format needs no escaping: every field is its length and its bytes, so JSON's backslashes
+ * and quotes reach the server as they are. Integers are big-endian; a jsonb field is the version
+ * byte 1 and the JSON text. */
 #include "pg_internal.h"
 
 #include "../common/thread.h"
