@@ -89,8 +89,9 @@ static sne_err load_old_body(sne_store *s, const char *num, const sne_header *ol
     body_part_range(old->items, old->n_items, part, &first, &end);
     if (first == end)
         return SNE_OK;
-    MDB_val k = {SNE_NUM_UNIQUE_LEN, (void *)num}, v;
-    int mrc = mdb_get(s->txn, s->db_body[part], &k, &v);
+    char kb[SNE_NUM_UNIQUE_LEN + 1];
+    MDB_val k = store_body_key(num, part, kb), v;
+    int mrc = mdb_get(s->txn, s->db_demand, &k, &v);
     if (mrc == MDB_NOTFOUND)
         return sne_error_set(&s->err, SNE_ERR_CORRUPT, 0, "store %s: demand %s lost its items",
                              s->dir, num);
@@ -132,15 +133,31 @@ static sne_err put_header(sne_store *s, const char *num, const sne_header *h, bo
     MDB_val k = {SNE_NUM_UNIQUE_LEN, (void *)num}, v = {s->new_header.len, s->new_header.data};
     int mrc = mdb_put(s->txn, s->db_demand, &k, &v, 0);
     store_count_write(s, v.mv_size, false);
-    return mrc ? store_fail(s, mrc, "cannot write a demand header") : SNE_OK;
+    if (mrc)
+        return store_fail(s, mrc, "cannot write a demand header");
+    s->demands += !had_old;
+    return SNE_OK;
 }
 
-static sne_err delete_key(sne_store *s, MDB_dbi db, const char *num, const char *what)
+/* Deletes key `k` of the demand database; *gone (unless NULL) says whether it was there. */
+static sne_err delete_key(sne_store *s, MDB_val *k, bool *gone, const char *what)
+{
+    int mrc = mdb_del(s->txn, s->db_demand, k, NULL);
+    store_count_write(s, 0, false);
+    if (gone)
+        *gone = mrc == 0;
+    return mrc && mrc != MDB_NOTFOUND ? store_fail(s, mrc, what) : SNE_OK;
+}
+
+/* Deletes the header of `num` (its bodies are deleted with its last items), and counts it. */
+static sne_err delete_header(sne_store *s, const char *num)
 {
     MDB_val k = {SNE_NUM_UNIQUE_LEN, (void *)num};
-    int mrc = mdb_del(s->txn, db, &k, NULL);
-    store_count_write(s, 0, false);
-    return mrc && mrc != MDB_NOTFOUND ? store_fail(s, mrc, what) : SNE_OK;
+    bool gone;
+    sne_err rc = delete_key(s, &k, &gone, "cannot delete a demand header");
+    if (!rc && gone && s->demands)
+        s->demands--;
+    return rc;
 }
 
 /* Whether a DRM month held for a demand of the export, and absent from it, is gone (contract
@@ -277,8 +294,10 @@ static sne_err build_changes(sne_store *s, const merge_plan *p, const sne_header
 static sne_err write_body(sne_store *s, const char *num, body_part part, size_t first, size_t end,
                           const sne_item *arrived)
 {
+    char kb[SNE_NUM_UNIQUE_LEN + 1];
+    MDB_val k = store_body_key(num, part, kb);
     if (first == end)
-        return delete_key(s, s->db_body[part], num, "cannot delete a demand's items");
+        return delete_key(s, &k, NULL, "cannot delete a demand's items");
     sne_err rc = SNE_OK;
     sne_buf_reset(&s->new_body);
     for (size_t m = first; !rc && m < end; m++) {
@@ -290,8 +309,7 @@ static sne_err write_body(sne_store *s, const char *num, body_part part, size_t 
         return sne_error_set(&s->err, rc, 0, "demand %s: too large", num);
     if ((rc = store_sample_for_dictionary(s, &s->new_body)))
         return rc;
-    MDB_val k = {SNE_NUM_UNIQUE_LEN, (void *)num};
-    return put_frame(s, s->db_body[part], &k, &s->new_body, 0, "cannot write a demand's items");
+    return put_frame(s, s->db_demand, &k, &s->new_body, 0, "cannot write a demand's items");
 }
 
 /* Merges `arrived` into the stored demand `num` and writes what changed: body, change group and
@@ -341,7 +359,7 @@ static sne_err merge_demand(sne_store *s, const sne_run *r, const char *num, con
     if (rc)
         return rc;
     if (p.n_merged == 0 && swept)
-        return found ? delete_key(s, s->db_demand, num, "cannot delete a demand header") : SNE_OK;
+        return found ? delete_header(s, num) : SNE_OK;
     return put_header(s, num, h, found);
 }
 
@@ -445,7 +463,7 @@ sne_err sne_store_apply_read(sne_store *s, const sne_store_read *rd, sne_apply_s
     if (left)
         st->demands_swept += found;
     if (left && found && old.n_items == 0)
-        rc = delete_key(s, s->db_demand, rd->num, "cannot delete a demand header");
+        rc = delete_header(s, rd->num);
     else if (!left || found)
         rc = merge_demand(s, &r, rd->num, &old, found, left ? NULL : rd->demand->items,
                           left ? 0 : rd->demand->n_items, &h, left, st);
@@ -512,7 +530,7 @@ static sne_err sweep_demand(sne_store *s, const char *num, sne_apply_stats *st)
     sne_header h = old;
     st->demands_swept++;
     if (old.n_items == 0) /* nothing held for it: only its header goes */
-        return delete_key(s, s->db_demand, num, "cannot delete a demand header");
+        return delete_header(s, num);
     return merge_demand(s, &s->run, num, &old, found, NULL, 0, &h, true, st);
 }
 

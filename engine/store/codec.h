@@ -23,9 +23,11 @@
  *
  * with the items sorted by (entity, key).
  *
- * databases "body" and "drm", key numUnique -> demand body: a frame whose content is, for each
- * item of the header in the header's order (DRM items in "drm", the others in "body"),
- * u32 length | canonical form (canon.h).
+ * database "demand" also, key numUnique + one byte (1: the main body, 2: the DRM body) -> demand
+ * body: a frame whose content is, for each item of the header in the header's order (DRM items
+ * in the DRM body, the others in the main one), u32 length | canonical form (canon.h). A body
+ * sits next to its header, so a changed demand dirties one leaf, not three. Before format 4 the
+ * bodies were in databases of their own, "body" and "drm", under numUnique alone.
  *
  * database "change", key u64 big-endian seq of its first change -> change group: a frame whose
  * content is the changes one ingest made to one demand, numbered from that seq on:
@@ -55,6 +57,7 @@
  *   "format"    u64 store format (SNE_STORE_FORMAT)
  *   "seq"       u64 last seq given out
  *   "counts"    SNE_ENTITY__COUNT x u64: items held per entity, in entity order
+ *   "demands"   u64 demands held (from format 4: "demand" holds bodies too)
  *   "identity"  32 lowercase hex digits
  *   "dict"      the zstd dictionary (ZDICT format)
  *   "run"       run record: the export being ingested, or the last one
@@ -89,9 +92,10 @@
 #include <zstd.h>
 
 /* Store formats: 2, DRM items in a body of their own; 3, the run record and the scope values
- * carry a version byte. The oldest one still read is read as it is (its records are their older
- * versions) and marked SNE_STORE_FORMAT at its first writable open. */
-#define SNE_STORE_FORMAT        3
+ * carry a version byte; 4, the bodies beside their header in "demand". The oldest one still read
+ * is read as it is (its records are their older versions, its bodies in their own databases) and
+ * brought to SNE_STORE_FORMAT at its first writable open (store_migrate.c). */
+#define SNE_STORE_FORMAT        4
 #define SNE_STORE_FORMAT_OLDEST 2
 #define SNE_HEADER_VERSION      1
 
@@ -108,6 +112,7 @@ _Static_assert(SNE_STORED_LOCATION == SNE_LOCATION_CODE_MAX + 1, "location codes
 #define SNE_META_FORMAT   "format"
 #define SNE_META_SEQ      "seq"
 #define SNE_META_COUNTS   "counts"
+#define SNE_META_DEMANDS  "demands"
 #define SNE_META_IDENTITY "identity"
 #define SNE_META_DICT     "dict"
 #define SNE_META_RUN      "run"

@@ -102,6 +102,7 @@ sne_err store_begin_batch(sne_store *s)
         sne_counts_decode(v.mv_data, v.mv_size, s->counts);
     else
         memset(s->counts, 0, sizeof(s->counts));
+    s->demands = store_meta_u64(s, s->txn, SNE_META_DEMANDS);
     return SNE_OK;
 }
 
@@ -113,6 +114,8 @@ sne_err sne_store_commit(sne_store *s)
     sne_counts_encode(s->counts, counts);
     MDB_val k = store_meta_key(SNE_META_COUNTS), v = {sizeof(counts), counts};
     int rc = put_meta_u64(s, s->txn, SNE_META_SEQ, s->seq);
+    if (!rc)
+        rc = put_meta_u64(s, s->txn, SNE_META_DEMANDS, s->demands);
     if (!rc)
         rc = mdb_put(s->txn, s->db_meta, &k, &v, 0);
     if (rc)
@@ -152,9 +155,10 @@ static sne_err open_named_databases(sne_store *s, MDB_txn *txn, bool create)
     struct {
         const char *name;
         MDB_dbi *dbi;
-    } dbs[] = {{"demand", &s->db_demand},      {"body", &s->db_body[BODY_MAIN]},
-               {"drm", &s->db_body[BODY_DRM]}, {"change", &s->db_change},
-               {"seen", &s->db_seen},          {"scope", &s->db_scope},
+    } dbs[] = {{"demand", &s->db_demand},
+               {"change", &s->db_change},
+               {"seen", &s->db_seen},
+               {"scope", &s->db_scope},
                {"meta", &s->db_meta}};
     int rc = 0;
     for (size_t i = 0; !rc && i < sizeof(dbs) / sizeof(dbs[0]); i++)
@@ -167,6 +171,23 @@ static sne_err open_named_databases(sne_store *s, MDB_txn *txn, bool create)
      * one finds no instant (store_taken.c). */
     rc = mdb_dbi_open(txn, "taken", s->writable ? MDB_CREATE : 0, &s->db_taken);
     s->has_taken = rc == 0;
+    if (rc && rc != MDB_NOTFOUND)
+        return store_fail(s, rc, "cannot open its databases");
+    /* Where bodies were before format 4. Kept, empty, from then on: an older snesync needs them
+     * to reach the format check and refuse the store by its format. A reader may meet them full
+     * (a store before format 4, or one whose move was killed), which the next writable open
+     * moves (store_migrate.c). */
+    static const char *const old_bodies[BODY_PARTS] = {"body", "drm"};
+    s->has_old_bodies = false;
+    rc = 0;
+    for (int part = 0; !rc && part < BODY_PARTS; part++) {
+        MDB_stat ms;
+        rc = mdb_dbi_open(txn, old_bodies[part], create ? MDB_CREATE : 0, &s->db_old_body[part]);
+        if (!rc)
+            rc = mdb_stat(txn, s->db_old_body[part], &ms);
+        if (!rc)
+            s->has_old_bodies |= ms.ms_entries > 0;
+    }
     return rc && rc != MDB_NOTFOUND ? store_fail(s, rc, "cannot open its databases") : SNE_OK;
 }
 
@@ -374,6 +395,8 @@ sne_err sne_store_open(sne_store **out, const char *dir, const sne_store_options
     s->page_size = ms.ms_psize;
     s->max_node = ms.ms_psize / 2 - 64; /* LMDB's node limit, less its headers and our keys */
     rc = open_databases(s, create);
+    if (!rc && s->writable && s->has_old_bodies)
+        rc = store_migrate_bodies(s);
     if (!rc && creating[0])
         rc = store_publish(s, creating);
 out:

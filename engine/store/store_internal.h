@@ -11,6 +11,7 @@
  *   store_read.c   reading demands: items and headers
  *   store_notes.c  notes
  *   store_stats.c  counters, extent and scopes, for reports
+ *   store_migrate.c  a store before format 4 brought to it
  *   codec*.c       the stored bytes (codec.h)
  *
  * Errors: a function that fails sets s->err (once, where the failure happens) and returns its
@@ -50,6 +51,16 @@ static inline void body_part_range(const sne_item_ref *items, size_t n, body_par
     *end = part == BODY_MAIN ? drm : n;
 }
 
+/* The key of body `part` of demand `num` in the demand database (codec.h, format 4): the number
+ * and one byte, so that a demand's bodies follow its header in key order and share its leaf. */
+static inline MDB_val store_body_key(const char *num, body_part part,
+                                     char buf[SNE_NUM_UNIQUE_LEN + 1])
+{
+    memcpy(buf, num, SNE_NUM_UNIQUE_LEN);
+    buf[SNE_NUM_UNIQUE_LEN] = (char)(1 + part);
+    return (MDB_val){SNE_NUM_UNIQUE_LEN + 1, buf};
+}
+
 #define STORE_CREATING_SUFFIX   ".creating" /* a new store DIR is built as DIR.creating */
 #define STORE_DICT_SAMPLE_BYTES (8u << 20)  /* cap of the dictionary's samples (store_dict.c) */
 
@@ -61,7 +72,12 @@ static inline MDB_val store_meta_key(const char *key)
 
 struct sne_store {
     MDB_env *env;
-    MDB_dbi db_demand, db_body[BODY_PARTS], db_change, db_seen, db_scope, db_meta;
+    MDB_dbi db_demand, db_change, db_seen, db_scope, db_meta;
+    /* The bodies' databases before format 4 ("body", "drm"; empty from then on), and whether
+     * they hold any (a reader of an older store, or of one whose move was killed: a writer
+     * moves them as it opens the store). */
+    MDB_dbi db_old_body[BODY_PARTS];
+    bool has_old_bodies;
     MDB_dbi db_taken; /* store_taken.c; valid when has_taken (not for a reader of an older store) */
     bool has_taken;
     MDB_txn *txn;    /* the open write batch, or NULL */
@@ -78,6 +94,7 @@ struct sne_store {
     uint64_t batch_dirty; /* bytes of pages the batch has dirtied, estimated (store_count_write) */
     uint64_t seq;
     uint64_t counts[SNE_ENTITY__COUNT];
+    uint64_t demands; /* demands held (meta "demands") */
 
     sne_run run; /* its locations: owned, room for SNE_MAX_LOCATIONS codes */
 
@@ -128,6 +145,16 @@ typedef sne_err (*store_entry_fn)(void *ctx, const MDB_val *k, const MDB_val *v)
 /* Calls fn for each entry of `db`, in key order, inside one read, until fn returns an error (which
  * store_scan returns). An LMDB failure is reported as `what` ("cannot scan demands"). */
 sne_err store_scan(sne_store *s, MDB_dbi db, const char *what, store_entry_fn fn, void *ctx);
+
+/* ---- store_migrate.c ---- */
+
+/* Moves the bodies of a store before format 4 beside their headers (codec.h), a chunk per
+ * transaction, then counts the demands into meta. Crash-safe: a body
+ * is in one place or the other at every commit (readers look in both), and the next writable
+ * open finishes the move. */
+sne_err store_migrate_bodies(sne_store *s);
+/* Demands held, counted from the headers (a store whose meta does not say it yet). */
+sne_err store_count_demands(sne_store *s, MDB_txn *txn, uint64_t *n);
 
 /* ---- store_dir.c ---- */
 

@@ -58,6 +58,8 @@ typedef struct header_scan {
 static sne_err scan_header(void *ctx, const MDB_val *k, const MDB_val *v)
 {
     header_scan *hs = ctx;
+    if (k->mv_size != SNE_NUM_UNIQUE_LEN)
+        return SNE_OK; /* a body */
     return deliver(hs->s, k, v, &hs->scratch, hs->fn, hs->ctx);
 }
 
@@ -77,11 +79,16 @@ static sne_err read_body(sne_store *s, MDB_txn *txn, const char *num, const sne_
     body_part_range(h->items, h->n_items, part, &first, &end);
     if (first == end)
         return SNE_OK;
-    MDB_val k = {SNE_NUM_UNIQUE_LEN, (void *)num}, bv;
+    char kb[SNE_NUM_UNIQUE_LEN + 1];
+    MDB_val k = store_body_key(num, part, kb), bv;
     const uint8_t **items = NULL;
     size_t *lens = NULL;
     sne_err rc = SNE_OK;
-    int mrc = mdb_get(txn, s->db_body[part], &k, &bv);
+    int mrc = mdb_get(txn, s->db_demand, &k, &bv);
+    if (mrc == MDB_NOTFOUND && s->has_old_bodies) { /* not yet moved (store_migrate.c) */
+        MDB_val old = {SNE_NUM_UNIQUE_LEN, (void *)num};
+        mrc = mdb_get(txn, s->db_old_body[part], &old, &bv);
+    }
     if (mrc == MDB_NOTFOUND)
         rc = sne_error_set(&s->err, SNE_ERR_CORRUPT, 0, "demand %s: its items are missing", num);
     else if (mrc)

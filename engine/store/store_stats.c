@@ -14,9 +14,15 @@ sne_err sne_store_stats_get(sne_store *s, sne_store_stats *st)
     sne_err rc = store_begin_read(s, &txn);
     if (rc)
         return rc;
-    MDB_stat ms;
-    if (mdb_stat(txn, s->db_demand, &ms) == 0)
-        st->demands = ms.ms_entries;
+    /* The count in meta, kept by writers since format 4; a store being migrated (or one before
+     * format 4, which a reader may meet) is counted from its headers. */
+    MDB_val dk = store_meta_key(SNE_META_DEMANDS), dv;
+    if (!s->has_old_bodies && mdb_get(txn, s->db_meta, &dk, &dv) == 0 && dv.mv_size == 8)
+        st->demands = store_meta_u64(s, txn, SNE_META_DEMANDS);
+    else if ((rc = store_count_demands(s, txn, &st->demands))) {
+        store_end_read(s, txn);
+        return rc;
+    }
     if ((rc = store_seq_range(s, txn, &st->first_seq, &st->last_seq))) {
         store_end_read(s, txn);
         return rc;

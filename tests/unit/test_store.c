@@ -803,6 +803,157 @@ static void test_format(void)
     remove_store(dir);
 }
 
+/* A demand's items as text: "ENTITY:key=canonical form;" each, in order. */
+static sne_err item_text(void *ctx, const sne_stored_item *it)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    snprintf(out + n, 512 - n, "%s:%.*s=%.*s;", sne_entity_info_of(it->entity)->code,
+             (int)it->key_len, it->key, (int)it->canon_len, (const char *)it->canon);
+    return SNE_OK;
+}
+
+#define HALF_DEMANDS 40
+
+static void half_num(int i, char num[SNE_NUM_UNIQUE_LEN + 1])
+{
+    snprintf(num, SNE_NUM_UNIQUE_LEN + 1, "038%010dG1226", i);
+}
+
+/* Moves the bodies of the even-numbered demands back to where format 3 kept them ("body" and
+ * "drm", under the number alone) and forgets the demands' count, behind the store's back: a
+ * store whose migration to format 4 was killed half-way. */
+static void unmigrate_half(const char *dir)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi demand, meta, old[2];
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc = mdb_env_create(&env);
+    if (!rc)
+        rc = mdb_env_set_maxdbs(env, 8);
+    if (!rc)
+        rc = mdb_env_open(env, dir, 0, 0600);
+    if (!rc)
+        rc = mdb_txn_begin(env, NULL, 0, &txn);
+    if (!rc)
+        rc = mdb_dbi_open(txn, "demand", 0, &demand);
+    if (!rc)
+        rc = mdb_dbi_open(txn, "meta", 0, &meta);
+    if (!rc)
+        rc = mdb_dbi_open(txn, "body", MDB_CREATE, &old[0]);
+    if (!rc)
+        rc = mdb_dbi_open(txn, "drm", MDB_CREATE, &old[1]);
+    if (!rc)
+        rc = mdb_cursor_open(txn, demand, &c);
+    int moved = 0;
+    while (!rc && (rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) == 0) {
+        const char *key = k.mv_data;
+        if (k.mv_size != SNE_NUM_UNIQUE_LEN + 1 || (key[12] - '0') % 2)
+            continue;
+        MDB_val num = {SNE_NUM_UNIQUE_LEN, k.mv_data};
+        rc = mdb_put(txn, old[key[SNE_NUM_UNIQUE_LEN] - 1], &num, &v, 0);
+        if (!rc)
+            rc = mdb_cursor_del(c, 0);
+        moved++;
+    }
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    MDB_val dk = {strlen("demands"), "demands"};
+    if (!rc)
+        rc = mdb_del(txn, meta, &dk, NULL);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(moved, HALF_DEMANDS); /* half of them, each with its two bodies */
+    rc ? mdb_txn_abort(txn) : (void)mdb_txn_commit(txn);
+    mdb_env_close(env);
+}
+
+/* Whether the store at `dir` reads as `want` (every demand's items) and counts its demands. */
+static void check_half(const char *dir, char want[HALF_DEMANDS][512], const char *what)
+{
+    sne_store *s = NULL;
+    sne_error err = {0};
+    sne_store_options ro = {.writable = false};
+    CHECK_EQ_INT(sne_store_open(&s, dir, &ro, &err), SNE_OK);
+    if (!s)
+        return;
+    sne_store_stats st;
+    CHECK_EQ_INT(sne_store_stats_get(s, &st), SNE_OK);
+    CHECK_EQ_INT((int)st.demands, HALF_DEMANDS);
+    int same = 0;
+    for (int i = 0; i < HALF_DEMANDS; i++) {
+        char num[SNE_NUM_UNIQUE_LEN + 1], got[512] = "";
+        half_num(i, num);
+        same += sne_store_read_demand(s, num, item_text, got) == SNE_OK && !strcmp(got, want[i]);
+    }
+    if (same != HALF_DEMANDS)
+        fprintf(stderr, "%s: %d of %d demands read as before\n", what, same, HALF_DEMANDS);
+    CHECK_EQ_INT(same, HALF_DEMANDS);
+    sne_store_close(s);
+}
+
+/* A migration to format 4 killed half-way (half of the bodies still in format 3's databases):
+ * a reader reads every demand as before, in either place, and counts them from their headers;
+ * the next writable open finishes the move and empties the old databases. */
+static void test_half_migrated(void)
+{
+    char dir[] = "/tmp/snesync-test-half-XXXXXX";
+    if (!new_store_path(dir))
+        return;
+    sne_store *s = NULL;
+    sne_error err = {0};
+    sne_store_options w = {.writable = true, .create = true, .map_size = 64u << 20};
+    CHECK_EQ_INT(sne_store_open(&s, dir, &w, &err), SNE_OK);
+    if (!s)
+        return;
+    sne_export_header h = header("G1", "2026-10-01T00:00:00Z", 1000, CERFA_EVT | DRM_ONLY, NULL, 0);
+    bool resumed;
+    sne_apply_stats st = {0};
+    CHECK_EQ_INT(sne_store_run_begin(s, &h, false, &resumed), SNE_OK);
+    static char want[HALF_DEMANDS][512];
+    for (int i = 0; i < HALF_DEMANDS; i++) {
+        char num[SNE_NUM_UNIQUE_LEN + 1], form[32];
+        half_num(i, num);
+        snprintf(form, sizeof(form), "form %d", i);
+        fake_demand d;
+        fake_init(&d, num, "38185");
+        fake_item(&d, SNE_ENTITY_CERFA, "", form);
+        fake_months(&d, "2026-08 2026-09");
+        CHECK_EQ_INT(sne_store_apply(s, &d.d, &st), SNE_OK);
+        fake_free(&d);
+    }
+    CHECK_EQ_INT(sne_store_commit(s), SNE_OK);
+    CHECK_EQ_INT(sne_store_sweep(s, &st), SNE_OK);
+    CHECK_EQ_INT(sne_store_run_finish(s), SNE_OK);
+    for (int i = 0; i < HALF_DEMANDS; i++) {
+        char num[SNE_NUM_UNIQUE_LEN + 1];
+        half_num(i, num);
+        want[i][0] = '\0';
+        CHECK_EQ_INT(sne_store_read_demand(s, num, item_text, want[i]), SNE_OK);
+        CHECK(strstr(want[i], "DRM:2026-09=") != NULL);
+    }
+    sne_store_close(s);
+
+    unmigrate_half(dir);
+    check_half(dir, want, "half migrated");
+    w.create = false;
+    CHECK_EQ_INT(sne_store_open(&s, dir, &w, &err), SNE_OK); /* finishes the move */
+    sne_store_close(s);
+    check_half(dir, want, "migrated");
+    raw_meta m; /* "body" stays, empty, for an older snesync to find the format check */
+    MDB_dbi body;
+    MDB_stat ms = {0};
+    int rc = meta_open(&m, dir);
+    if (!rc)
+        rc = mdb_dbi_open(m.txn, "body", 0, &body);
+    if (!rc)
+        rc = mdb_stat(m.txn, body, &ms);
+    CHECK_EQ_INT((int)ms.ms_entries, 0);
+    meta_close(&m, rc);
+    remove_store(dir);
+}
+
 typedef struct headers_seen {
     int calls, held;
     char date[SNE_DATE_MAX + 1];
@@ -976,6 +1127,7 @@ int main(void)
     test_open_without_create();
     test_identity();
     test_format();
+    test_half_migrated();
     test_pinned_read();
     test_demand_state();
     remove_store(store_dir);
