@@ -57,17 +57,15 @@ sne_err store_count_demands(sne_store *s, MDB_txn *txn, uint64_t *n)
     return mrc != MDB_NOTFOUND ? store_fail(s, mrc, "cannot count its demands") : SNE_OK;
 }
 
-/* The last step: the demands counted. */
+/* The last step, once no body is left to move: the demands counted, and the count recorded
+ * (sne_store_commit writes it only when no old body is left). */
 static sne_err finish(sne_store *s)
 {
+    s->has_old_bodies = false;
     sne_err rc = store_begin_batch(s);
     if (!rc)
         rc = store_count_demands(s, s->txn, &s->demands);
-    if (!rc)
-        rc = sne_store_commit(s);
-    if (!rc)
-        s->has_old_bodies = false;
-    return rc;
+    return rc ? rc : sne_store_commit(s);
 }
 
 sne_err store_migrate_bodies(sne_store *s)
