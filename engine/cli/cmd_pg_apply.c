@@ -24,7 +24,7 @@ static const char usage[] =
     "  --dsn CONNINFO  a libpq connection string or URI (default: libpq's environment, PGHOST,\n"
     "                  PGDATABASE..., and ~/.pgpass); never a password: use ~/.pgpass\n"
     "  --schema NAME   the schema (default sne; lower-case letters, digits, '_')\n"
-    "  --batch N       changes per transaction (default 100000)\n"
+    "  --batch N       changes per transaction (default and most: 1000000)\n"
     "  --rebuild       a database that does not follow on from the store (the changes after\n"
     "                  its seq were pruned, it was filled from another store, it is ahead of\n"
     "                  the store) is reloaded from the store's state, into a new schema swapped\n"

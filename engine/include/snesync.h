@@ -710,7 +710,12 @@ SNESYNC_API sne_err sne_follow_run_until(sne_store *s, const sne_follow_options 
 
 #define SNE_PG_SCHEMA_VERSION 2  /* the layout above; an older one is migrated, a newer refused */
 #define SNE_PG_SCHEMA_MAX     40 /* bytes of a schema name: [a-z_][a-z0-9_]* */
-#define SNE_PG_BATCH_DEFAULT  100000
+/* Changes per transaction. The default takes a month of a 100,000-demand register (252,000
+ * changes) in one: each batch compares demande again for the demands it touched and commits, and
+ * three batches of 100,000 took 3.1 to 3.4 s where one took 2.6 to 2.8 (bench/RESULTS.md, run
+ * 15). A batch's changes wait in the server's temporary tables, and pg-apply keeps 27 bytes per
+ * change (an item's hash and its demand) until the batch commits. */
+#define SNE_PG_BATCH_DEFAULT  1000000
 #define SNE_PG_BATCH_MAX      1000000
 
 typedef enum sne_pg_phase {
