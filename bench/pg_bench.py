@@ -3,7 +3,9 @@
   pg-initial  snesync pg-apply of the month-1 store (A1) into an empty database: the schema is
               loaded from the store's state (every item, one COPY)
   pg-next     snesync pg-apply of the store after next month (A1 -> A2) into the database that
-              holds month 1 (loaded, untimed, before each run): the month's changes in batches
+              holds month 1 (loaded, untimed, before each run, then settled as a month would
+              leave it: VACUUM ANALYZE, which autovacuum runs after a load, and a CHECKPOINT, the
+              server's own sync of what the load wrote): the month's changes
 
 They run against a throwaway cluster (tests/pg/pgtest.py) with the server's default settings
 (fsync, full_page_writes, shared_buffers and max_wal_size as PostgreSQL ships them), reached on a
@@ -65,6 +67,8 @@ class PgBench:
         def month1_loaded():
             self.drop()
             subprocess.run(self.apply(base), check=True, stdout=subprocess.DEVNULL)
+            self.cluster.psql("VACUUM ANALYZE")
+            self.cluster.psql("CHECKPOINT")
             copy(month2)
 
         rows = {"pg-initial": sum(self.stats(base)["items"].values())}
