@@ -715,8 +715,8 @@ SNESYNC_API sne_err sne_follow_run_until(sne_store *s, const sne_follow_options 
  * three batches of 100,000 took 3.1 to 3.4 s where one took 2.6 to 2.8 (bench/RESULTS.md, run
  * 15). A batch's changes wait in the server's temporary tables, and pg-apply keeps 27 bytes per
  * change (an item's hash and its demand) until the batch commits. */
-#define SNE_PG_BATCH_DEFAULT  1000000
-#define SNE_PG_BATCH_MAX      1000000
+#define SNE_PG_BATCH_DEFAULT 1000000
+#define SNE_PG_BATCH_MAX     1000000
 
 typedef enum sne_pg_phase {
     SNE_PG_LOADING,   /* filling a new schema from the store's state; `rows` so far */
