@@ -49,12 +49,19 @@ sne_err store_fail(sne_store *s, int mdb_rc, const char *what)
                          mdb_strerror(mdb_rc), hint);
 }
 
-uint64_t store_meta_u64(const sne_store *s, MDB_txn *txn, const char *key)
+bool store_meta_get_u64(const sne_store *s, MDB_txn *txn, const char *key, uint64_t *value)
 {
     MDB_val k = store_meta_key(key), v;
-    if (mdb_get(txn, s->db_meta, &k, &v) != 0 || v.mv_size != 8)
-        return 0;
-    return sne_get_u64le(v.mv_data);
+    bool held = mdb_get(txn, s->db_meta, &k, &v) == 0 && v.mv_size == 8;
+    *value = held ? sne_get_u64le(v.mv_data) : 0;
+    return held;
+}
+
+uint64_t store_meta_u64(const sne_store *s, MDB_txn *txn, const char *key)
+{
+    uint64_t value;
+    store_meta_get_u64(s, txn, key, &value);
+    return value;
 }
 
 static int put_meta_u64(sne_store *s, MDB_txn *txn, const char *key, uint64_t value)

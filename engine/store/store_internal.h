@@ -126,7 +126,10 @@ struct sne_store {
 
 /* Records an LMDB failure in s->err, aborts the open batch, returns SNE_ERR_STORE. */
 sne_err store_fail(sne_store *s, int mdb_rc, const char *what);
-/* The u64 meta value `key` in `txn`, 0 when it is absent or not 8 bytes. */
+/* The u64 meta value `key` in `txn` into *value; false (and *value 0) when it is absent or not
+ * 8 bytes. */
+bool store_meta_get_u64(const sne_store *s, MDB_txn *txn, const char *key, uint64_t *value);
+/* The same, 0 when absent. */
 uint64_t store_meta_u64(const sne_store *s, MDB_txn *txn, const char *key);
 /* Opens the write batch if none is open: s->txn, with s->seq and s->counts loaded from meta
  * (sne_store_commit() writes them back). SNE_ERR_USAGE on a read-only store. */

@@ -17,10 +17,8 @@ sne_err sne_store_stats_get(sne_store *s, sne_store_stats *st)
     /* The count in meta, kept by writers since format 4 and written by a move to format 4 only
      * as it ends; without it (a store before format 4, or one being moved) the headers are
      * counted. */
-    MDB_val dk = store_meta_key(SNE_META_DEMANDS), dv;
-    if (mdb_get(txn, s->db_meta, &dk, &dv) == 0 && dv.mv_size == 8)
-        st->demands = sne_get_u64le(dv.mv_data);
-    else if ((rc = store_count_demands(s, txn, &st->demands))) {
+    if (!store_meta_get_u64(s, txn, SNE_META_DEMANDS, &st->demands) &&
+        (rc = store_count_demands(s, txn, &st->demands))) {
         store_end_read(s, txn);
         return rc;
     }
